@@ -1,0 +1,43 @@
+"""Engadi Gateway: an API gateway for the Mission Engadi services, on Flask."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+
+from gateway.settings import INSTANCE_DIR, Settings
+
+
+def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
+    """Build the gateway app; ``settings`` overrides the environment (a mapping of variables)."""
+    settings = load_settings(settings)
+    app = Flask(__name__, instance_path=str(INSTANCE_DIR), static_folder=None)
+    app.config.update(GATEWAY_SETTINGS=settings, SECRET_KEY=settings.secret_key, DEBUG=settings.debug)
+    app.url_map.merge_slashes = False  # the proxy normalises paths itself, on the raw URI
+
+    from gateway import adminguard, api, cli, errors, extensions, identity, logconfig, requestid
+    from gateway.blueprints import health, proxy
+    from gateway.control import runtime
+
+    logconfig.init_app(app)
+    requestid.init_app(app)
+    extensions.init_app(app)
+    identity.init_app(app)
+    adminguard.init_app(app)
+    runtime.init_app(app)
+    app.register_blueprint(health.bp)
+    api.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(proxy.bp)  # last: the catch-all
+    errors.init_app(app)  # after api: replaces flask-smorest's own error handler
+    return app
+
+
+def load_settings(settings: Settings | Mapping[str, str] | None) -> Settings:
+    """Return ``settings`` as a validated :class:`Settings` (environment plus overrides)."""
+    if isinstance(settings, Settings):
+        return settings
+    import os
+
+    return Settings.from_env({**os.environ, **(settings or {})})

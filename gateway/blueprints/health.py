@@ -1,0 +1,11 @@
+"""``GET /health``: a cheap liveness check that touches no backend."""
+
+from flask import Blueprint, jsonify
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/health")
+def get_health():
+    """Answer 200 while the process serves requests."""
+    return jsonify(status="ok")

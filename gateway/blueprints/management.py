@@ -1,0 +1,143 @@
+"""Management API: routes, registered services and the aggregate health."""
+
+from __future__ import annotations
+
+from flask import Blueprint as FlaskBlueprint
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from gateway.control import health as health_report
+from gateway.control.runtime import configuration_changed
+from gateway.control.store import commit, ensure_unique, get_by_or_404, get_or_404
+from gateway.errors import NotFound
+from gateway.extensions import db
+from gateway.models import RouteConfig, ServiceHealth
+from gateway.schemas import (AggregateHealthSchema, RouteListSchema, RouteQuerySchema, RouteSchema,
+                             ServiceListSchema, ServiceSchema)
+
+bp = Blueprint("management", __name__, url_prefix="/api/v1/gateway", description="Routes, services and health.")
+
+
+def route_defaults() -> dict:
+    """Values a new route takes when the request leaves them out (from the settings)."""
+    settings = current_app.config["GATEWAY_SETTINGS"]
+    return {"timeout": settings.gateway_timeout, "retry_count": settings.gateway_retry_count,
+            "circuit_breaker_enabled": settings.circuit_breaker_enabled}
+
+
+@bp.route("/routes")
+class Routes(MethodView):
+    @bp.arguments(RouteQuerySchema, location="query")
+    @bp.response(200, RouteListSchema)
+    def get(self, query):
+        """List routes, highest priority first."""
+        rows = db.session.query(RouteConfig)
+        if query["active_only"]:
+            rows = rows.filter(RouteConfig.is_active.is_(True))
+        items = rows.order_by(RouteConfig.priority.desc(), RouteConfig.path_pattern).all()
+        return {"items": items, "total": len(items)}
+
+    @bp.arguments(RouteSchema)
+    @bp.response(201, RouteSchema)
+    @bp.alt_response(409, response="CONFLICT")
+    def post(self, data):
+        """Create a route."""
+        ensure_unique(RouteConfig, "path_pattern", data["path_pattern"], "route")
+        route = RouteConfig(**{**route_defaults(), **data})
+        db.session.add(route)
+        commit("path_pattern")
+        configuration_changed()
+        return route
+
+
+@bp.route("/routes/<uuid:route_id>")
+class RouteById(MethodView):
+    @bp.response(200, RouteSchema)
+    def get(self, route_id):
+        """Return one route."""
+        return get_or_404(RouteConfig, route_id, "route")
+
+    @bp.arguments(RouteSchema(partial=True))
+    @bp.response(200, RouteSchema)
+    @bp.alt_response(409, response="CONFLICT")
+    def put(self, data, route_id):
+        """Update a route; fields left out stay as they were."""
+        route = get_or_404(RouteConfig, route_id, "route")
+        if "path_pattern" in data:
+            ensure_unique(RouteConfig, "path_pattern", data["path_pattern"], "route", exclude=route.id)
+        for key, value in data.items():
+            setattr(route, key, value)
+        commit("path_pattern")
+        configuration_changed()
+        return route
+
+    @bp.response(204)
+    def delete(self, route_id):
+        """Delete a route."""
+        db.session.delete(get_or_404(RouteConfig, route_id, "route"))
+        db.session.commit()
+        configuration_changed()
+
+
+@bp.route("/services")
+class Services(MethodView):
+    @bp.response(200, ServiceListSchema)
+    def get(self):
+        """List registered services with their health and circuit state."""
+        items = db.session.query(ServiceHealth).order_by(ServiceHealth.service_name).all()
+        return {"items": items, "total": len(items)}
+
+    @bp.arguments(ServiceSchema)
+    @bp.response(201, ServiceSchema)
+    @bp.alt_response(409, response="CONFLICT")
+    def post(self, data):
+        """Register a service; 409 if the name exists."""
+        ensure_unique(ServiceHealth, "service_name", data["service_name"], "service")
+        service = ServiceHealth(**data)
+        db.session.add(service)
+        commit("service_name")
+        configuration_changed()
+        return service
+
+
+@bp.route("/services/<string:name>")
+class ServiceByName(MethodView):
+    @bp.response(204)
+    def delete(self, name):
+        """Unregister a service (its routes stay)."""
+        db.session.delete(get_by_or_404(ServiceHealth, "service", service_name=name))
+        db.session.commit()
+        configuration_changed()
+
+
+@bp.post("/services/<string:name>/reset")
+@bp.response(200, ServiceSchema)
+def reset_service(name):
+    """Close the service's circuit breaker (every worker follows within about a second)."""
+    service = get_by_or_404(ServiceHealth, "service", service_name=name)
+    service.circuit_state, service.circuit_open = "closed", False
+    service.circuit_failures = service.circuit_successes = 0
+    service.circuit_opened_at = None
+    db.session.commit()
+    return service
+
+
+@bp.get("/health")
+@bp.response(200, AggregateHealthSchema)
+@bp.doc(security=[])
+def get_aggregate_health():
+    """Report the gateway's dependencies and every service's health (public)."""
+    return health_report.aggregate()
+
+
+# Unknown paths under /api/v1/gateway/: the admin guard has already demanded an admin token,
+# so only admins learn that the path does not exist.
+fallback = FlaskBlueprint("management_fallback", __name__)
+
+
+@fallback.route("/api/v1/gateway/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@fallback.route("/api/v1/gateway/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+def unknown_gateway_path(rest):
+    """Answer 404 for a path of the gateway's API that does not exist."""
+    raise NotFound("No such endpoint in the gateway API.")

@@ -1,0 +1,63 @@
+"""The aggregate health report: the gateway's own dependencies and every service."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from flask import current_app
+
+from gateway.extensions import db
+from gateway.models import ServiceHealth
+
+log = logging.getLogger("gateway.health")
+
+
+def check_database() -> bool:
+    """Return whether the database answers ``SELECT 1``."""
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        return True
+    except sa.exc.SQLAlchemyError as exc:
+        log.warning("database check failed: %s", exc.__class__.__name__)
+        db.session.rollback()
+        return False
+
+
+def check_redis(url: str) -> bool:
+    """Return whether Redis answers PING within half a second."""
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except redis.RedisError as exc:
+        log.warning("redis check failed: %s", exc.__class__.__name__)
+        return False
+
+
+def aggregate() -> tuple[dict, int]:
+    """Return the report and its status code (503 only when the gateway itself is unhealthy)."""
+    settings = current_app.config["GATEWAY_SETTINGS"]
+    checks = {"database": "ok" if check_database() else "unreachable"}
+    if settings.redis_url:
+        checks["redis"] = "ok" if check_redis(settings.redis_url) else "unreachable"
+    services = []
+    if checks["database"] == "ok":
+        services = db.session.query(ServiceHealth).order_by(ServiceHealth.service_name).all()
+    status = overall_status(checks, [s.status for s in services])
+    return {"status": status, "checks": checks, "services": services}, 503 if status == "unhealthy" else 200
+
+
+def overall_status(checks: dict, service_statuses: list[str]) -> str:
+    """Unhealthy without a database; degraded when Redis or any checked service is not healthy."""
+    if checks.get("database") != "ok":
+        return "unhealthy"
+    if any(value != "ok" for value in checks.values()):
+        return "degraded"
+    if any(status in ("unhealthy", "degraded") for status in service_statuses):
+        return "degraded"
+    return "healthy"

@@ -1,0 +1,137 @@
+"""The per-worker run-time configuration: compiled tables refreshed by a version stamp.
+
+Each worker holds an immutable :class:`Snapshot` (route table, CORS policy, services). A
+background thread (a greenlet under gevent) reads the one-row version counter every
+``CONFIG_POLL_INTERVAL`` seconds and rebuilds the snapshot only when it moved; the request
+path reads ``runtime.snapshot`` and never touches the database. A worker that changes the
+configuration itself (admin API) refreshes at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+
+from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.control.corspolicy import CorsPolicy
+from gateway.pipeline.routing import RouteSpec, RouteTable
+
+log = logging.getLogger("gateway.runtime")
+EXTENSION_KEY = "gateway.runtime"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the request path reads, built from one configuration version."""
+
+    version: int
+    routes: RouteTable
+    cors: CorsPolicy
+    services: dict  # service name -> service URL
+
+
+EMPTY = Snapshot(version=-1, routes=RouteTable(()), cors=CorsPolicy.disabled(), services={})
+
+
+class Runtime:
+    """Holds the current snapshot of one worker and keeps it fresh."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.snapshot = EMPTY
+        self.listeners: list = []  # callables(snapshot, app) run after each load (rate-limit rules...)
+        self._lock = threading.Lock()
+        self._poller: threading.Thread | None = None
+        self._stopped = threading.Event()
+        self._failing = False
+
+    def current(self) -> Snapshot:
+        """Return the snapshot, loading it first if this worker has none yet."""
+        snapshot = self.snapshot
+        if snapshot.version < 0:
+            self.refresh(force=True)
+            self.start()
+            snapshot = self.snapshot
+        return snapshot
+
+    def refresh(self, force: bool = False) -> bool:
+        """Rebuild the snapshot if the stored version moved; return whether it did."""
+        from gateway.models import read_version
+
+        with self._lock, self.app.app_context():
+            from gateway.extensions import db
+
+            try:
+                version = read_version(db.session)
+                if not force and version == self.snapshot.version:
+                    return False
+                self.snapshot = load_snapshot(db.session, version)
+                self._recover()
+            except SQLAlchemyError as exc:
+                self._fail(exc)
+                return False
+            finally:
+                db.session.remove()
+        for listener in self.listeners:
+            listener(self.snapshot, self.app)
+        return True
+
+    def start(self) -> None:
+        """Start the background poller once per process."""
+        if self._poller is None:
+            self._poller = threading.Thread(target=self._poll, name="config-poller", daemon=True)
+            self._poller.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _poll(self) -> None:
+        interval = self.app.config["GATEWAY_SETTINGS"].config_poll_interval
+        while not self._stopped.wait(interval):
+            try:
+                self.refresh()
+            except Exception:  # keep polling whatever happens; the old snapshot stays in use
+                log.exception("configuration refresh failed")
+
+    def _fail(self, exc: Exception) -> None:
+        if not self._failing:
+            log.warning("configuration database unreachable, keeping version %s: %s",
+                        self.snapshot.version, exc.__class__.__name__)
+        self._failing = True
+
+    def _recover(self) -> None:
+        if self._failing:
+            log.warning("configuration database reachable again (version %s)", self.snapshot.version)
+        self._failing = False
+
+
+def load_snapshot(session, version: int) -> Snapshot:
+    """Read every configuration table and compile it."""
+    from gateway.models import RouteConfig, ServiceHealth
+    from gateway.models.cors_config import load_cors
+
+    routes = RouteTable(
+        RouteSpec.from_row(row) for row in session.query(RouteConfig).filter(RouteConfig.is_active.is_(True))
+    )
+    cors = CorsPolicy.from_row(load_cors(session))
+    services = {row.service_name: row.service_url for row in session.query(ServiceHealth)}
+    return Snapshot(version=version, routes=routes, cors=cors, services=services)
+
+
+def init_app(app) -> None:
+    """Attach a :class:`Runtime` to the app."""
+    app.extensions[EXTENSION_KEY] = Runtime(app)
+
+
+def runtime() -> Runtime:
+    """Return the current app's runtime."""
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def configuration_changed() -> None:
+    """Refresh this worker now, after a change it committed itself."""
+    runtime().refresh()
+

@@ -1,0 +1,108 @@
+"""Who is calling: the bearer token, verified with flask-jwt-extended's configuration.
+
+Only the ``Authorization`` header is read (query-string tokens end up in logs). Only the
+configured algorithm is accepted, which refuses ``alg: none`` and HS/RS confusion; ``exp``
+is enforced. Every failure is one exception, :class:`InvalidToken`, turned into a 401.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jwt as pyjwt
+from flask_jwt_extended import decode_token
+from flask_jwt_extended.exceptions import JWTExtendedException
+
+from gateway.errors import Unauthorized, error_response
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, expired or wrongly signed."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Identity:
+    """A verified caller: ``sub`` and ``roles`` of its token."""
+
+    sub: str
+    roles: tuple[str, ...]
+    claims: dict
+
+    def has_role(self, role: str) -> bool:
+        return role in self.roles
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """Return the token of an ``Authorization: Bearer <token>`` value, or None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def verify(token: str) -> Identity:
+    """Verify ``token`` and return its identity.
+
+    :raise InvalidToken: on any problem with the token.
+    """
+    try:
+        claims = decode_token(token)
+    except (pyjwt.PyJWTError, JWTExtendedException, ValueError, TypeError) as exc:
+        raise InvalidToken(_describe(exc)) from None
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub:
+        raise InvalidToken("the token has no subject")
+    return Identity(sub=sub, roles=_roles(claims.get("roles")), claims=claims)
+
+
+def authenticate(authorization: str | None) -> Identity:
+    """Return the identity of a request's ``Authorization`` header.
+
+    :raise Unauthorized: when there is no valid bearer token.
+    """
+    token = bearer_token(authorization)
+    if token is None:
+        raise Unauthorized("A bearer token is required.", headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return verify(token)
+    except InvalidToken as exc:
+        raise Unauthorized(f"Invalid token: {exc}.",
+                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+
+
+def _roles(value) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)):
+        return tuple(role for role in value if isinstance(role, str))
+    return ()
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, pyjwt.ExpiredSignatureError):
+        return "it has expired"
+    if isinstance(exc, pyjwt.InvalidAlgorithmError):
+        return "its algorithm is not accepted"
+    if isinstance(exc, pyjwt.InvalidSignatureError):
+        return "its signature does not verify"
+    if isinstance(exc, pyjwt.ImmatureSignatureError):
+        return "it is not valid yet"
+    return "it is malformed"
+
+
+def init_app(app) -> None:
+    """Make flask-jwt-extended's own failures 401s in the contract's shape (never its 422s)."""
+    from gateway.extensions import jwt
+
+    def unauthorized(message="A valid bearer token is required.", *_args):
+        return error_response(401, "unauthorized", str(message), {"WWW-Authenticate": "Bearer"})
+
+    jwt.unauthorized_loader(unauthorized)
+    jwt.invalid_token_loader(unauthorized)
+    jwt.expired_token_loader(lambda *_: unauthorized("Invalid token: it has expired."))
+    jwt.revoked_token_loader(lambda *_: unauthorized("Invalid token: it has been revoked."))
+    jwt.needs_fresh_token_loader(lambda *_: unauthorized("A fresh token is required."))
+    jwt.user_lookup_error_loader(lambda *_: unauthorized("Unknown user."))
+    jwt.token_verification_failed_loader(lambda *_: unauthorized("Invalid token."))

@@ -1,0 +1,22 @@
+"""The gateway's tables, one module each."""
+
+from gateway.models import config_version
+from gateway.models.config_version import ConfigVersion, bump_version, read_version
+from gateway.models.cors_config import CORS_ROW_ID, DEFAULT_CORS, CorsConfig
+from gateway.models.gateway_log import GatewayLog
+from gateway.models.rate_limit_rule import LIMIT_TYPES, RateLimitRule
+from gateway.models.route_config import ALL_METHODS, RouteConfig
+from gateway.models.service_health import CIRCUIT_STATES, HEALTH_STATUSES, ServiceHealth
+
+config_version.CONFIG_MODELS.update({
+    RouteConfig: None,
+    RateLimitRule: None,
+    CorsConfig: None,
+    ServiceHealth: frozenset({"service_name", "service_url", "health_path"}),
+})
+
+__all__ = [
+    "ALL_METHODS", "CIRCUIT_STATES", "CORS_ROW_ID", "DEFAULT_CORS", "HEALTH_STATUSES", "LIMIT_TYPES",
+    "ConfigVersion", "CorsConfig", "GatewayLog", "RateLimitRule", "RouteConfig", "ServiceHealth",
+    "bump_version", "read_version",
+]

@@ -1,0 +1,31 @@
+"""GatewayLog: one row per request the gateway answered."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.dbtypes import UTCDateTime, utcnow
+from gateway.extensions import db
+
+
+class GatewayLog(db.Model):
+    __tablename__ = "gateway_logs"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    # Client-supplied request ids are kept (1-128 chars of A-Za-z0-9._-), so not a UUID column.
+    request_id: Mapped[str] = mapped_column(sa.String(128), index=True)
+    method: Mapped[str] = mapped_column(sa.String(16))
+    path: Mapped[str] = mapped_column(sa.String(2048), index=True)
+    route_pattern: Mapped[str | None] = mapped_column(sa.String(255), nullable=True)
+    target_service: Mapped[str | None] = mapped_column(sa.String(100), nullable=True, index=True)
+    # A token's `sub` is any string, not always a UUID.
+    user_id: Mapped[str | None] = mapped_column(sa.String(255), nullable=True, index=True)
+    client_ip: Mapped[str | None] = mapped_column(sa.String(45), nullable=True, index=True)
+    status_code: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    response_time: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
+    error_message: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

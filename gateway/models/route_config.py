@@ -1,0 +1,36 @@
+"""RouteConfig: one proxied path pattern and where it goes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gateway.dbtypes import StringList, UTCDateTime, utcnow
+from gateway.extensions import db
+
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+class RouteConfig(db.Model):
+    __tablename__ = "route_configs"
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    path_pattern: Mapped[str] = mapped_column(sa.String(255), unique=True, index=True)
+    target_service: Mapped[str] = mapped_column(sa.String(100), index=True)
+    target_url: Mapped[str] = mapped_column(sa.String(2048))
+    methods: Mapped[list[str]] = mapped_column(StringList, default=lambda: list(ALL_METHODS))
+    is_public: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True, index=True)
+    priority: Mapped[int] = mapped_column(sa.Integer, default=0, index=True)
+    timeout: Mapped[int] = mapped_column(sa.Integer)
+    retry_count: Mapped[int] = mapped_column(sa.Integer)
+    circuit_breaker_enabled: Mapped[bool] = mapped_column(sa.Boolean)
+    strip_prefix: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<RouteConfig {self.path_pattern} -> {self.target_service}>"

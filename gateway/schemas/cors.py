@@ -1,0 +1,38 @@
+"""CORS settings schema."""
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from gateway.errors import ValidationFailed
+
+from gateway.schemas.common import Method, unique_list, validate_header_name, validate_origin
+
+
+class CorsSchema(Schema):
+    """Which browser origins may call through the gateway, and how."""
+
+    allow_origins = fields.List(fields.String(validate=validate_origin), validate=unique_list,
+                                metadata={"example": ["https://app.engadi.org"]})
+    allow_methods = fields.List(Method(), validate=unique_list)
+    allow_headers = fields.List(fields.String(validate=validate_header_name), validate=unique_list)
+    expose_headers = fields.List(fields.String(validate=validate_header_name), validate=unique_list)
+    allow_credentials = fields.Boolean()
+    max_age = fields.Integer(validate=validate.Range(0, 86400), metadata={"description": "Seconds a preflight may be cached."})
+    updated_at = fields.DateTime(dump_only=True)
+
+    @validates_schema
+    def no_wildcard_with_credentials(self, data, **_kwargs):
+        if data.get("allow_credentials") and "*" in (data.get("allow_origins") or ()):
+            raise ValidationError(CREDENTIALS_WITH_WILDCARD, "allow_credentials")
+
+
+CREDENTIALS_WITH_WILDCARD = "Credentials cannot be allowed for the * origin; list the origins."
+
+
+def check_credentials(origins, credentials) -> None:
+    """Refuse the combination browsers refuse: credentials with the * origin.
+
+    :raise ValidationFailed: naming ``allow_credentials``.
+    """
+    if credentials and "*" in (origins or ()):
+        raise ValidationFailed("Invalid input: allow_credentials",
+                               fields={"allow_credentials": [CREDENTIALS_WITH_WILDCARD]})

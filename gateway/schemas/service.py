@@ -1,0 +1,42 @@
+"""Service registration and health schemas."""
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from gateway.models import CIRCUIT_STATES, HEALTH_STATUSES
+from gateway.schemas.common import validate_name, validate_upstream_url
+
+
+def validate_health_path(value: str) -> None:
+    if not value.startswith("/") or any(ch.isspace() or ch in "#" for ch in value):
+        raise ValidationError("Must be a path starting with /.")
+
+
+class ServiceSchema(Schema):
+    """A registered upstream service with its health and circuit state."""
+
+    id = fields.UUID(dump_only=True)
+    service_name = fields.String(required=True, validate=validate_name, metadata={"example": "content"})
+    service_url = fields.String(required=True, validate=[validate.Length(max=2048), validate_upstream_url])
+    health_path = fields.String(validate=[validate.Length(max=255), validate_health_path],
+                                metadata={"description": "Default /health."})
+    status = fields.String(dump_only=True, validate=validate.OneOf(HEALTH_STATUSES))
+    last_check_at = fields.DateTime(dump_only=True, allow_none=True)
+    response_time = fields.Float(dump_only=True, allow_none=True, metadata={"description": "Milliseconds."})
+    error_count = fields.Integer(dump_only=True)
+    success_count = fields.Integer(dump_only=True)
+    circuit_open = fields.Boolean(dump_only=True)
+    circuit_state = fields.String(dump_only=True, validate=validate.OneOf(CIRCUIT_STATES))
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+
+class ServiceListSchema(Schema):
+    items = fields.List(fields.Nested(ServiceSchema))
+    total = fields.Integer()
+
+
+class AggregateHealthSchema(Schema):
+    status = fields.String(validate=validate.OneOf(("healthy", "degraded", "unhealthy")))
+    checks = fields.Dict(keys=fields.String(), values=fields.String(),
+                         metadata={"description": "The gateway's own dependencies: database, redis."})
+    services = fields.List(fields.Nested(ServiceSchema))

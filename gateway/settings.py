@@ -1,0 +1,301 @@
+"""Every environment variable the gateway reads, typed and validated in one place.
+
+A bad value raises :class:`SettingsError`, whose text is one line naming the variable and
+what was expected; the entry points turn it into that line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 (a known default, refused in production)
+INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
+MIB = 1024 * 1024
+
+# The nine Mission Engadi services: (service name, settings variable, default URL, route prefix).
+SERVICES: tuple[tuple[str, str, str, str], ...] = (
+    ("auth", "AUTH_SERVICE_URL", "http://localhost:8002", "/api/v1/auth"),
+    ("content", "CONTENT_SERVICE_URL", "http://localhost:8003", "/api/v1/content"),
+    ("partners", "PARTNERS_CRM_SERVICE_URL", "http://localhost:8005", "/api/v1/partners"),
+    ("projects", "PROJECTS_SERVICE_URL", "http://localhost:8006", "/api/v1/projects"),
+    ("social-media", "SOCIAL_MEDIA_SERVICE_URL", "http://localhost:8007", "/api/v1/social-media"),
+    ("notifications", "NOTIFICATION_SERVICE_URL", "http://localhost:8008", "/api/v1/notifications"),
+    ("analytics", "ANALYTICS_SERVICE_URL", "http://localhost:8009", "/api/v1/analytics"),
+    ("ai", "AI_SERVICE_URL", "http://localhost:8010", "/api/v1/ai"),
+    ("search", "SEARCH_SERVICE_URL", "http://localhost:8011", "/api/v1/search"),
+)
+
+
+class SettingsError(SystemExit):
+    """A setting is missing or malformed; its text names the variable.
+
+    It is a ``SystemExit`` so that ``flask``, ``gunicorn`` and ``python -m`` print the one
+    line and stop with status 1 instead of a traceback.
+    """
+
+    def __init__(self, name: str, expected: str, value: str | None = None) -> None:
+        shown = "" if value is None else f" (got {value!r})"
+        super().__init__(f"Invalid setting {name}: expected {expected}{shown}")
+        self.name = name
+
+
+# --- parsing helpers: each takes the variable's name and raw text -----------------------
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def parse_bool(name: str, raw: str) -> bool:
+    """Parse true/false, 1/0, yes/no (any case)."""
+    text = raw.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise SettingsError(name, "a boolean (true/false, 1/0, yes/no)", raw)
+
+
+def int_parser(minimum: int | None = None, maximum: int | None = None) -> Callable[[str, str], int]:
+    """Return a parser for an integer within [minimum, maximum]."""
+
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise SettingsError(name, _range_text("an integer", minimum, maximum), raw) from None
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise SettingsError(name, _range_text("an integer", minimum, maximum), raw)
+        return value
+
+    return parse
+
+
+def float_parser(minimum: float = 0.0, exclusive: bool = True) -> Callable[[str, str], float]:
+    """Return a parser for a number above (or at least) minimum."""
+
+    def parse(name: str, raw: str) -> float:
+        expected = f"a number {'>' if exclusive else '>='} {minimum:g}"
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise SettingsError(name, expected, raw) from None
+        if value < minimum or (exclusive and value == minimum) or value != value:
+            raise SettingsError(name, expected, raw)
+        return value
+
+    return parse
+
+
+def _range_text(kind: str, minimum: int | None, maximum: int | None) -> str:
+    if minimum is not None and maximum is not None:
+        return f"{kind} from {minimum} to {maximum}"
+    if minimum is not None:
+        return f"{kind} >= {minimum}"
+    return kind
+
+
+def choice_parser(*choices: str, lower: bool = False) -> Callable[[str, str], str]:
+    """Return a parser that accepts one of ``choices``."""
+
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().lower() if lower else raw.strip()
+        if value not in choices:
+            raise SettingsError(name, "one of " + ", ".join(choices), raw)
+        return value
+
+    return parse
+
+
+def parse_http_url(name: str, raw: str) -> str:
+    """Parse an http(s) URL with a host; drop a trailing slash."""
+    value = raw.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(name, "an http:// or https:// URL with a host", raw)
+    return value.rstrip("/")
+
+
+def parse_database_url(name: str, raw: str) -> str:
+    """Accept sqlite and PostgreSQL URLs; PostgreSQL goes through psycopg 3."""
+    value = raw.strip()
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+        return "postgresql+psycopg://" + value.split("://", 1)[1]
+    if scheme == "sqlite" and value.startswith("sqlite:///"):
+        return value
+    raise SettingsError(name, "a postgresql://, postgresql+psycopg:// or sqlite:/// URL", raw)
+
+
+def parse_redis_url(name: str, raw: str) -> str:
+    """Accept redis://, rediss:// and unix:// URLs."""
+    value = raw.strip()
+    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(name, "a redis://, rediss:// or unix:// URL", raw)
+    return value
+
+
+def parse_networks(name: str, raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Parse comma-separated IP addresses or CIDR networks."""
+    networks = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(name, "comma-separated IP addresses or CIDR networks", item) from None
+    return tuple(networks)
+
+
+def parse_origins(name: str, raw: str) -> tuple[str, ...]:
+    """Parse comma-separated origins (``*`` or scheme://host[:port])."""
+    origins = tuple(filter(None, (part.strip().rstrip("/") for part in raw.split(","))))
+    for origin in origins:
+        parts = urlsplit(origin)
+        if origin != "*" and (parts.scheme not in ("http", "https") or not parts.hostname or parts.path):
+            raise SettingsError(name, "comma-separated origins like https://app.example.org, or *", origin)
+    return origins
+
+
+def parse_text(name: str, raw: str) -> str:
+    """Accept any non-empty text."""
+    if not raw.strip():
+        raise SettingsError(name, "a non-empty value", raw)
+    return raw.strip()
+
+
+def parse_optional_text(name: str, raw: str) -> str | None:
+    """Accept any text; empty means unset."""
+    return raw.strip() or None
+
+
+def parse_pem(name: str, raw: str) -> str | None:
+    """Accept a PEM key given inline (with \\n escapes) or as a path to a file; empty means unset."""
+    value = raw.strip()
+    if not value:
+        return None
+    if not value.startswith("-----BEGIN"):
+        try:
+            value = Path(value).read_text(encoding="ascii").strip()
+        except OSError:
+            raise SettingsError(name, "a PEM key or the path of a readable PEM file", raw) from None
+    value = value.replace("\\n", "\n")
+    if "-----BEGIN" not in value or "KEY-----" not in value:
+        raise SettingsError(name, "a PEM key or the path of a readable PEM file", raw)
+    return value
+
+
+# --- the settings ---------------------------------------------------------------------------
+
+
+def _setting(env: str, default: str, parse: Callable[[str, str], Any], doc: str) -> Any:
+    return dataclasses.field(metadata={"env": env, "default": default, "parse": parse, "doc": doc})
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The gateway's settings; build them with :meth:`from_env`."""
+
+    project_name: str = _setting("PROJECT_NAME", "Gateway Service", parse_text, "Name shown in the API docs")
+    port: int = _setting("PORT", "8000", int_parser(1, 65535), "Port gunicorn binds on 0.0.0.0")
+    environment: str = _setting(
+        "ENVIRONMENT", "development", choice_parser("development", "testing", "staging", "production", lower=True),
+        "development, testing, staging or production",
+    )
+    debug: bool = _setting("DEBUG", "false", parse_bool, "Flask debug mode (never in production)")
+    secret_key: str = _setting("SECRET_KEY", DEFAULT_SECRET_KEY, parse_text, "Signs HS256 tokens; must be changed in production")
+    algorithm: str = _setting(
+        "ALGORITHM", "HS256", choice_parser("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256"),
+        "JWT algorithm accepted (only this one)",
+    )
+    jwt_public_key: str | None = _setting("JWT_PUBLIC_KEY", "", parse_pem, "PEM public key (inline or a file path) for RS*/ES* tokens")
+    jwt_private_key: str | None = _setting("JWT_PRIVATE_KEY", "", parse_pem, "PEM private key for `token create` with RS*/ES*")
+    jwt_leeway: int = _setting("JWT_LEEWAY", "0", int_parser(0, 300), "Seconds of clock skew allowed on exp/nbf")
+    database_url: str = _setting("DATABASE_URL", "", lambda n, r: parse_database_url(n, r) if r.strip() else "",
+                                 "PostgreSQL or SQLite URL; empty: SQLite in instance/gateway.db")
+    redis_url: str | None = _setting("REDIS_URL", "", lambda n, r: parse_redis_url(n, r) if r.strip() else None,
+                                     "Redis for shared rate-limit counters; empty: in-process (one worker)")
+    auth_service_url: str = _setting("AUTH_SERVICE_URL", SERVICES[0][2], parse_http_url, "Auth service")
+    content_service_url: str = _setting("CONTENT_SERVICE_URL", SERVICES[1][2], parse_http_url, "Content service")
+    partners_crm_service_url: str = _setting("PARTNERS_CRM_SERVICE_URL", SERVICES[2][2], parse_http_url, "Partners CRM service")
+    projects_service_url: str = _setting("PROJECTS_SERVICE_URL", SERVICES[3][2], parse_http_url, "Projects service")
+    social_media_service_url: str = _setting("SOCIAL_MEDIA_SERVICE_URL", SERVICES[4][2], parse_http_url, "Social media service")
+    notification_service_url: str = _setting("NOTIFICATION_SERVICE_URL", SERVICES[5][2], parse_http_url, "Notification service")
+    analytics_service_url: str = _setting("ANALYTICS_SERVICE_URL", SERVICES[6][2], parse_http_url, "Analytics service")
+    ai_service_url: str = _setting("AI_SERVICE_URL", SERVICES[7][2], parse_http_url, "AI service")
+    search_service_url: str = _setting("SEARCH_SERVICE_URL", SERVICES[8][2], parse_http_url, "Search service")
+    gateway_timeout: int = _setting("GATEWAY_TIMEOUT", "30", int_parser(1, 3600), "Default route timeout (s)")
+    gateway_connect_timeout: float = _setting("GATEWAY_CONNECT_TIMEOUT", "5", float_parser(0.0), "Upstream connect timeout (s), capped by the route timeout")
+    gateway_retry_count: int = _setting("GATEWAY_RETRY_COUNT", "3", int_parser(0, 10), "Default retries for idempotent requests")
+    gateway_max_connections: int = _setting("GATEWAY_MAX_CONNECTIONS", "100", int_parser(1, 100000), "Pooled upstream connections per host per worker")
+    gateway_max_body_size: int = _setting("GATEWAY_MAX_BODY_SIZE", str(10 * MIB), int_parser(0), "Largest request body (bytes); larger → 413")
+    gateway_admin_role: str = _setting("GATEWAY_ADMIN_ROLE", "admin", parse_text, "Role that makes a token an admin token")
+    cors_origins: tuple[str, ...] = _setting("CORS_ORIGINS", "", parse_origins, "Origins allowed by CORS at first start (then via the API)")
+    trusted_proxies: tuple = _setting("TRUSTED_PROXIES", "", parse_networks, "IPs/CIDRs whose X-Forwarded-For is believed")
+    rate_limit_enabled: bool = _setting("RATE_LIMIT_ENABLED", "true", parse_bool, "Apply the default per-user/per-IP rules")
+    rate_limit_per_user: int = _setting("RATE_LIMIT_PER_USER", "1000", int_parser(1), "Default per-user limit per window")
+    rate_limit_per_ip: int = _setting("RATE_LIMIT_PER_IP", "500", int_parser(1), "Default per-IP limit per window")
+    rate_limit_window: int = _setting("RATE_LIMIT_WINDOW", "3600", int_parser(1), "Default window (s)")
+    circuit_breaker_enabled: bool = _setting("CIRCUIT_BREAKER_ENABLED", "true", parse_bool, "Default for new routes")
+    circuit_breaker_failure_threshold: int = _setting("CIRCUIT_BREAKER_FAILURE_THRESHOLD", "5", int_parser(1), "Consecutive failures that open a circuit")
+    circuit_breaker_success_threshold: int = _setting("CIRCUIT_BREAKER_SUCCESS_THRESHOLD", "2", int_parser(1), "Successes in half-open that close it")
+    circuit_breaker_timeout: int = _setting("CIRCUIT_BREAKER_TIMEOUT", "60", int_parser(1), "Seconds open before half-open")
+    health_check_interval: int = _setting("HEALTH_CHECK_INTERVAL", "60", int_parser(1), "Seconds between active health checks")
+    health_check_timeout: int = _setting("HEALTH_CHECK_TIMEOUT", "5", int_parser(1), "Health check timeout (s)")
+    log_level: str = _setting("LOG_LEVEL", "INFO", choice_parser("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "Gateway log level")
+    gateway_log_retention_days: int = _setting("GATEWAY_LOG_RETENTION_DAYS", "30", int_parser(1), "Log rows older than this are purged")
+    enable_request_logging: bool = _setting("ENABLE_REQUEST_LOGGING", "true", parse_bool, "Write one GatewayLog row per request")
+    web_concurrency: int = _setting("WEB_CONCURRENCY", "2", int_parser(1, 256), "gunicorn workers (1 without REDIS_URL)")
+    config_poll_interval: float = _setting("CONFIG_POLL_INTERVAL", "1", float_parser(0.0), "Seconds between checks of the configuration version")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read and validate every setting from ``environ`` (default: ``os.environ``)."""
+        env = os.environ if environ is None else environ
+        values = {}
+        for field in dataclasses.fields(cls):
+            meta = field.metadata
+            raw = env.get(meta["env"], meta["default"])
+            values[field.name] = meta["parse"](meta["env"], raw)
+        values.update(overrides)
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """Refuse combinations that are individually valid but unsafe."""
+        if self.environment == "production" and self.secret_key == DEFAULT_SECRET_KEY:
+            raise SettingsError("SECRET_KEY", "a secret of your own when ENVIRONMENT=production")
+        if self.environment == "production" and len(self.secret_key) < 32 and self.algorithm.startswith("HS"):
+            raise SettingsError("SECRET_KEY", "at least 32 characters when ENVIRONMENT=production")
+        if self.algorithm[:2] in ("RS", "ES") and not self.jwt_public_key:
+            raise SettingsError("JWT_PUBLIC_KEY", f"a PEM public key when ALGORITHM={self.algorithm}")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL SQLAlchemy connects to."""
+        return self.database_url or f"sqlite:///{INSTANCE_DIR / 'gateway.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def workers(self) -> int:
+        """Workers gunicorn runs: one unless counters are shared through Redis."""
+        return self.web_concurrency if self.redis_url else 1
+
+    def service_urls(self) -> dict[str, str]:
+        """Map each Mission Engadi service name to its configured URL."""
+        return {name: getattr(self, env.lower()) for name, env, _default, _prefix in SERVICES}
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """Return (variable, default, description) for every setting, for docs and .env.example."""
+    return [
+        (f.metadata["env"], f.metadata["default"], f.metadata["doc"]) for f in dataclasses.fields(Settings)
+    ]
