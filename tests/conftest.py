@@ -1,0 +1,153 @@
+"""Fixtures: an app builder per database backend, tokens, and a clean database per test.
+
+Backends: SQLite always; PostgreSQL when ``DATABASE_URL`` names one (each test session makes
+its own database beside it and drops it at the end); Redis when ``REDIS_URL`` is set. With
+``GATEWAY_REQUIRE_BACKENDS=1`` (set by ``.ci/run``) a missing or unreachable backend fails
+the run instead of being skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from gateway import create_app
+from gateway.extensions import db
+from tests.support.backends import (BackendMissing, fresh_postgres_database, redis_url_or_none,
+                                    require_backends)
+
+POSTGRES_URL = os.environ.get("DATABASE_URL", "")
+REDIS_URL = os.environ.get("REDIS_URL", "")
+DB_BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL.startswith("postgres") else [])
+
+
+def pytest_report_header(config):
+    return (f"database backends: {', '.join(DB_BACKENDS)}; redis: {REDIS_URL or 'not set'}; "
+            f"require backends: {require_backends()}")
+
+
+def pytest_collection_modifyitems(config, items):
+    if require_backends() and "postgresql" not in DB_BACKENDS:
+        raise pytest.UsageError("GATEWAY_REQUIRE_BACKENDS=1 but DATABASE_URL does not name a PostgreSQL database")
+    if require_backends() and not REDIS_URL:
+        raise pytest.UsageError("GATEWAY_REQUIRE_BACKENDS=1 but REDIS_URL is not set")
+
+
+@pytest.fixture(scope="session", params=DB_BACKENDS)
+def database_url(request, tmp_path_factory):
+    """A migrated, empty database for this test session, one per backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'gateway.db'}"
+        migrate_to_head(url)
+        yield url
+        return
+    with fresh_postgres_database(POSTGRES_URL, "engadi_test") as url:
+        migrate_to_head(url)
+        yield url
+
+
+def migrate_to_head(url: str) -> None:
+    """Run the migrations (as ``flask db upgrade`` does) on ``url``."""
+    from flask_migrate import upgrade
+
+    app = create_app({"DATABASE_URL": url, "REDIS_URL": ""})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def backend(database_url) -> str:
+    """The name of the database backend of this test."""
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+@pytest.fixture
+def redis_url():
+    """The Redis URL of the run (skipped, or failed in CI, without one)."""
+    try:
+        return redis_url_or_none(REDIS_URL)
+    except BackendMissing as exc:
+        if require_backends():
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def make_app(database_url):
+    """Build apps on this session's database with extra settings; tables are emptied after."""
+    apps = []
+
+    def build(**settings):
+        env = {"DATABASE_URL": database_url, "REDIS_URL": "", "CONFIG_POLL_INTERVAL": "0.2",
+               "ENVIRONMENT": "testing", **{k.upper(): str(v) for k, v in settings.items()}}
+        app = create_app(env)
+        app.config["TESTING"] = True
+        apps.append(app)
+        return app
+
+    yield build
+    for app in apps:
+        app.extensions["gateway.runtime"].stop()
+    if apps:
+        with apps[0].app_context():
+            empty_tables()
+        for app in apps:
+            with app.app_context():
+                db.engine.dispose()
+
+
+def empty_tables() -> None:
+    """Delete every row of every table (keeps the schema and alembic_version)."""
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def make_token(app, sub: str = "user-1", roles=("user",), expires: dt.timedelta | None = dt.timedelta(minutes=5),
+               **claims) -> str:
+    """Return a token signed with the app's key."""
+    from flask_jwt_extended import create_access_token
+
+    with app.app_context():
+        return create_access_token(identity=sub, additional_claims={"roles": list(roles), **claims},
+                                   expires_delta=expires if expires is not None else False)
+
+
+@pytest.fixture
+def admin_headers(app):
+    return {"Authorization": f"Bearer {make_token(app, 'admin-1', ('admin',))}"}
+
+
+@pytest.fixture
+def user_headers(app):
+    return {"Authorization": f"Bearer {make_token(app, 'user-1', ('user',))}"}
+
+
+def count_rows(app, table: str) -> int:
+    """Return the number of rows of ``table``."""
+    with app.app_context():
+        return db.session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
+
+
+def unique_name(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
