@@ -289,6 +289,13 @@ class Settings:
         """Workers gunicorn runs: one unless counters are shared through Redis."""
         return self.web_concurrency if self.redis_url else 1
 
+    def worker_count_warning(self) -> str | None:
+        """Say why WEB_CONCURRENCY is ignored, when it is."""
+        if not self.redis_url and self.web_concurrency > 1 and "WEB_CONCURRENCY" in os.environ:
+            return (f"WEB_CONCURRENCY={self.web_concurrency} ignored: without REDIS_URL one worker runs, "
+                    "so that in-process rate-limit counters stay exact")
+        return None
+
     def service_urls(self) -> dict[str, str]:
         """Map each Mission Engadi service name to its configured URL."""
         return {name: getattr(self, env.lower()) for name, env, _default, _prefix in SERVICES}

@@ -1,14 +1,18 @@
 """The catch-all proxy: every request that is not the gateway's own endpoint."""
 
-from flask import Blueprint
+from flask import Blueprint, request
 
-from gateway.errors import RouteNotFound
+from gateway import pipeline
+from gateway.control.runtime import runtime
+from gateway.pipeline.context import ProxyContext
 
 bp = Blueprint("proxy", __name__)
-ALL = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
-@bp.route("/", defaults={"path": ""}, methods=ALL)
-@bp.route("/<path:path>", methods=ALL)
-def proxy_request(path):
-    raise RouteNotFound()
+@bp.route("/", defaults={"path": ""}, methods=METHODS)
+@bp.route("/<path:path>", methods=METHODS)
+def proxy_request(path):  # noqa: ARG001 (the raw URI is read instead: see ProxyContext)
+    """Match the request to a route and forward it."""
+    ctx = ProxyContext(request.environ, runtime().current())
+    return pipeline.run(ctx)

@@ -1,0 +1,30 @@
+"""The proxy pipeline: the ordered steps a proxied request goes through.
+
+Each step takes the :class:`~gateway.pipeline.context.ProxyContext`; it may end the request
+by returning a response or raising a gateway error. None knows about the others.
+"""
+
+from __future__ import annotations
+
+from gateway.pipeline.auth import authenticate_caller
+from gateway.pipeline.cors import answer_preflight
+from gateway.pipeline.forwarder import forward
+from gateway.pipeline.match import match_route
+from gateway.pipeline.normalise import normalise
+
+STEPS = (
+    normalise,            # one canonical spelling of the path
+    match_route,          # the route, or 404 / 405
+    answer_preflight,     # CORS preflight from an allowed origin: 204 here
+    authenticate_caller,  # identity; 401 on a protected route without a valid token
+    forward,              # stream to the upstream and back
+)
+
+
+def run(ctx):
+    """Run the steps in order; return the first response one of them gives."""
+    for step in STEPS:
+        response = step(ctx)
+        if response is not None:
+            return response
+    raise AssertionError("the last step always answers")  # pragma: no cover

@@ -1,0 +1,24 @@
+"""gunicorn settings, read from the gateway's settings (no logic of its own)."""
+
+import sys
+
+from gateway.settings import Settings
+
+_settings = Settings.from_env()
+if _settings.worker_count_warning():
+    print(_settings.worker_count_warning(), file=sys.stderr)
+
+bind = f"0.0.0.0:{_settings.port}"
+worker_class = "gevent"
+workers = _settings.workers
+worker_connections = 1000
+timeout = 60
+graceful_timeout = 30
+keepalive = 5
+# X-Forwarded-Proto is believed only from TRUSTED_PROXIES (gunicorn's default trusts 127.0.0.1).
+forwarded_allow_ips = ",".join(str(network) for network in _settings.trusted_proxies) or ""
+accesslog = "-"
+access_log_format = ('%(t)s level=INFO logger=gunicorn.access request_id=%({x-request-id}o)s remote=%(h)s '
+                     'method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s duration_ms=%(M)s')
+errorlog = "-"
+loglevel = _settings.log_level.lower()

@@ -1,0 +1,141 @@
+"""Real server processes for the tests: the gateway under gunicorn, upstreams under gunicorn.
+
+Every process is started on 127.0.0.1 with a free port, waited for, and stopped (SIGTERM,
+then SIGKILL) when its context ends; its output goes to a log file shown on failure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jwt
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+TEST_SECRET = "test-secret-key-for-the-gateway-suite-0123456789"
+
+
+def free_port() -> int:
+    """Return a TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20.0, host: str = "127.0.0.1") -> None:
+    """Wait until ``port`` accepts connections; fail early if the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with status {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {host}:{port} after {timeout} s")
+
+
+class ServerProcess:
+    """A started server: its port, its process and its log."""
+
+    def __init__(self, args: list[str], env: dict, port: int, name: str, cwd: Path = ROOT) -> None:
+        self.port = port
+        self.name = name
+        self.log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(args, env=env, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        try:
+            wait_for_port(port, self.process)
+        except RuntimeError as exc:
+            self.stop()
+            raise RuntimeError(f"{name} did not start: {exc}\n{self.output()}") from None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        """Return what the process printed so far."""
+        return Path(self.log.name).read_text(errors="replace")[-6000:]
+
+    def signal(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, sig)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the process group: SIGTERM, then SIGKILL."""
+        if self.process.poll() is None:
+            self.signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.signal(signal.SIGKILL)
+                self.process.wait(5)
+        self.log.close()
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def gunicorn_args(app: str, port: int, workers: int = 1, worker_class: str = "gevent") -> list[str]:
+    return [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", str(workers), "-k", worker_class,
+            "--graceful-timeout", "5", app]
+
+
+def start_upstream(app: str = "tests.support.upstream_app:app", workers: int = 1) -> ServerProcess:
+    """Start an upstream WSGI app under gunicorn with gevent workers."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return ServerProcess(gunicorn_args(app, port, workers), env, port, app.split(":")[0].rsplit(".", 1)[-1])
+
+
+def gateway_env(database_url: str, **settings) -> dict:
+    """Return the environment of a gateway process for the tests."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "WEB_CONCURRENCY")}
+    env.update({"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "ENVIRONMENT": "testing",
+                "CONFIG_POLL_INTERVAL": "0.2", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
+    env.update({key.upper(): str(value) for key, value in settings.items()})
+    return env
+
+
+def start_gateway(database_url: str, **settings) -> ServerProcess:
+    """Start the gateway as deployed: gunicorn -c gunicorn.conf.py wsgi:app."""
+    port = free_port()
+    env = gateway_env(database_url, PORT=port, **settings)
+    args = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    return ServerProcess(args, env, port, "gateway")
+
+
+def token(sub: str = "user-1", roles=("user",), ttl: int = 300, secret: str = TEST_SECRET,
+          algorithm: str = "HS256", **claims) -> str:
+    """Return a JWT as an auth service would issue it."""
+    now = int(time.time())
+    payload = {"sub": sub, "roles": list(roles), "iat": now, "nbf": now, "exp": now + ttl, **claims}
+    return jwt.encode(payload, secret, algorithm=algorithm)
+
+
+def admin_session(gateway: ServerProcess) -> requests.Session:
+    """Return a session that talks to the gateway's admin API with an admin token."""
+    session = requests.Session()
+    session.trust_env = False
+    session.headers["Authorization"] = f"Bearer {token('admin', ('admin',))}"
+    session.base = f"{gateway.url}/api/v1/gateway"
+    return session
+
+
+def add_route(admin: requests.Session, **fields) -> dict:
+    """Create a route through the admin API and return it."""
+    response = admin.post(f"{admin.base}/routes", json=fields, timeout=5)
+    assert response.status_code == 201, response.text
+    return response.json()
