@@ -50,17 +50,18 @@ class Runtime:
 
     def current(self) -> Snapshot:
         """Return the snapshot, loading it first if this worker has none yet."""
-        snapshot = self.snapshot
-        if snapshot.version < 0:
-            self.refresh(force=True)
-            self.start()
-            snapshot = self.snapshot
-        return snapshot
+        if self._poller is None:
+            self.refresh(force=self.snapshot.version < 0)
+        return self.snapshot
 
     def refresh(self, force: bool = False) -> bool:
-        """Rebuild the snapshot if the stored version moved; return whether it did."""
+        """Rebuild the snapshot if the stored version moved; return whether it did.
+
+        The first call in a process also starts the background poller.
+        """
         from gateway.models import read_version
 
+        self.start()
         with self._lock, self.app.app_context():
             from gateway.extensions import db
 

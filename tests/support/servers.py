@@ -1,6 +1,6 @@
 """Real server processes for the tests: the gateway under gunicorn, upstreams under gunicorn.
 
-Every process is started on 127.0.0.1 with a free port, waited for, and stopped (SIGTERM,
+Every process is started on 127.0.0.1 with a free port, waited for, and stopped (SIGINT,
 then SIGKILL) when its context ends; its output goes to a log file shown on failure.
 """
 
@@ -66,18 +66,18 @@ class ServerProcess:
         """Return what the process printed so far."""
         return Path(self.log.name).read_text(errors="replace")[-6000:]
 
-    def signal(self, sig: int) -> None:
+    def send_signal(self, sig: int) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, sig)
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the process group: SIGTERM, then SIGKILL."""
+    def stop(self, timeout: float = 10.0, sig: int = signal.SIGINT) -> None:
+        """Stop the process group: SIGINT (gunicorn's quick shutdown) by default, then SIGKILL."""
         if self.process.poll() is None:
-            self.signal(signal.SIGTERM)
+            self.send_signal(sig)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.signal(signal.SIGKILL)
+                self.send_signal(signal.SIGKILL)
                 self.process.wait(5)
         self.log.close()
 

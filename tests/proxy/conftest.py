@@ -1,0 +1,61 @@
+"""A real gateway (gunicorn, gevent) in front of a real upstream, both on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from gateway.extensions import db
+from tests.support.servers import add_route, admin_session, start_gateway, start_upstream
+
+MAX_BODY = 8 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    with start_upstream() as server:
+        yield server
+
+
+def empty_database(database_url: str) -> None:
+    """Delete every configuration and log row (a module's gateway leaves nothing behind)."""
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def gateway(database_url):
+    with start_gateway(database_url, GATEWAY_MAX_BODY_SIZE=MAX_BODY, GATEWAY_CONNECT_TIMEOUT=1) as server:
+        yield server
+    empty_database(database_url)
+
+
+@pytest.fixture(scope="module")
+def admin(gateway):
+    return admin_session(gateway)
+
+
+@pytest.fixture(scope="module")
+def routes(admin, upstream):
+    """The routes most proxy tests use, all to the one upstream."""
+    common = {"target_service": "upstream", "target_url": upstream.url, "retry_count": 0,
+              "circuit_breaker_enabled": False, "timeout": 5}
+    made = {
+        "public": add_route(admin, path_pattern="/public/*", is_public=True, **common),
+        "private": add_route(admin, path_pattern="/private/*", **common),
+        "strip": add_route(admin, path_pattern="/strip/*", strip_prefix=True, is_public=True, **common),
+        "get_only": add_route(admin, path_pattern="/get-only", methods=["GET"], is_public=True, **common),
+    }
+    return made
+
+
+@pytest.fixture
+def http():
+    session = requests.Session()
+    session.trust_env = False
+    yield session
+    session.close()

@@ -1,0 +1,80 @@
+"""CORS from the admin API's settings: preflights answered here, headers for allowed origins."""
+
+import time
+
+import pytest
+
+from tests.support.rawhttp import request
+
+ALLOWED = "https://app.engadi.org"
+
+
+@pytest.fixture(scope="module")
+def cors(admin, routes):
+    response = admin.put(f"{admin.base}/config/cors", json={
+        "allow_origins": [ALLOWED], "allow_methods": ["GET", "POST"], "allow_headers": ["Authorization", "X-Api"],
+        "expose_headers": ["X-Request-ID"], "allow_credentials": True, "max_age": 123})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def preflight(gateway, origin, path="/private/flaky/preflight-key/0"):
+    return request(gateway.port, "OPTIONS", path, {
+        "Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-api"})
+
+
+def test_preflight_from_allowed_origin_is_answered_by_the_gateway(gateway, cors, http):
+    reply = preflight(gateway, ALLOWED)
+    assert reply.status == 204
+    assert reply.headers["Access-Control-Allow-Origin"] == ALLOWED
+    assert reply.headers["Access-Control-Allow-Methods"] == "GET, POST"
+    assert reply.headers["Access-Control-Allow-Headers"] == "Authorization, X-Api"
+    assert reply.headers["Access-Control-Allow-Credentials"] == "true"
+    assert reply.headers["Access-Control-Max-Age"] == "123"
+    assert "Origin" in reply.headers["Vary"]
+    assert http.get(f"{gateway.url}/strip/hits/preflight-key").json() == {"hits": 0}  # upstream not contacted
+
+
+def test_preflight_from_other_origin_gets_no_cors_headers(gateway, cors):
+    reply = preflight(gateway, "https://evil.example", "/public/x")
+    assert "Access-Control-Allow-Origin" not in reply.headers
+
+
+def test_actual_response_to_allowed_origin(gateway, cors):
+    reply = request(gateway.port, "GET", "/public/x", {"Origin": ALLOWED})
+    assert reply.status == 200
+    assert reply.headers["Access-Control-Allow-Origin"] == ALLOWED
+    assert reply.headers["Access-Control-Allow-Credentials"] == "true"
+    assert reply.headers["Access-Control-Expose-Headers"] == "X-Request-ID"
+    assert "Origin" in reply.headers["Vary"]
+
+
+def test_error_responses_carry_cors_headers_too(gateway, cors):
+    reply = request(gateway.port, "GET", "/private/x", {"Origin": ALLOWED})
+    assert reply.status == 401
+    assert reply.headers["Access-Control-Allow-Origin"] == ALLOWED
+
+
+def test_disallowed_origin_gets_none(gateway, cors):
+    reply = request(gateway.port, "GET", "/public/x", {"Origin": "https://evil.example"})
+    assert reply.status == 200
+    assert not [name for name, _ in reply.header_lines if name.lower().startswith("access-control-")]
+
+
+def test_gateway_api_preflight_is_answered_without_a_token(gateway, cors):
+    reply = preflight(gateway, ALLOWED, "/api/v1/gateway/routes")
+    assert reply.status == 204
+    assert reply.headers["Access-Control-Allow-Origin"] == ALLOWED
+
+
+def test_cors_changes_apply_without_restart(gateway, cors, admin):
+    other = "https://new.engadi.org"
+    assert "Access-Control-Allow-Origin" not in request(gateway.port, "GET", "/public/x", {"Origin": other}).headers
+    admin.put(f"{admin.base}/config/cors", json={"allow_origins": [ALLOWED, other]}).raise_for_status()
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        reply = request(gateway.port, "GET", "/public/x", {"Origin": other})
+        if reply.headers.get("Access-Control-Allow-Origin") == other:
+            break
+        time.sleep(0.1)
+    assert reply.headers.get("Access-Control-Allow-Origin") == other
