@@ -2,8 +2,11 @@
 
 import sys
 
+from dotenv import load_dotenv
+
 from gateway.settings import Settings
 
+load_dotenv(".env")  # a local .env, like the flask CLI reads; real environment variables win
 _settings = Settings.from_env()
 if _settings.worker_count_warning():
     print(_settings.worker_count_warning(), file=sys.stderr)

@@ -13,7 +13,12 @@ import jwt as pyjwt
 from flask_jwt_extended import decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 
+from flask import current_app
+
+from gateway import remoteauth
 from gateway.errors import Unauthorized, error_response
+
+REMOTE_KEY = "gateway.remoteauth"
 
 
 class InvalidToken(Exception):
@@ -43,14 +48,16 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 def verify(token: str) -> Identity:
-    """Verify ``token`` and return its identity.
+    """Verify ``token`` and return its identity (asking the auth service when so configured).
 
     :raise InvalidToken: on any problem with the token.
     """
     try:
         claims = decode_token(token)
     except (pyjwt.PyJWTError, JWTExtendedException, ValueError, TypeError) as exc:
-        raise InvalidToken(_describe(exc)) from None
+        claims = _remote_claims(token, exc)
+        if claims is None:
+            raise InvalidToken(_describe(exc)) from None
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise InvalidToken("the token has no subject")
@@ -70,6 +77,17 @@ def authenticate(authorization: str | None) -> Identity:
     except InvalidToken as exc:
         raise Unauthorized(f"Invalid token: {exc}.",
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+
+
+def _remote_claims(token: str, error: Exception) -> dict | None:
+    """Ask the auth service about a token refused locally, if enabled and eligible."""
+    validator = current_app.extensions.get(REMOTE_KEY)
+    if validator is None or not remoteauth.is_eligible(token, error):
+        return None
+    try:
+        return validator.claims(token)
+    except remoteauth.RemoteUnavailable:
+        return None
 
 
 def _roles(value) -> tuple[str, ...]:
@@ -96,6 +114,10 @@ def init_app(app) -> None:
     """Make flask-jwt-extended's own failures 401s in the contract's shape (never its 422s)."""
     from gateway.extensions import jwt
 
+    settings = app.config["GATEWAY_SETTINGS"]
+    if settings.auth_remote_validation:
+        app.extensions[REMOTE_KEY] = remoteauth.RemoteValidator(settings.validate_url,
+                                                                settings.auth_remote_cache_seconds)
     def unauthorized(message="A valid bearer token is required.", *_args):
         return error_response(401, "unauthorized", str(message), {"WWW-Authenticate": "Bearer"})
 

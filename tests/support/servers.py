@@ -93,10 +93,10 @@ def gunicorn_args(app: str, port: int, workers: int = 1, worker_class: str = "ge
             "--graceful-timeout", "5", app]
 
 
-def start_upstream(app: str = "tests.support.upstream_app:app", workers: int = 1) -> ServerProcess:
+def start_upstream(app: str = "tests.support.upstream_app:app", workers: int = 1, **env_vars) -> ServerProcess:
     """Start an upstream WSGI app under gunicorn with gevent workers."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **env_vars}
     return ServerProcess(gunicorn_args(app, port, workers), env, port, app.split(":")[0].rsplit(".", 1)[-1])
 
 

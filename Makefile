@@ -1,0 +1,39 @@
+# Two commands: `make run` (install, migrate, seed, serve on :8000) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install install-dev migrate seed serve bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.runtime
+
+install-dev: $(VENV)/.dev
+
+migrate: install
+	$(BIN)/flask --app wsgi db upgrade
+
+seed: migrate
+	$(BIN)/flask --app wsgi seed
+
+serve: install
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+run: seed serve
+
+test: install-dev
+	$(BIN)/pytest -x -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache
