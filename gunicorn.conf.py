@@ -25,3 +25,6 @@ access_log_format = ('%(t)s level=INFO logger=gunicorn.access request_id=%({x-re
                      'method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s duration_ms=%(M)s')
 errorlog = "-"
 loglevel = _settings.log_level.lower()
+# gunicorn's control socket has one default path per user: several instances on a host would
+# share it. The gateway is managed through its API and signals instead.
+control_socket_disable = True

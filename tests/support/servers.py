@@ -90,7 +90,7 @@ class ServerProcess:
 
 def gunicorn_args(app: str, port: int, workers: int = 1, worker_class: str = "gevent") -> list[str]:
     return [str(BIN / "gunicorn"), "-b", f"127.0.0.1:{port}", "-w", str(workers), "-k", worker_class,
-            "--graceful-timeout", "5", app]
+            "--graceful-timeout", "5", "--no-control-socket", app]
 
 
 def start_upstream(app: str = "tests.support.upstream_app:app", workers: int = 1, **env_vars) -> ServerProcess:
