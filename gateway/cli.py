@@ -1,5 +1,227 @@
-"""The gateway's flask commands: seed, config, token, logs (never ``routes``: Flask owns it)."""
+"""The gateway's flask commands: seed, config, token, logs (never ``routes``: Flask owns it).
+
+The commands are thin: the work is done in ``gateway.control`` (seed, configfile, configplan,
+tokens, logpurge). Every failure is one line on stderr and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.control import configfile, configplan, logpurge, seed, tokens
+from gateway.extensions import db
+from gateway.models import read_version
+
+
+def settings():
+    """Return the current app's settings."""
+    return current_app.config["GATEWAY_SETTINGS"]
+
+
+def one_line_errors(func):
+    """Turn database and configuration errors of a command into one line on stderr, status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            raise click.ClickException(database_error(exc)) from None
+        except (configfile.ConfigFileError, tokens.TokenError, OSError, UnicodeDecodeError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+    return wrapper
+
+
+def database_error(exc: SQLAlchemyError) -> str:
+    """Return the first line of a database error, with a hint when the schema is missing."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
+    hint = ""
+    if "no such table" in text or "does not exist" in text:
+        hint = " (run `flask --app wsgi db upgrade` first)"
+    return f"database error: {text}{hint}"
+
+
+def report_invalid(exc: configfile.ConfigInvalid, source: str) -> None:
+    """Print every validation error on stderr and stop with status 1."""
+    for line in exc.errors:
+        click.echo(line, err=True)
+    raise click.ClickException(f"{source}: {exc}; nothing was written")
+
+
+# --- seed ----------------------------------------------------------------------------------
+
+
+@click.command("seed")
+@with_appcontext
+@one_line_errors
+def seed_command():
+    """Seed the Mission Engadi services and routes.
+
+    Creates what is missing of the nine services (from the *_SERVICE_URL settings), their
+    routes, the CORS settings (from CORS_ORIGINS) and, when RATE_LIMIT_ENABLED, the rules
+    default-per-user and default-per-ip. Existing rows are left exactly as they are, so
+    running it again changes nothing.
+    """
+    try:
+        changes = seed.seed(db.session, settings())
+    except configfile.ConfigInvalid as exc:
+        report_invalid(exc, "the *_SERVICE_URL settings")
+    for change in changes:
+        verb = "created" if change.action == "create" else "left"
+        detail = ("differs from the settings: " + ", ".join(name for name, *_ in change.diff)) if change.diff else ""
+        click.echo(configplan.describe(change, verb, detail))
+    counts = configplan.summarise(changes)
+    click.echo(f"Seed: {counts['create']} created, {counts['exists']} left as they were "
+               f"(configuration version {read_version(db.session)}).")
+
+
+# --- config --------------------------------------------------------------------------------
+
+
+@click.group("config", cls=AppGroup)
+def config_cli():
+    """Export or import the run-time configuration.
+
+    One declarative YAML or JSON file holds the sections routes, services, rate_limits and
+    cors; entities are keyed by path_pattern, service_name and rule_name.
+    """
+
+
+@config_cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(configfile.FORMATS), default=None,
+              help="Output format. Default: from the --output extension, else yaml.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of stdout.")
+@one_line_errors
+def export_config(fmt, output):
+    """Print the whole configuration as YAML or JSON.
+
+    Routes, services, rate limits and CORS settings, without ids or timestamps.
+    """
+    fmt = fmt or (configfile.format_of(output) if output else "yaml")
+    text = configfile.render(configfile.export(db.session, settings()), fmt)
+    db.session.rollback()  # end the read transaction
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"Wrote {output} ({fmt}).", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@config_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--dry-run", is_flag=True, help="Print the plan and write nothing.")
+@click.option("--prune", is_flag=True,
+              help="Delete entities of the sections in the file that the file does not list.")
+@one_line_errors
+def import_config(file, dry_run, prune):
+    """Apply a YAML or JSON configuration file.
+
+    Creates missing entities, updates changed ones and, with --prune, deletes those of the
+    file's sections that it does not list. Everything is validated first and written in one
+    transaction; sections the file leaves out are not touched. Importing the same file twice
+    changes nothing the second time.
+    """
+    text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    try:
+        desired = configfile.load(text, None if file == "-" else file, settings())
+    except configfile.ConfigInvalid as exc:
+        report_invalid(exc, file)
+    changes = configplan.plan(db.session, desired, prune=prune)
+    for change in changes:
+        click.echo(configplan.describe(change))
+    if dry_run or not configplan.writes(changes):
+        db.session.rollback()
+        click.echo(f"{'Dry run' if dry_run else 'Nothing to do'}: {plan_summary(changes)}; nothing was written.")
+        return
+    configplan.apply(db.session, changes)
+    click.echo(f"Applied: {plan_summary(changes, done=True)} (configuration version {read_version(db.session)}).")
+
+
+def plan_summary(changes: list[configplan.Change], done: bool = False) -> str:
+    """Return the count of each action, as a plan ("1 to create") or as done ("1 created")."""
+    counts = configplan.summarise(changes)
+    words = ("created", "updated", "deleted") if done else ("to create", "to update", "to delete")
+    return (f"{counts['create']} {words[0]}, {counts['update']} {words[1]}, {counts['delete']} {words[2]}, "
+            f"{counts['unchanged']} unchanged")
+
+
+# --- token ---------------------------------------------------------------------------------
+
+
+class Lifetime(click.ParamType):
+    """A token lifetime: seconds, or a number with s, m, h or d."""
+
+    name = "ttl"
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value
+        try:
+            return tokens.parse_ttl(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@click.group("token", cls=AppGroup)
+def token_cli():
+    """Issue JWTs signed with the gateway's keys."""
+
+
+@token_cli.command("create")
+@click.option("--sub", required=True, help="The subject (user id) of the token.")
+@click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for several.")
+@click.option("--ttl", type=Lifetime(), default="1h", show_default=True,
+              help="Lifetime: seconds, or 30s, 15m, 2h, 7d.")
+@one_line_errors
+def create_token(sub, roles, ttl):
+    """Print a signed JWT for --sub with the --role claims.
+
+    Nothing else goes to stdout, so TOKEN=$(flask token create ...) works.
+    """
+    if not sub.strip() or not all(role.strip() for role in roles):
+        raise click.UsageError("--sub and --role must not be empty")
+    click.echo(tokens.issue_token(sub, list(roles), ttl))
+
+
+# --- logs ----------------------------------------------------------------------------------
+
+
+@click.group("logs", cls=AppGroup)
+def logs_cli():
+    """Maintain the request log (GatewayLog rows)."""
+
+
+@logs_cli.command("purge")
+@click.option("--days", type=click.IntRange(min=0), default=None,
+              help="Delete rows older than this many days. Default: GATEWAY_LOG_RETENTION_DAYS.")
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=logpurge.BATCH_SIZE, show_default=True,
+              help="Rows deleted per transaction.")
+@one_line_errors
+def purge_logs(days, batch_size):
+    """Delete log rows older than the retention.
+
+    The retention is GATEWAY_LOG_RETENTION_DAYS unless --days is given; rows go in batches,
+    one short transaction each.
+    """
+    days = settings().gateway_log_retention_days if days is None else days
+    cutoff = logpurge.cutoff_for(days)
+    deleted = logpurge.purge_logs(db.session, cutoff, batch_size)
+    click.echo(f"Deleted {deleted} log row{'s' if deleted != 1 else ''} older than {days} days "
+               f"(created before {cutoff.isoformat(timespec='seconds')}).")
 
 
 def init_app(app) -> None:
     """Register the command groups on ``app.cli``."""
+    for command in (seed_command, config_cli, token_cli, logs_cli):
+        app.cli.add_command(command)

@@ -1,0 +1,91 @@
+"""The sections of the declarative configuration: routes, services, rate_limits, cors.
+
+Each section names its table, its natural key (the file has no ids), the admin API schema that
+validates an entry, and the values an entry takes for the fields it leaves out (the same
+defaults as a create through the admin API).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable
+
+from gateway.models import ALL_METHODS, CORS_ROW_ID, DEFAULT_CORS, CorsConfig, RateLimitRule, RouteConfig, ServiceHealth
+from gateway.schemas import CorsSchema, RateLimitRuleSchema, RouteSchema, ServiceSchema
+
+CORS_KEY = "settings"  # the key of the cors section's one entity
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    """One kind of configuration entity and how the file spells it."""
+
+    name: str
+    model: type
+    key: str | None  # natural key column; None: a one-row section written as a mapping
+    schema: type
+    defaults: Callable  # settings -> values of the fields an entry leaves out
+
+    @functools.cached_property
+    def fields(self) -> tuple[str, ...]:
+        """The fields of an entry in the file, in the schema's order (no ids, no timestamps)."""
+        return tuple(self.schema().load_fields)
+
+    def key_of(self, values: dict) -> str:
+        """Return the natural key of an entry."""
+        return values[self.key] if self.key else CORS_KEY
+
+    def rows(self, session) -> dict:
+        """Return the stored rows of this section by natural key, in key order."""
+        if self.key is None:
+            row = session.get(self.model, CORS_ROW_ID)
+            return {CORS_KEY: row} if row is not None else {}
+        column = getattr(self.model, self.key)
+        return {getattr(row, self.key): row for row in session.query(self.model).order_by(column)}
+
+    def new_row(self, values: dict):
+        """Return a new, unsaved row holding ``values``."""
+        if self.key is None:
+            return self.model(id=CORS_ROW_ID, **values)
+        return self.model(**values)
+
+    def values_of(self, row) -> dict:
+        """Return the file fields of a stored row."""
+        return {name: _plain(getattr(row, name)) for name in self.fields}
+
+
+def _plain(value):
+    return list(value) if isinstance(value, (list, tuple)) else value
+
+
+def route_defaults(settings) -> dict:
+    """Values a route takes for the fields it leaves out."""
+    return {"methods": list(ALL_METHODS), "is_public": False, "is_active": True, "priority": 0,
+            "timeout": settings.gateway_timeout, "retry_count": settings.gateway_retry_count,
+            "circuit_breaker_enabled": settings.circuit_breaker_enabled, "strip_prefix": False}
+
+
+def service_defaults(_settings) -> dict:
+    """Values a service takes for the fields it leaves out."""
+    return {"health_path": "/health"}
+
+
+def rule_defaults(_settings) -> dict:
+    """Values a rate-limit rule takes for the fields it leaves out."""
+    return {"path_pattern": None, "is_active": True}
+
+
+def cors_defaults(settings) -> dict:
+    """CORS values for the fields left out: ``CORS_ORIGINS`` and the built-in defaults."""
+    copied = {key: list(value) if isinstance(value, list) else value for key, value in DEFAULT_CORS.items()}
+    return {"allow_origins": list(settings.cors_origins), **copied}
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section("routes", RouteConfig, "path_pattern", RouteSchema, route_defaults),
+    Section("services", ServiceHealth, "service_name", ServiceSchema, service_defaults),
+    Section("rate_limits", RateLimitRule, "rule_name", RateLimitRuleSchema, rule_defaults),
+    Section("cors", CorsConfig, None, CorsSchema, cors_defaults),
+)
+SECTION_NAMES = tuple(section.name for section in SECTIONS)
