@@ -18,7 +18,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
 
     from gateway import adminguard, api, cli, errors, extensions, identity, logconfig, requestid
     from gateway.blueprints import health, proxy
-    from gateway.pipeline import cors
+    from gateway.pipeline import cors, ratelimit
     from gateway.control import runtime
 
     logconfig.init_app(app)
@@ -27,6 +27,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     identity.init_app(app)
     runtime.init_app(app)
     cors.init_app(app)
+    ratelimit.init_app(app)
     adminguard.init_app(app)
     app.register_blueprint(health.bp)
     api.init_app(app)

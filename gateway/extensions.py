@@ -1,4 +1,7 @@
-"""The Flask extensions, created unbound here and bound to an app in ``init_app``."""
+"""The Flask extensions, created unbound here and bound to an app in ``init_app``.
+
+Flask-Limiter is the exception: its Limiter holds its storage itself, so one is made per app.
+"""
 
 from pathlib import Path
 
@@ -28,7 +31,6 @@ class Model(DeclarativeBase):
 db = SQLAlchemy(model_class=Model)
 migrate = Migrate()
 jwt = JWTManager()
-limiter = Limiter(key_func=client_ip)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -43,7 +45,11 @@ def init_app(app):
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), compare_type=True, render_as_batch=True,
                      render_item=render_item)
     jwt.init_app(app)
+    # Flask-Limiter keeps its storage on the Limiter object, so each app gets its own (tests
+    # build many apps in one process); the rate-limit step reaches it through app.extensions.
+    limiter = Limiter(key_func=client_ip)
     limiter.init_app(app)
+    app.extensions["gateway.limiter"] = limiter
 
 
 def _sqlalchemy_config(settings):

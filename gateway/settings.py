@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -40,9 +42,18 @@ class SettingsError(SystemExit):
     """
 
     def __init__(self, name: str, expected: str, value: str | None = None) -> None:
-        shown = "" if value is None else f" (got {value!r})"
+        shown = "" if value is None or name in SECRET_SETTINGS else f" (got {_without_password(value)!r})"
         super().__init__(f"Invalid setting {name}: expected {expected}{shown}")
         self.name = name
+
+
+# Settings whose values never appear in an error message (it goes to logs); URLs lose their password.
+SECRET_SETTINGS = frozenset({"SECRET_KEY", "JWT_PRIVATE_KEY"})
+_URL_PASSWORD = re.compile(r"(://[^/:@]*:).*@")
+
+
+def _without_password(value: str) -> str:
+    return _URL_PASSWORD.sub(r"\1***@", value)
 
 
 # --- parsing helpers: each takes the variable's name and raw text -----------------------
@@ -85,7 +96,7 @@ def float_parser(minimum: float = 0.0, exclusive: bool = True) -> Callable[[str,
             value = float(raw.strip())
         except ValueError:
             raise SettingsError(name, expected, raw) from None
-        if value < minimum or (exclusive and value == minimum) or value != value:
+        if not math.isfinite(value) or value < minimum or (exclusive and value == minimum):
             raise SettingsError(name, expected, raw)
         return value
 
@@ -115,9 +126,15 @@ def choice_parser(*choices: str, lower: bool = False) -> Callable[[str, str], st
 def parse_http_url(name: str, raw: str) -> str:
     """Parse an http(s) URL with a host; drop a trailing slash."""
     value = raw.strip()
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingsError(name, "an http:// or https:// URL with a host", raw)
+    expected = "an http:// or https:// URL with a host, no credentials, query or fragment"
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        raise SettingsError(name, expected, raw) from None
+    if (parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
+            or parts.query or parts.fragment or any(ch.isspace() for ch in value)):
+        raise SettingsError(name, expected, raw)
     return value.rstrip("/")
 
 
@@ -240,6 +257,8 @@ class Settings:
     rate_limit_per_user: int = _setting("RATE_LIMIT_PER_USER", "1000", int_parser(1), "Default per-user limit per window")
     rate_limit_per_ip: int = _setting("RATE_LIMIT_PER_IP", "500", int_parser(1), "Default per-IP limit per window")
     rate_limit_window: int = _setting("RATE_LIMIT_WINDOW", "3600", int_parser(1), "Default window (s)")
+    rate_limit_fail_closed: bool = _setting("RATE_LIMIT_FAIL_CLOSED", "false", parse_bool,
+                                            "Refuse (503) instead of letting requests through while Redis is down")
     circuit_breaker_enabled: bool = _setting("CIRCUIT_BREAKER_ENABLED", "true", parse_bool, "Default for new routes")
     circuit_breaker_failure_threshold: int = _setting("CIRCUIT_BREAKER_FAILURE_THRESHOLD", "5", int_parser(1), "Consecutive failures that open a circuit")
     circuit_breaker_success_threshold: int = _setting("CIRCUIT_BREAKER_SUCCESS_THRESHOLD", "2", int_parser(1), "Successes in half-open that close it")
@@ -251,6 +270,12 @@ class Settings:
     enable_request_logging: bool = _setting("ENABLE_REQUEST_LOGGING", "true", parse_bool, "Write one GatewayLog row per request")
     web_concurrency: int = _setting("WEB_CONCURRENCY", "2", int_parser(1, 256), "gunicorn workers (1 without REDIS_URL)")
     config_poll_interval: float = _setting("CONFIG_POLL_INTERVAL", "1", float_parser(0.0), "Seconds between checks of the configuration version")
+    auth_remote_validation: bool = _setting("AUTH_REMOTE_VALIDATION", "false", parse_bool,
+                                            "Ask the auth service about tokens the gateway cannot verify itself")
+    auth_validate_url: str | None = _setting("AUTH_VALIDATE_URL", "", lambda n, r: parse_http_url(n, r) if r.strip() else None,
+                                             "Token validation endpoint; empty: AUTH_SERVICE_URL + /api/v1/auth/validate")
+    auth_remote_cache_seconds: int = _setting("AUTH_REMOTE_CACHE_SECONDS", "30", int_parser(0, 3600),
+                                              "How long remote validation answers are cached")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -288,6 +313,11 @@ class Settings:
     def workers(self) -> int:
         """Workers gunicorn runs: one unless counters are shared through Redis."""
         return self.web_concurrency if self.redis_url else 1
+
+    @property
+    def validate_url(self) -> str:
+        """The auth service endpoint asked about tokens the gateway cannot verify itself."""
+        return self.auth_validate_url or self.auth_service_url + "/api/v1/auth/validate"
 
     def worker_count_warning(self) -> str | None:
         """Say why WEB_CONCURRENCY is ignored, when it is."""

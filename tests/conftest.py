@@ -66,7 +66,7 @@ def backend(database_url) -> str:
     return "sqlite" if database_url.startswith("sqlite") else "postgresql"
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def redis_url():
     """The Redis URL of the run (skipped, or failed in CI, without one)."""
     try:

@@ -31,6 +31,7 @@ class Snapshot:
     routes: RouteTable
     cors: CorsPolicy
     services: dict  # service name -> service URL
+    rules: tuple = ()  # compiled rate-limit rules (RuleSpec)
 
 
 EMPTY = Snapshot(version=-1, routes=RouteTable(()), cors=CorsPolicy.disabled(), services={})
@@ -69,7 +70,7 @@ class Runtime:
                 version = read_version(db.session)
                 if not force and version == self.snapshot.version:
                     return False
-                self.snapshot = load_snapshot(db.session, version)
+                self.snapshot = load_snapshot(db.session, version, self.app.config["GATEWAY_SETTINGS"])
                 self._recover()
             except SQLAlchemyError as exc:
                 self._fail(exc)
@@ -109,9 +110,10 @@ class Runtime:
         self._failing = False
 
 
-def load_snapshot(session, version: int) -> Snapshot:
+def load_snapshot(session, version: int, settings) -> Snapshot:
     """Read every configuration table and compile it."""
-    from gateway.models import RouteConfig, ServiceHealth
+    from gateway.control.ratelimits import compile_rules
+    from gateway.models import RateLimitRule, RouteConfig, ServiceHealth
     from gateway.models.cors_config import load_cors
 
     routes = RouteTable(
@@ -119,7 +121,8 @@ def load_snapshot(session, version: int) -> Snapshot:
     )
     cors = CorsPolicy.from_row(load_cors(session))
     services = {row.service_name: row.service_url for row in session.query(ServiceHealth)}
-    return Snapshot(version=version, routes=routes, cors=cors, services=services)
+    rules = compile_rules(session.query(RateLimitRule).all(), settings)
+    return Snapshot(version=version, routes=routes, cors=cors, services=services, rules=rules)
 
 
 def init_app(app) -> None:

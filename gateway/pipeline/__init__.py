@@ -11,12 +11,14 @@ from gateway.pipeline.cors import answer_preflight
 from gateway.pipeline.forwarder import forward
 from gateway.pipeline.match import match_route
 from gateway.pipeline.normalise import normalise
+from gateway.pipeline.ratelimit import enforce_rate_limits
 
 STEPS = (
     normalise,            # one canonical spelling of the path
     match_route,          # the route, or 404 / 405
     answer_preflight,     # CORS preflight from an allowed origin: 204 here
     authenticate_caller,  # identity; 401 on a protected route without a valid token
+    enforce_rate_limits,  # every matching rule takes a slot; 429 when one is full
     forward,              # stream to the upstream and back
 )
 

@@ -29,7 +29,8 @@ def empty_database(database_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def gateway(database_url):
-    with start_gateway(database_url, GATEWAY_MAX_BODY_SIZE=MAX_BODY, GATEWAY_CONNECT_TIMEOUT=1) as server:
+    with start_gateway(database_url, GATEWAY_MAX_BODY_SIZE=MAX_BODY, GATEWAY_CONNECT_TIMEOUT=1,
+                       RATE_LIMIT_ENABLED="false") as server:
         yield server
     empty_database(database_url)
 

@@ -24,9 +24,10 @@ class Reply:
 
 
 def request(port: int, method: str, target: str, headers: dict | None = None, body: bytes | None = None,
-            host: str = "127.0.0.1", timeout: float = 10) -> Reply:
+            host: str = "127.0.0.1", timeout: float = 10, source: str | None = None) -> Reply:
     """Send one request with ``target`` exactly as given (no normalisation, no default headers)."""
-    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    connection = http.client.HTTPConnection(host, port, timeout=timeout,
+                                            source_address=(source, 0) if source else None)
     try:
         connection.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
         for name, value in {"Host": f"{host}:{port}", **(headers or {})}.items():

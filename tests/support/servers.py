@@ -139,3 +139,20 @@ def add_route(admin: requests.Session, **fields) -> dict:
     response = admin.post(f"{admin.base}/routes", json=fields, timeout=5)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def start_redis() -> ServerProcess:
+    """Start a private, non-persistent redis-server (for tests that stop and restart it)."""
+    import shutil
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise FileNotFoundError("redis-server is not installed")
+    port = free_port()
+    return restart_redis(port, binary)
+
+
+def restart_redis(port: int, binary: str = "redis-server") -> ServerProcess:
+    """Start redis-server on ``port`` (again)."""
+    args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    return ServerProcess(args, dict(os.environ), port, "redis")
