@@ -1,6 +1,6 @@
 """The catch-all proxy: every request that is not the gateway's own endpoint."""
 
-from flask import Blueprint, request
+from flask import Blueprint, g, request
 
 from gateway import pipeline
 from gateway.control.runtime import runtime
@@ -14,5 +14,5 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 @bp.route("/<path:path>", methods=METHODS)
 def proxy_request(path):  # noqa: ARG001 (the raw URI is read instead: see ProxyContext)
     """Match the request to a route and forward it."""
-    ctx = ProxyContext(request.environ, runtime().current())
+    ctx = g.proxy_ctx = ProxyContext(request.environ, runtime().current())  # g: for the recorder
     return pipeline.run(ctx)

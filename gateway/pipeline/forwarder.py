@@ -91,6 +91,7 @@ class Forwarder:
             try:
                 response = self._send_once(prepared, deadline, route.timeout)
             except (requests.Timeout, DeadlineExceeded):
+                ctx.error = f"no answer within {route.timeout:g} s"
                 raise GatewayTimeout(f"{route.target_service} did not answer within {route.timeout:g} s.") from None
             except BodyTooLarge:
                 raise PayloadTooLarge(f"The body exceeds the limit of {self.max_body} bytes.") from None
