@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from gateway.api import AdminBlueprint
 from gateway.control.runtime import configuration_changed
-from gateway.control.store import commit, ensure_unique, get_or_404
+from gateway.control.store import commit, ensure_unique, get_or_404, update_row
 from gateway.extensions import db
 from gateway.models import RateLimitRule
 from gateway.models.cors_config import load_cors
 from gateway.schemas import CorsSchema, RateLimitRuleListSchema, RateLimitRuleSchema
 from gateway.schemas.cors import check_credentials
 
-bp = Blueprint("configuration", __name__, url_prefix="/api/v1/gateway/config",
-               description="Rate-limit rules and CORS settings.")
+bp = AdminBlueprint("configuration", __name__, url_prefix="/api/v1/gateway/config",
+                    description="Rate-limit rules and CORS settings.")
 
 
 @bp.route("/rate-limits")
@@ -29,7 +29,7 @@ class RateLimitRules(MethodView):
     @bp.response(201, RateLimitRuleSchema)
     @bp.alt_response(409, response="CONFLICT")
     def post(self, data):
-        """Create a rate-limit rule."""
+        """Create a rate-limit rule; 409 if the name exists."""
         ensure_unique(RateLimitRule, "rule_name", data["rule_name"], "rule")
         rule = RateLimitRule(**data)
         db.session.add(rule)
@@ -51,11 +51,7 @@ class RateLimitRuleById(MethodView):
     def put(self, data, rule_id):
         """Update a rate-limit rule; fields left out stay as they were."""
         rule = get_or_404(RateLimitRule, rule_id, "rate-limit rule")
-        if "rule_name" in data:
-            ensure_unique(RateLimitRule, "rule_name", data["rule_name"], "rule", exclude=rule.id)
-        for key, value in data.items():
-            setattr(rule, key, value)
-        commit("rule_name")
+        update_row(rule, data, "rule_name", "rule")
         configuration_changed()
         return rule
 

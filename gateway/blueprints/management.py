@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 from flask import Blueprint as FlaskBlueprint
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
+from werkzeug import exceptions as wz
+from werkzeug.routing import Map, Rule
 
+from gateway.api import AdminBlueprint
 from gateway.control import health as health_report
 from gateway.control.runtime import configuration_changed
-from gateway.control.store import commit, ensure_unique, get_by_or_404, get_or_404
-from gateway.errors import NotFound
+from gateway.control.store import commit, ensure_unique, get_by_or_404, get_or_404, update_row
+from gateway.errors import MethodNotAllowed, NotFound
 from gateway.extensions import db
 from gateway.models import RouteConfig, ServiceHealth
-from gateway.schemas import (AggregateHealthSchema, RouteListSchema, RouteQuerySchema, RouteSchema,
-                             ServiceListSchema, ServiceSchema)
+from gateway.schemas import (
+    AggregateHealthSchema,
+    RouteListSchema,
+    RouteQuerySchema,
+    RouteSchema,
+    ServiceListSchema,
+    ServiceSchema,
+)
 
-bp = Blueprint("management", __name__, url_prefix="/api/v1/gateway", description="Routes, services and health.")
+bp = AdminBlueprint("management", __name__, url_prefix="/api/v1/gateway", description="Routes, services and health.")
+ADMIN_BLUEPRINTS = frozenset({"management", "monitoring", "configuration"})
+ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
 def route_defaults() -> dict:
@@ -42,7 +52,7 @@ class Routes(MethodView):
     @bp.response(201, RouteSchema)
     @bp.alt_response(409, response="CONFLICT")
     def post(self, data):
-        """Create a route."""
+        """Create a route; fields left out take their defaults."""
         ensure_unique(RouteConfig, "path_pattern", data["path_pattern"], "route")
         route = RouteConfig(**{**route_defaults(), **data})
         db.session.add(route)
@@ -64,11 +74,7 @@ class RouteById(MethodView):
     def put(self, data, route_id):
         """Update a route; fields left out stay as they were."""
         route = get_or_404(RouteConfig, route_id, "route")
-        if "path_pattern" in data:
-            ensure_unique(RouteConfig, "path_pattern", data["path_pattern"], "route", exclude=route.id)
-        for key, value in data.items():
-            setattr(route, key, value)
-        commit("path_pattern")
+        update_row(route, data, "path_pattern", "route")
         configuration_changed()
         return route
 
@@ -125,6 +131,7 @@ def reset_service(name):
 
 @bp.get("/health")
 @bp.response(200, AggregateHealthSchema)
+@bp.alt_response(503, schema=AggregateHealthSchema, description="The gateway's database is unreachable.")
 @bp.doc(security=[])
 def get_aggregate_health():
     """Report the gateway's dependencies and every service's health (public)."""
@@ -132,12 +139,28 @@ def get_aggregate_health():
 
 
 # Unknown paths under /api/v1/gateway/: the admin guard has already demanded an admin token,
-# so only admins learn that the path does not exist.
+# so only admins learn what exists (a known path with another method: 405 and Allow).
 fallback = FlaskBlueprint("management_fallback", __name__)
 
 
-@fallback.route("/api/v1/gateway/", defaults={"rest": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
-@fallback.route("/api/v1/gateway/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+@fallback.route("/api/v1/gateway", defaults={"rest": ""}, methods=ANY_METHOD, strict_slashes=False)
+@fallback.route("/api/v1/gateway/<path:rest>", methods=ANY_METHOD)
 def unknown_gateway_path(rest):
-    """Answer 404 for a path of the gateway's API that does not exist."""
+    """Answer 405 on a known path of the gateway's API with another method, else 404."""
+    allowed = admin_methods(request.path)
+    if allowed:
+        raise MethodNotAllowed(headers={"Allow": ", ".join(sorted(allowed))})
     raise NotFound("No such endpoint in the gateway API.")
+
+
+def admin_methods(path: str) -> list[str]:
+    """Return the methods the admin API answers at ``path`` (none: it has no such path)."""
+    rules = [Rule(rule.rule, methods=rule.methods, endpoint=rule.endpoint)
+             for rule in current_app.url_map.iter_rules() if rule.endpoint.split(".")[0] in ADMIN_BLUEPRINTS]
+    try:
+        Map(rules).bind("localhost").match(path, method="--")
+    except wz.MethodNotAllowed as exc:
+        return list(exc.valid_methods or ())
+    except wz.HTTPException:
+        pass
+    return []

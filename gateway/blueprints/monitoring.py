@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask_smorest import Blueprint
-
+from gateway.api import AdminBlueprint
 from gateway.control.store import get_by_or_404
 from gateway.models import ServiceHealth
 from gateway.schemas import ServiceSchema
 
-bp = Blueprint("monitoring", __name__, url_prefix="/api/v1/gateway", description="Health, logs and statistics.")
+bp = AdminBlueprint("monitoring", __name__, url_prefix="/api/v1/gateway", description="Health, logs and statistics.")
 
 
 @bp.get("/services/<string:name>/health")

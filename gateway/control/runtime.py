@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+import time
 
 from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
@@ -48,14 +49,21 @@ class Runtime:
         self._poller: threading.Thread | None = None
         self._stopped = threading.Event()
         self._failing = False
+        self._next_attempt = 0.0
 
     def current(self) -> Snapshot:
-        """Return the snapshot, loading it first if this worker has none yet."""
-        if self._poller is None:
-            self.refresh(force=self.snapshot.version < 0)
-        return self.snapshot
+        """Return the snapshot; until a worker's first load succeeds, requests try it (and wait).
 
-    def refresh(self, force: bool = False) -> bool:
+        While the database cannot be read, a try is made at most once per poll interval and the
+        empty snapshot (version -1) is returned in between.
+        """
+        snapshot = self.snapshot
+        if snapshot.version < 0 and time.monotonic() >= self._next_attempt:
+            self.refresh()
+            snapshot = self.snapshot
+        return snapshot
+
+    def refresh(self) -> bool:
         """Rebuild the snapshot if the stored version moved; return whether it did.
 
         The first call in a process also starts the background poller.
@@ -68,12 +76,13 @@ class Runtime:
 
             try:
                 version = read_version(db.session)
-                if not force and version == self.snapshot.version:
+                if version == self.snapshot.version:
                     return False
                 self.snapshot = load_snapshot(db.session, version, self.app.config["GATEWAY_SETTINGS"])
                 self._recover()
             except SQLAlchemyError as exc:
                 self._fail(exc)
+                self._next_attempt = time.monotonic() + self.app.config["GATEWAY_SETTINGS"].config_poll_interval
                 return False
             finally:
                 db.session.remove()

@@ -55,3 +55,15 @@ def commit(conflict_field: str) -> None:
     except IntegrityError:
         db.session.rollback()
         raise Conflict(f"The {conflict_field} already exists.", field=conflict_field) from None
+
+
+def update_row(row, data: dict, unique_column: str, what: str) -> None:
+    """Apply the fields of a partial update to ``row`` and commit.
+
+    :raise Conflict: when ``data`` renames ``unique_column`` onto another row's value.
+    """
+    if unique_column in data:
+        ensure_unique(type(row), unique_column, data[unique_column], what, exclude=row.id)
+    for key, value in data.items():
+        setattr(row, key, value)
+    commit(unique_column)

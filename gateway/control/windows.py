@@ -41,10 +41,19 @@ class WindowCounters:
             if self.is_redis:
                 return self._hit_redis(checks)
             return self._hit_memory(checks)
-        except CounterStoreDown:
-            raise
         except Exception as exc:  # redis-py and limits raise many kinds; all mean "no answer"
+            self._drop_connections()
+            if isinstance(exc, CounterStoreDown):
+                raise
             raise CounterStoreDown(f"{exc.__class__.__name__}: {exc}") from None
+
+    def _drop_connections(self) -> None:
+        """Forget pooled Redis connections: after a restart each would fail once more."""
+        if self.is_redis:
+            try:
+                self.storage.get_connection().connection_pool.disconnect()
+            except Exception:  # noqa: BLE001 (best effort: the next attempt reconnects anyway)
+                pass
 
     def _hit_memory(self, checks) -> list[WindowState]:
         states = []

@@ -15,7 +15,10 @@ from collections.abc import Iterable
 from gateway.pipeline.pathnorm import BadPath, match_key, normalise_segment
 
 WILDCARD = "*"
-RESERVED_PREFIXES = ("/api/v1/gateway", "/api/v1/docs", "/api/v1/redoc", "/api/v1/openapi.json", "/health")
+# The gateway's own paths: never forwarded, whatever route would match them.
+RESERVED_PATHS = (("health",), ("api", "v1", "docs"), ("api", "v1", "redoc"), ("api", "v1", "openapi.json"))
+RESERVED_NAMESPACES = (("api", "v1", "gateway"), ("api", "v1", "docs-assets"))
+ADMIN_NAMESPACE = RESERVED_NAMESPACES[0]
 
 
 class BadPattern(ValueError):
@@ -96,10 +99,22 @@ def compile_pattern(text: str) -> Pattern:
     return Pattern(text, tuple(segments), is_prefix)
 
 
+def is_reserved_path(keys: tuple[str, ...]) -> bool:
+    """Return whether a normalised request path is one of the gateway's own."""
+    return keys in RESERVED_PATHS or any(keys[:len(ns)] == ns for ns in RESERVED_NAMESPACES)
+
+
 def is_reserved(pattern: Pattern) -> bool:
-    """Return whether a pattern would shadow one of the gateway's own paths."""
-    literal = "/" + "/".join(pattern.segments)
-    return any(literal == p or literal.startswith(p + "/") for p in RESERVED_PREFIXES)
+    """Return whether a pattern can match nothing but the gateway's own paths (it would never forward).
+
+    ``/api/v1/gateway/*`` and ``/health`` are such patterns; ``/*`` or ``/health/*`` are not:
+    the proxy answers the reserved paths itself and forwards the rest.
+    """
+    segments = pattern.segments
+    literal = segments[:segments.index(WILDCARD)] if WILDCARD in segments else segments
+    if any(literal[:len(ns)] == ns for ns in RESERVED_NAMESPACES):
+        return True
+    return not pattern.is_prefix and WILDCARD not in segments and segments in RESERVED_PATHS
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,61 +1,144 @@
-"""Field validators shared by the admin API schemas and the declarative config file."""
+"""Field validators and field types shared by the admin API schemas and the declarative config file."""
 
 from __future__ import annotations
 
 import re
 from urllib.parse import urlsplit
 
-from marshmallow import ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, pre_load
 
 from gateway.models import ALL_METHODS
-from gateway.pipeline.routing import BadPattern, compile_pattern, is_reserved
+from gateway.pipeline.pathnorm import normalise_segment
+from gateway.pipeline.routing import WILDCARD, BadPattern, Pattern, compile_pattern, is_reserved
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 RULE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 HEADER_NAME_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
-def validate_pattern(value: str) -> None:
-    """A route pattern the matcher can compile, outside the gateway's own paths."""
+class InputSchema(Schema):
+    """A schema whose read-only fields may be sent back (GET, edit, PUT) and are ignored."""
+
+    @pre_load
+    def drop_read_only(self, data, **_kwargs):
+        """Drop the read-only fields (id, timestamps, health) of the input."""
+        if not isinstance(data, dict):
+            return data  # marshmallow reports the wrong type
+        read_only = set(self.dump_fields) - set(self.load_fields)
+        return {key: value for key, value in data.items() if key not in read_only}
+
+
+class Integer(fields.Integer):
+    """A JSON integer: no strings, floats or booleans."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(strict=True, **kwargs)
+
+
+class Boolean(fields.Boolean):
+    """A JSON boolean: only true or false (no "yes", 1 or "true")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class PathPattern(fields.String):
+    """A path pattern, loaded in its canonical spelling (so duplicates are caught as such).
+
+    A route's pattern (``for_route``) must also be able to match something the proxy forwards.
+    """
+
+    def __init__(self, *, for_route: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.for_route = for_route
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        (validate_route_pattern if self.for_route else validate_pattern)(text)
+        return canonical_pattern(text)
+
+
+def canonical_pattern(text: str) -> str:
+    """Return a valid pattern with unreserved escapes decoded and other escapes upper-cased."""
+    if text == "/":
+        return text
+    return "/" + "/".join(s if s == WILDCARD else normalise_segment(s) for s in text[1:].split("/"))
+
+
+def validate_pattern(value: str) -> Pattern:
+    """Refuse a pattern the matcher cannot compile; return it compiled."""
     try:
-        pattern = compile_pattern(value)
+        return compile_pattern(value)
     except BadPattern as exc:
         raise ValidationError(f"Not a valid path pattern: {exc}.") from None
-    if is_reserved(pattern):
+
+
+def validate_route_pattern(value: str) -> None:
+    """Refuse a route pattern that could only match the gateway's own paths (it would never forward)."""
+    if is_reserved(validate_pattern(value)):
         raise ValidationError("Must not cover the gateway's own paths (/api/v1/gateway, /health, docs).")
 
 
+def _no_controls(value: str) -> None:
+    # PostgreSQL refuses NUL in text columns: without this it would be a 500, not a 422.
+    if any(ord(ch) < 33 or ord(ch) == 127 for ch in value):
+        raise ValidationError("Must not contain white space or control characters.")
+
+
 def validate_upstream_url(value: str) -> None:
-    """An http(s) URL with a host, no query, fragment or credentials."""
-    parts = urlsplit(value)
+    """Refuse anything but an http(s) URL with a host and no query, fragment or credentials."""
+    _no_controls(value)
     try:
+        parts = urlsplit(value)
         parts.port  # noqa: B018 (raises on a bad port)
     except ValueError:
-        raise ValidationError("Not a valid port.") from None
+        raise ValidationError("Not a valid URL (host or port).") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError("Must be an http:// or https:// URL with a host.")
-    if parts.query or parts.fragment or parts.username or parts.password:
+    if parts.query or parts.fragment or parts.username or parts.password or "@" in parts.netloc:
         raise ValidationError("Must not contain a query, a fragment or credentials.")
 
 
 def validate_name(value: str) -> None:
+    """Refuse a service name that is not a lower-case slug."""
     if not NAME_RE.fullmatch(value):
         raise ValidationError("Must be 1-100 characters of a-z, 0-9, '.', '_', '-', starting with a letter or digit.")
 
 
 def validate_rule_name(value: str) -> None:
+    """Refuse a rule name that is not a slug."""
     if not RULE_NAME_RE.fullmatch(value):
         raise ValidationError("Must be 1-100 characters of A-Z, a-z, 0-9, '.', '_', '-'.")
 
 
 def validate_origin(value: str) -> None:
-    parts = urlsplit(value)
-    if value != "*" and (parts.scheme not in ("http", "https") or not parts.hostname
-                         or parts.path or parts.query or parts.fragment):
+    """Refuse anything but ``*`` or scheme://host[:port]."""
+    if value == "*":
+        return
+    _no_controls(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
+            or parts.path or parts.query or parts.fragment or value.endswith(("?", "#"))):
         raise ValidationError("Must be * or an origin like https://app.example.org[:port].")
 
 
+class Origin(fields.String):
+    """A CORS origin, lower-cased on load (browsers send scheme and host in lower case)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        validate_origin(text)
+        return text.lower()
+
+
 def validate_header_name(value: str) -> None:
+    """Refuse a header name that is not an HTTP token or ``*``."""
     if value != "*" and not HEADER_NAME_RE.fullmatch(value):
         raise ValidationError("Must be a header name (an HTTP token) or *.")
 
@@ -71,5 +154,6 @@ class Method(fields.String):
 
 
 def unique_list(values: list) -> None:
+    """Refuse a list that repeats an item."""
     if len(set(values)) != len(values):
         raise ValidationError("Must not repeat an item.")

@@ -1,31 +1,34 @@
 """CORS settings schema."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from gateway.errors import ValidationFailed
+from gateway.schemas.common import Boolean, InputSchema, Integer, Method, Origin, unique_list, validate_header_name
 
-from gateway.schemas.common import Method, unique_list, validate_header_name, validate_origin
+CREDENTIALS_WITH_WILDCARD = "Credentials cannot be allowed for the * origin; list the origins."
 
 
-class CorsSchema(Schema):
+def _header_names():
+    return fields.List(fields.String(validate=[validate.Length(max=256), validate_header_name]),
+                       validate=unique_list)
+
+
+class CorsSchema(InputSchema):
     """Which browser origins may call through the gateway, and how."""
 
-    allow_origins = fields.List(fields.String(validate=validate_origin), validate=unique_list,
+    allow_origins = fields.List(Origin(validate=validate.Length(max=2048)), validate=unique_list,
                                 metadata={"example": ["https://app.engadi.org"]})
     allow_methods = fields.List(Method(), validate=unique_list)
-    allow_headers = fields.List(fields.String(validate=validate_header_name), validate=unique_list)
-    expose_headers = fields.List(fields.String(validate=validate_header_name), validate=unique_list)
-    allow_credentials = fields.Boolean()
-    max_age = fields.Integer(validate=validate.Range(0, 86400), metadata={"description": "Seconds a preflight may be cached."})
+    allow_headers = _header_names()
+    expose_headers = _header_names()
+    allow_credentials = Boolean()
+    max_age = Integer(validate=validate.Range(0, 86400), metadata={"description": "Seconds a preflight may be cached."})
     updated_at = fields.DateTime(dump_only=True)
 
     @validates_schema
     def no_wildcard_with_credentials(self, data, **_kwargs):
         if data.get("allow_credentials") and "*" in (data.get("allow_origins") or ()):
             raise ValidationError(CREDENTIALS_WITH_WILDCARD, "allow_credentials")
-
-
-CREDENTIALS_WITH_WILDCARD = "Credentials cannot be allowed for the * origin; list the origins."
 
 
 def check_credentials(origins, credentials) -> None:

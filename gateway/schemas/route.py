@@ -2,14 +2,23 @@
 
 from marshmallow import Schema, fields, validate
 
-from gateway.schemas.common import Method, unique_list, validate_name, validate_pattern, validate_upstream_url
+from gateway.schemas.common import (
+    Boolean,
+    InputSchema,
+    Integer,
+    Method,
+    PathPattern,
+    unique_list,
+    validate_name,
+    validate_upstream_url,
+)
 
 
-class RouteSchema(Schema):
+class RouteSchema(InputSchema):
     """A route: requests whose path matches ``path_pattern`` go to ``target_url``."""
 
     id = fields.UUID(dump_only=True)
-    path_pattern = fields.String(required=True, validate=validate_pattern, metadata={
+    path_pattern = PathPattern(for_route=True, required=True, metadata={
         "description": "A path; a final /* matches the prefix and anything below, * elsewhere one segment.",
         "example": "/api/v1/content/*"})
     target_service = fields.String(required=True, validate=validate_name, metadata={"example": "content"})
@@ -17,15 +26,13 @@ class RouteSchema(Schema):
                                metadata={"example": "http://localhost:8003"})
     methods = fields.List(Method(), validate=[validate.Length(min=1), unique_list],
                           metadata={"description": "Defaults to all of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS."})
-    is_public = fields.Boolean(metadata={"description": "No token needed. Default false."})
-    is_active = fields.Boolean(metadata={"description": "Default true."})
-    priority = fields.Integer(validate=validate.Range(-10000, 10000), metadata={"description": "Higher wins. Default 0."})
-    timeout = fields.Integer(validate=validate.Range(1, 3600),
-                             metadata={"description": "Seconds. Default GATEWAY_TIMEOUT."})
-    retry_count = fields.Integer(validate=validate.Range(0, 10),
-                                 metadata={"description": "Default GATEWAY_RETRY_COUNT."})
-    circuit_breaker_enabled = fields.Boolean(metadata={"description": "Default CIRCUIT_BREAKER_ENABLED."})
-    strip_prefix = fields.Boolean(metadata={"description": "Drop the matched prefix before forwarding. Default false."})
+    is_public = Boolean(metadata={"description": "No token needed. Default false."})
+    is_active = Boolean(metadata={"description": "Default true."})
+    priority = Integer(validate=validate.Range(-10000, 10000), metadata={"description": "Higher wins. Default 0."})
+    timeout = Integer(validate=validate.Range(1, 3600), metadata={"description": "Seconds. Default GATEWAY_TIMEOUT."})
+    retry_count = Integer(validate=validate.Range(0, 10), metadata={"description": "Default GATEWAY_RETRY_COUNT."})
+    circuit_breaker_enabled = Boolean(metadata={"description": "Default CIRCUIT_BREAKER_ENABLED."})
+    strip_prefix = Boolean(metadata={"description": "Drop the matched prefix before forwarding. Default false."})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
@@ -36,4 +43,4 @@ class RouteListSchema(Schema):
 
 
 class RouteQuerySchema(Schema):
-    active_only = fields.Boolean(load_default=False)
+    active_only = fields.Boolean(load_default=False, metadata={"description": "Only active routes."})

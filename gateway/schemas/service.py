@@ -3,29 +3,36 @@
 from marshmallow import Schema, ValidationError, fields, validate
 
 from gateway.models import CIRCUIT_STATES, HEALTH_STATUSES
-from gateway.schemas.common import validate_name, validate_upstream_url
+from gateway.schemas.common import InputSchema, validate_name, validate_upstream_url
 
 
 def validate_health_path(value: str) -> None:
-    if not value.startswith("/") or any(ch.isspace() or ch in "#" for ch in value):
-        raise ValidationError("Must be a path starting with /.")
+    """Refuse a health path that is not a plain absolute path."""
+    if not value.startswith("/") or any(ord(ch) < 33 or ord(ch) == 127 or ch in "#?" for ch in value):
+        raise ValidationError("Must be a path starting with /, without white space, ? or #.")
 
 
-class ServiceSchema(Schema):
-    """A registered upstream service with its health and circuit state."""
+class ServiceStatusSchema(Schema):
+    """What anyone may know of a service: its name, health and circuit state (no address)."""
 
-    id = fields.UUID(dump_only=True)
     service_name = fields.String(required=True, validate=validate_name, metadata={"example": "content"})
-    service_url = fields.String(required=True, validate=[validate.Length(max=2048), validate_upstream_url])
-    health_path = fields.String(validate=[validate.Length(max=255), validate_health_path],
-                                metadata={"description": "Default /health."})
     status = fields.String(dump_only=True, validate=validate.OneOf(HEALTH_STATUSES))
     last_check_at = fields.DateTime(dump_only=True, allow_none=True)
     response_time = fields.Float(dump_only=True, allow_none=True, metadata={"description": "Milliseconds."})
-    error_count = fields.Integer(dump_only=True)
-    success_count = fields.Integer(dump_only=True)
     circuit_open = fields.Boolean(dump_only=True)
     circuit_state = fields.String(dump_only=True, validate=validate.OneOf(CIRCUIT_STATES))
+
+
+class ServiceSchema(InputSchema, ServiceStatusSchema):
+    """A registered upstream service with its health and circuit state."""
+
+    id = fields.UUID(dump_only=True)
+    service_url = fields.String(required=True, validate=[validate.Length(max=2048), validate_upstream_url],
+                                metadata={"example": "http://localhost:8003"})
+    health_path = fields.String(validate=[validate.Length(max=255), validate_health_path],
+                                metadata={"description": "Default /health."})
+    error_count = fields.Integer(dump_only=True)
+    success_count = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 
@@ -39,4 +46,4 @@ class AggregateHealthSchema(Schema):
     status = fields.String(validate=validate.OneOf(("healthy", "degraded", "unhealthy")))
     checks = fields.Dict(keys=fields.String(), values=fields.String(),
                          metadata={"description": "The gateway's own dependencies: database, redis."})
-    services = fields.List(fields.Nested(ServiceSchema))
+    services = fields.List(fields.Nested(ServiceStatusSchema))

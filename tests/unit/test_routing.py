@@ -2,8 +2,8 @@ import types
 
 import pytest
 
-from gateway.pipeline.routing import (BadPattern, RouteSpec, RouteTable, compile_pattern, is_reserved, path_keys,
-                                      upstream_path)
+from gateway.pipeline.routing import (BadPattern, RouteSpec, RouteTable, compile_pattern, is_reserved,
+                                      is_reserved_path, path_keys, upstream_path)
 
 
 def spec(pattern, priority=0, methods=("GET",), strip=False, name=None):
@@ -90,7 +90,23 @@ def test_strip_prefix(pattern, path, upstream):
 
 @pytest.mark.parametrize(("pattern", "reserved"), [
     ("/api/v1/gateway/*", True), ("/api/v1/gateway", True), ("/health", True), ("/api/v1/docs", True),
-    ("/api/v1/gatewayx/*", False), ("/api/*", False), ("/healthz", False),
+    ("/api/v1/docs-assets/*", True), ("/api/v1/gateway/*/x", True),
+    ("/api/v1/gatewayx/*", False), ("/api/*", False), ("/healthz", False), ("/*", False), ("/health/*", False),
+    ("/*/v1/gateway", False),
 ])
-def test_reserved_patterns(pattern, reserved):
+def test_patterns_that_could_only_match_reserved_paths(pattern, reserved):
     assert is_reserved(compile_pattern(pattern)) is reserved
+
+
+@pytest.mark.parametrize(("path", "reserved"), [
+    ("/api/v1/gateway", True), ("/api/v1/gateway/routes", True), ("/health", True), ("/api/v1/openapi.json", True),
+    ("/api/v1/docs-assets/x.js", True), ("/health/x", False), ("/api/v1/gatewayx", False), ("/", False),
+])
+def test_reserved_request_paths(path, reserved):
+    assert is_reserved_path(path_keys(path)) is reserved
+
+
+def test_docs_assets_prefix_is_reserved():
+    from gateway.api import ASSETS_PREFIX
+
+    assert is_reserved_path(path_keys(ASSETS_PREFIX + "/redoc/x.js"))

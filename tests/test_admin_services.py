@@ -1,0 +1,165 @@
+"""Registered services, their health and circuit reset, and the public aggregate health."""
+
+import pytest
+
+from gateway import create_app
+from gateway.extensions import db
+from gateway.models import ServiceHealth
+from tests.support.admin_api import HEALTH, SERVICES, assert_error, assert_invalid, create, service_body
+
+pytest_plugins = ["tests.support.admin_fixtures"]  # shared_app, shared_client, shared_admin
+
+
+def set_service(app, name: str, **values) -> None:
+    """Write health or circuit columns of a service, as the health checker and breaker do."""
+    with app.app_context():
+        db.session.query(ServiceHealth).filter_by(service_name=name).update(values)
+        db.session.commit()
+
+
+def test_register_returns_201_with_health_defaults(client, admin_headers):
+    body = create(client, admin_headers, SERVICES, service_body(service_name="content"))
+    assert body["service_name"] == "content" and body["service_url"] == "http://127.0.0.1:9"
+    assert body["health_path"] == "/health" and body["status"] == "unknown"
+    assert (body["circuit_state"], body["circuit_open"]) == ("closed", False)
+    assert (body["error_count"], body["success_count"], body["last_check_at"]) == (0, 0, None)
+
+
+def test_register_keeps_a_health_path(client, admin_headers):
+    body = create(client, admin_headers, SERVICES, service_body(health_path="/internal/ping"))
+    assert body["health_path"] == "/internal/ping"
+
+
+def test_list_services_with_health_and_circuit_state(app, client, admin_headers):
+    create(client, admin_headers, SERVICES, service_body(service_name="b-svc"))
+    create(client, admin_headers, SERVICES, service_body(service_name="a-svc"))
+    set_service(app, "b-svc", status="unhealthy", circuit_state="open", circuit_open=True)
+    body = client.get(SERVICES, headers=admin_headers).get_json()
+    assert body["total"] == 2
+    assert [(s["service_name"], s["status"], s["circuit_state"], s["circuit_open"]) for s in body["items"]] == [
+        ("a-svc", "unknown", "closed", False), ("b-svc", "unhealthy", "open", True)]
+
+
+def test_duplicate_service_name_is_409(client, admin_headers):
+    create(client, admin_headers, SERVICES, service_body(service_name="content"))
+    body = assert_error(client.post(SERVICES, headers=admin_headers, json=service_body(service_name="content")),
+                        409, "conflict")
+    assert body["field"] == "service_name"
+
+
+def test_one_services_health_and_404_for_an_unknown_one(client, admin_headers):
+    created = create(client, admin_headers, SERVICES, service_body(service_name="content"))
+    response = client.get(f"{SERVICES}/content/health", headers=admin_headers)
+    assert response.status_code == 200 and response.get_json() == created
+    assert_error(client.get(f"{SERVICES}/nope/health", headers=admin_headers), 404, "not_found")
+
+
+def test_reset_closes_the_circuit_and_returns_the_service(app, client, admin_headers):
+    create(client, admin_headers, SERVICES, service_body(service_name="content"))
+    set_service(app, "content", circuit_state="open", circuit_open=True, circuit_failures=5)
+    response = client.post(f"{SERVICES}/content/reset", headers=admin_headers)
+    assert response.status_code == 200
+    assert (response.get_json()["circuit_state"], response.get_json()["circuit_open"]) == ("closed", False)
+    with app.app_context():
+        row = db.session.query(ServiceHealth).filter_by(service_name="content").one()
+        assert (row.circuit_state, row.circuit_open, row.circuit_failures, row.circuit_opened_at) == \
+            ("closed", False, 0, None)
+
+
+def test_reset_of_an_unknown_service_is_404(client, admin_headers):
+    assert_error(client.post(f"{SERVICES}/nope/reset", headers=admin_headers), 404, "not_found")
+
+
+def test_delete_returns_204_then_404(client, admin_headers):
+    create(client, admin_headers, SERVICES, service_body(service_name="content"))
+    response = client.delete(f"{SERVICES}/content", headers=admin_headers)
+    assert response.status_code == 204 and response.get_data() == b""
+    assert_error(client.get(f"{SERVICES}/content/health", headers=admin_headers), 404, "not_found")
+    assert_error(client.delete(f"{SERVICES}/content", headers=admin_headers), 404, "not_found")
+    assert client.get(SERVICES, headers=admin_headers).get_json() == {"items": [], "total": 0}
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("service_name", ""), ("service_name", "Content"), ("service_name", "a b"), ("service_name", "a/b"),
+    ("service_name", "a" * 101), ("service_name", None), ("service_name", 3),
+    ("service_url", "ftp://127.0.0.1"), ("service_url", "http://"), ("service_url", "localhost:8000"),
+    ("service_url", "http://user:pw@127.0.0.1"), ("service_url", "http://127.0.0.1:70000"),
+    ("service_url", "http://127.0.0.1/?x=1"), ("service_url", "http://h/\x00"),
+    ("health_path", "health"), ("health_path", "/a b"), ("health_path", "/h?x=1"), ("health_path", "/\x00"),
+    ("health_path", "/" + "h" * 300), ("health_path", 1),
+    ("health_url", "/health"),
+])
+def test_register_rejects_an_invalid_field(shared_client, shared_admin, field, value):
+    assert_invalid(shared_client.post(SERVICES, headers=shared_admin, json=service_body(**{field: value})), field)
+    assert shared_client.get(SERVICES, headers=shared_admin).get_json()["total"] == 0
+
+
+def test_register_names_missing_fields(shared_client, shared_admin):
+    assert_invalid(shared_client.post(SERVICES, headers=shared_admin, json={}), "service_name", "service_url")
+
+
+# --- the public aggregate health ------------------------------------------------------------
+
+
+def test_aggregate_health_is_public_and_healthy_without_services(client):
+    response = client.get(HEALTH)
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "healthy", "checks": {"database": "ok"}, "services": []}
+
+
+def test_aggregate_health_ignores_a_bad_token(client):
+    assert client.get(HEALTH, headers={"Authorization": "Bearer nonsense"}).status_code == 200
+
+
+def test_aggregate_health_lists_services_without_their_addresses(client, admin_headers):
+    create(client, admin_headers, SERVICES, service_body(service_name="content", service_url="http://10.1.2.3:8003"))
+    body = client.get(HEALTH).get_json()
+    assert [s["service_name"] for s in body["services"]] == ["content"]
+    service = body["services"][0]
+    assert service["status"] == "unknown" and service["circuit_state"] == "closed"
+    assert "10.1.2.3" not in str(body) and "service_url" not in service and "health_path" not in service
+
+
+@pytest.mark.parametrize(("statuses", "expected"), [
+    (("healthy", "healthy"), "healthy"), (("healthy", "unknown"), "healthy"),
+    (("healthy", "degraded"), "degraded"), (("unhealthy", "healthy"), "degraded"),
+    (("unhealthy", "unhealthy"), "degraded"),
+])
+def test_aggregate_status_follows_the_services(app, client, admin_headers, statuses, expected):
+    for index, status in enumerate(statuses):
+        create(client, admin_headers, SERVICES, service_body(service_name=f"svc-{index}"))
+        set_service(app, f"svc-{index}", status=status)
+    response = client.get(HEALTH)
+    assert response.status_code == 200 and response.get_json()["status"] == expected
+
+
+@pytest.fixture
+def app_on(tmp_path):
+    """Build an app on a SQLite file that is not a migrated gateway database (conftest's cannot)."""
+    apps = []
+
+    def build(path):
+        apps.append(create_app({"DATABASE_URL": f"sqlite:///{tmp_path / path}", "REDIS_URL": "",
+                                "ENVIRONMENT": "testing"}))
+        return apps[-1]
+
+    yield build
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.mark.parametrize("path", ["missing-dir/gateway.db", "empty.db"])
+def test_aggregate_is_unhealthy_503_without_a_usable_database(app_on, path):
+    response = app_on(path).test_client().get(HEALTH)
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unhealthy", "checks": {"database": "unreachable"}, "services": []}
+    assert response.headers["X-Request-ID"]
+
+
+def test_aggregate_is_degraded_when_redis_is_unreachable(make_app):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    response = app.test_client().get(HEALTH)
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "degraded"
+    assert response.get_json()["checks"] == {"database": "ok", "redis": "unreachable"}

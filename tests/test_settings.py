@@ -1,0 +1,135 @@
+"""Settings: every bad value stops start-up with one line naming its variable."""
+
+import dataclasses
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from gateway.settings import DEFAULT_SECRET_KEY, Settings, SettingsError, parse_bool, settings_table
+
+ROOT = Path(__file__).resolve().parent.parent
+VARIABLES = [name for name, _default, _doc in settings_table()]
+SERVICE_URLS = [name for name in VARIABLES if name.endswith("_SERVICE_URL")]
+BOOLEANS = [field.metadata["env"] for field in dataclasses.fields(Settings) if field.metadata["parse"] is parse_bool]
+STRONG_SECRET = "s" * 40
+
+BAD_VALUES = [
+    ("PROJECT_NAME", "  "), ("PORT", "0"), ("PORT", "65536"), ("PORT", "http"), ("ENVIRONMENT", "prod"),
+    ("SECRET_KEY", ""), ("ALGORITHM", "none"), ("ALGORITHM", "HS999"),
+    ("JWT_PUBLIC_KEY", "/nonexistent/public.pem"), ("JWT_PRIVATE_KEY", "/nonexistent/private.pem"),
+    ("JWT_LEEWAY", "-1"), ("JWT_LEEWAY", "301"), ("DATABASE_URL", "mysql://db.example.org/gateway"),
+    ("DATABASE_URL", "sqlite://"), ("DATABASE_URL", "gateway.db"), ("REDIS_URL", "memcached://cache:11211"),
+    *[(name, "ftp://files.example.org") for name in SERVICE_URLS],
+    ("AUTH_SERVICE_URL", "localhost:8002"), ("AUTH_SERVICE_URL", "http://localhost:port"),
+    ("AUTH_SERVICE_URL", "http://localhost:8002/?x=1"),
+    ("GATEWAY_TIMEOUT", "abc"), ("GATEWAY_TIMEOUT", "0"), ("GATEWAY_TIMEOUT", "1.5"), ("GATEWAY_TIMEOUT", "99999"),
+    ("GATEWAY_CONNECT_TIMEOUT", "0"), ("GATEWAY_CONNECT_TIMEOUT", "nan"), ("GATEWAY_CONNECT_TIMEOUT", "inf"),
+    ("GATEWAY_RETRY_COUNT", "-1"), ("GATEWAY_RETRY_COUNT", "11"), ("GATEWAY_MAX_CONNECTIONS", "0"),
+    ("GATEWAY_MAX_BODY_SIZE", "-1"), ("GATEWAY_MAX_BODY_SIZE", "10MB"), ("GATEWAY_ADMIN_ROLE", ""),
+    ("CORS_ORIGINS", "app.example.org"), ("CORS_ORIGINS", "https://a.example.org/path"),
+    ("TRUSTED_PROXIES", "10.0.0.0/33"), ("TRUSTED_PROXIES", "proxy.local"), ("RATE_LIMIT_PER_USER", "0"),
+    ("RATE_LIMIT_PER_IP", "many"), ("RATE_LIMIT_WINDOW", "0"), ("CIRCUIT_BREAKER_FAILURE_THRESHOLD", "0"),
+    ("CIRCUIT_BREAKER_SUCCESS_THRESHOLD", "-1"), ("CIRCUIT_BREAKER_TIMEOUT", "soon"), ("HEALTH_CHECK_INTERVAL", "0"),
+    ("HEALTH_CHECK_TIMEOUT", "1.5"), ("LOG_LEVEL", "LOUD"), ("GATEWAY_LOG_RETENTION_DAYS", "0"),
+    ("WEB_CONCURRENCY", "0"), ("WEB_CONCURRENCY", "1000"), ("CONFIG_POLL_INTERVAL", "0"),
+    ("CONFIG_POLL_INTERVAL", "-1"),
+    ("AUTH_VALIDATE_URL", "ftp://auth.example.org/validate"), ("AUTH_REMOTE_CACHE_SECONDS", "-1"),
+    *[(name, value) for name in BOOLEANS for value in ("maybe", "2", "y", "")],
+]
+
+
+def refusal(env: dict) -> SettingsError:
+    """Return the SettingsError that reading ``env`` raises."""
+    with pytest.raises(SettingsError) as info:
+        Settings.from_env(env)
+    return info.value
+
+
+def test_every_setting_has_a_bad_value_case():
+    assert {name for name, _value in BAD_VALUES} == set(VARIABLES)
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_VALUES)
+def test_a_bad_value_is_one_line_naming_the_variable(name, value):
+    error = refusal({name: value})
+    text = str(error)
+    assert error.name == name
+    assert text.startswith(f"Invalid setting {name}: expected ") and "\n" not in text
+    assert error.code == text  # SystemExit: the entry points print it and exit with status 1
+
+
+def test_the_defaults_are_valid():
+    settings = Settings.from_env({})
+    assert (settings.gateway_timeout, settings.gateway_retry_count, settings.circuit_breaker_enabled) == (30, 3, True)
+    assert settings.gateway_admin_role == "admin" and settings.gateway_max_body_size == 10 * 1024 * 1024
+    assert settings.is_sqlite and settings.sqlalchemy_url.endswith("instance/gateway.db")
+
+
+@pytest.mark.parametrize("name", BOOLEANS)
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("true", True), ("TRUE", True), ("True", True), ("1", True), ("yes", True), ("YES", True), ("Yes", True),
+    (" yes ", True), ("false", False), ("FALSE", False), ("False", False), ("0", False), ("no", False),
+    ("NO", False), ("No", False),
+])
+def test_booleans_accept_true_false_1_0_yes_no_in_any_case(name, raw, expected):
+    assert getattr(Settings.from_env({name: raw}), name.lower()) is expected
+    assert parse_bool(name, raw) is expected
+
+
+@pytest.mark.parametrize("environment", ["production", "PRODUCTION", "Production"])
+def test_production_refuses_the_default_secret_key(environment):
+    assert refusal({"ENVIRONMENT": environment}).name == "SECRET_KEY"
+    assert refusal({"ENVIRONMENT": environment, "SECRET_KEY": DEFAULT_SECRET_KEY}).name == "SECRET_KEY"
+    assert Settings.from_env({"ENVIRONMENT": environment, "SECRET_KEY": STRONG_SECRET}).environment == "production"
+
+
+def test_production_refuses_a_short_secret_key_without_showing_it():
+    error = refusal({"ENVIRONMENT": "production", "SECRET_KEY": "short-but-secret"})
+    assert error.name == "SECRET_KEY" and "short-but-secret" not in str(error)
+
+
+@pytest.mark.parametrize(("name", "value", "secret"), [
+    ("DATABASE_URL", "mysql://gateway:hunter2@db.example.org/gateway", "hunter2"),
+    ("REDIS_URL", "http://:hunter2@cache.example.org", "hunter2"),
+    ("AUTH_SERVICE_URL", "http://user:hunter2@auth.example.org:bad", "hunter2"),
+    ("JWT_PRIVATE_KEY", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7", "MIIEvQIBADAN"),
+])
+def test_a_refused_value_does_not_show_its_secret(name, value, secret):
+    error = refusal({name: value})
+    assert error.name == name and secret not in str(error)
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("postgresql://gw:pw@db.example.org:5432/gateway", "postgresql+psycopg://gw:pw@db.example.org:5432/gateway"),
+    ("postgresql+psycopg://gw@127.0.0.1/gateway", "postgresql+psycopg://gw@127.0.0.1/gateway"),
+    ("postgres://gw@127.0.0.1/gateway", "postgresql+psycopg://gw@127.0.0.1/gateway"),
+    ("sqlite:////var/lib/gateway/gateway.db", "sqlite:////var/lib/gateway/gateway.db"),
+    ("sqlite:///relative.db", "sqlite:///relative.db"),
+])
+def test_database_url_accepts_postgresql_and_sqlite(raw, expected):
+    settings = Settings.from_env({"DATABASE_URL": raw})
+    assert settings.sqlalchemy_url == expected
+    assert settings.is_sqlite is expected.startswith("sqlite")
+
+
+def test_rs256_needs_a_public_key():
+    assert refusal({"ALGORITHM": "RS256"}).name == "JWT_PUBLIC_KEY"
+
+
+@pytest.mark.parametrize(("variable", "value", "named"), [
+    ("GATEWAY_TIMEOUT", "abc", "GATEWAY_TIMEOUT"),
+    ("ENVIRONMENT", "production", "SECRET_KEY"),
+])
+def test_flask_db_upgrade_stops_with_one_line_on_a_bad_setting(tmp_path, variable, value, named):
+    database = tmp_path / "gateway.db"
+    env = {k: v for k, v in os.environ.items() if k not in VARIABLES and not k.startswith("FLASK_")}
+    env.update({"DATABASE_URL": f"sqlite:///{database}", variable: value})
+    result = subprocess.run([str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and named in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not database.exists()
