@@ -18,8 +18,8 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
 
     from gateway import adminguard, api, cli, errors, extensions, identity, logconfig, requestid
     from gateway.blueprints import health, proxy
-    from gateway.pipeline import cors, ratelimit
     from gateway.control import runtime
+    from gateway.pipeline import cors, ratelimit
 
     logconfig.init_app(app)
     requestid.init_app(app)

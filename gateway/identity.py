@@ -10,10 +10,9 @@ from __future__ import annotations
 import dataclasses
 
 import jwt as pyjwt
+from flask import current_app
 from flask_jwt_extended import decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
-
-from flask import current_app
 
 from gateway import remoteauth
 from gateway.errors import Unauthorized, error_response

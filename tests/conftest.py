@@ -17,8 +17,7 @@ import sqlalchemy as sa
 
 from gateway import create_app
 from gateway.extensions import db
-from tests.support.backends import (BackendMissing, fresh_postgres_database, redis_url_or_none,
-                                    require_backends)
+from tests.support.backends import BackendMissing, fresh_postgres_database, redis_url_or_none, require_backends
 
 POSTGRES_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")

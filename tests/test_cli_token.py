@@ -43,7 +43,7 @@ class TestClaims:
         assert identity.sub == "ops-7"
         assert identity.roles == ("admin", "auditor")
         assert identity.claims["exp"] - identity.claims["iat"] == 3600  # default --ttl 1h
-        assert abs(identity.claims["iat"] - dt.datetime.now(dt.timezone.utc).timestamp()) < 60
+        assert abs(identity.claims["iat"] - dt.datetime.now(dt.UTC).timestamp()) < 60
 
     def test_an_admin_token_opens_the_admin_api(self, app, runner, client):
         token = token_of(create(runner, "--sub", "ops-7", "--role", "admin"))

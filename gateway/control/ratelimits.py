@@ -10,7 +10,6 @@ Flask-Limiter's storage with the moving-window strategy: Redis when ``REDIS_URL`
 from __future__ import annotations
 
 import dataclasses
-import time
 
 from flask import current_app
 from limits import RateLimitItemPerSecond
@@ -76,12 +75,16 @@ def storage():
     return current_app.extensions["gateway.limiter"].storage
 
 
+def storage_kind() -> str:
+    """Return ``redis`` or ``memory``."""
+    return "redis" if hasattr(storage(), "lua_acquire_moving_window") else "memory"
+
+
 def usage(rule: RuleSpec, top: int = 10, scan_limit: int = 1000) -> list[dict]:
     """Return the busiest counters of ``rule``: identity, requests in the window, remaining."""
     store = storage()
     prefix = rule.item.key_for(KEY_PREFIX, rule.id, "")
     keys = _counter_keys(store, prefix, scan_limit)
-    now = time.time()
     counts = []
     for key in keys:
         _start, count = store.get_moving_window(key, rule.max_requests, rule.window)
@@ -89,7 +92,7 @@ def usage(rule: RuleSpec, top: int = 10, scan_limit: int = 1000) -> list[dict]:
             counts.append((count, key))
     counts.sort(reverse=True)
     return [{"key": _identity_of(key, prefix, rule), "requests": count,
-             "remaining": max(0, rule.max_requests - count), "checked_at": int(now)} for count, key in counts[:top]]
+             "remaining": max(0, rule.max_requests - count)} for count, key in counts[:top]]
 
 
 def _counter_keys(store, prefix: str, scan_limit: int) -> list[str]:

@@ -23,3 +23,29 @@ class RateLimitRuleSchema(InputSchema):
 class RateLimitRuleListSchema(Schema):
     items = fields.List(fields.Nested(RateLimitRuleSchema))
     total = fields.Integer()
+
+
+class CounterUsageSchema(Schema):
+    key = fields.String(metadata={"description": "user:<sub>, ip:<address>, endpoint:<method path> or global"})
+    requests = fields.Integer(metadata={"description": "Requests counted in the current window."})
+    remaining = fields.Integer()
+
+
+class RateLimitStatusSchema(Schema):
+    """An active rule as the gateway applies it, with its busiest counters."""
+
+    id = fields.String(metadata={"description": "The rule's id; settings:<name> for a default from the settings."})
+    rule_name = fields.String()
+    limit_type = fields.String(validate=validate.OneOf(LIMIT_TYPES))
+    path_pattern = fields.String(allow_none=True)
+    max_requests = fields.Integer()
+    window_seconds = fields.Integer()
+    source = fields.String(validate=validate.OneOf(("database", "settings")))
+    usage = fields.List(fields.Nested(CounterUsageSchema), allow_none=True,
+                        metadata={"description": "Busiest counters first; null when the storage is unreachable."})
+
+
+class RateLimitStatusListSchema(Schema):
+    items = fields.List(fields.Nested(RateLimitStatusSchema))
+    total = fields.Integer()
+    storage = fields.String(metadata={"description": "redis or memory"})

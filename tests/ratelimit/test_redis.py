@@ -1,6 +1,7 @@
 """Shared counters on Redis: exact across instances and workers; Redis trouble is not a 5xx."""
 
 import concurrent.futures
+import contextlib
 import shutil
 import time
 import uuid
@@ -8,7 +9,7 @@ import uuid
 import pytest
 
 from tests.proxy.conftest import empty_database
-from tests.ratelimit.conftest import add_rule, hit, statuses, wait_until
+from tests.ratelimit.conftest import add_rule, hit, statuses
 from tests.support.backends import require_backends
 from tests.support.servers import add_route, admin_session, restart_redis, start_gateway, start_redis
 
@@ -52,12 +53,21 @@ def private_redis():
     server.stop()
 
 
+@contextlib.contextmanager
 def gateway_on(database_url, redis, upstream, **settings):
-    server = start_gateway(database_url, REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
-                           RATE_LIMIT_ENABLED="false", **settings)
-    add_route(admin_session(server), path_pattern="/r/*", target_service="upstream",
-              target_url=upstream.url, is_public=True)
-    return server
+    """A gateway on a private Redis with a route /r/* (removed afterwards, with its rules)."""
+    with start_gateway(database_url, REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
+                       RATE_LIMIT_ENABLED="false", **settings) as server:
+        admin = admin_session(server)
+        route = add_route(admin, path_pattern="/r/*", target_service="upstream", target_url=upstream.url,
+                          is_public=True)
+        try:
+            yield server
+        finally:
+            admin.delete(f"{admin.base}/routes/{route['id']}")
+            for rule in admin.get(f"{admin.base}/config/rate-limits").json()["items"]:
+                if rule["path_pattern"] == "/r/*":
+                    admin.delete(f"{admin.base}/config/rate-limits/{rule['id']}")
 
 
 def test_redis_stopped_mid_traffic_fails_open_and_recovers(database_url, private_redis, upstream):
@@ -74,7 +84,6 @@ def test_redis_stopped_mid_traffic_fails_open_and_recovers(database_url, private
             assert statuses(gateway, "/r/x", 8) == [200] * 5 + [429] * 3  # the restarted Redis starts empty
         finally:
             revived.stop()
-    empty_database(database_url)
 
 
 def test_fail_closed_refuses_while_redis_is_down(database_url, private_redis, upstream):
@@ -86,4 +95,15 @@ def test_fail_closed_refuses_while_redis_is_down(database_url, private_redis, up
         assert refused.status == 503
         assert refused.json()["error"] == "service_unavailable"
         assert refused.headers["Retry-After"] == "1"
-    empty_database(database_url)
+
+
+def test_usage_listing_reads_redis(two_instances):
+    first, second = two_instances
+    prefix = f"/shared/{uuid.uuid4().hex[:8]}"
+    rule = add_rule(admin_session(first), "per_endpoint", 10, 60, prefix + "/*")
+    time.sleep(0.5)
+    statuses(second, prefix + "/a", 2)
+    listing = admin_session(second).get(f"{admin_session(second).base}/rate-limits").json()
+    assert listing["storage"] == "redis"
+    (status,) = [item for item in listing["items"] if item["id"] == rule["id"]]
+    assert status["usage"] == [{"key": f"endpoint:GET {prefix}/a", "requests": 2, "remaining": 8}]

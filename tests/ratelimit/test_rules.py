@@ -99,3 +99,15 @@ def test_trusted_proxy_chain_gives_the_client_ip(gateway, admin):
     second = request(gateway.port, "GET", "/rl/chain/x", {"X-Forwarded-For": "198.51.100.2, 127.0.0.1"})
     again = request(gateway.port, "GET", "/rl/chain/x", {"X-Forwarded-For": "6.6.6.6, 198.51.100.1"})
     assert [first.status, second.status, again.status] == [200, 200, 429]
+
+
+def test_usage_listing_shows_the_busiest_counters(gateway, admin):
+    rule = add_rule(admin, "per_user", 10, 60, "/rl/usage/*")
+    for user, count in (("dora", 3), ("emil", 1)):
+        statuses(gateway, "/rl/usage/x", count, user=user)
+    listing = admin.get(f"{admin.base}/rate-limits").json()
+    assert listing["storage"] == "memory"
+    (status,) = [item for item in listing["items"] if item["id"] == rule["id"]]
+    assert status["usage"] == [{"key": "user:dora", "requests": 3, "remaining": 7},
+                               {"key": "user:emil", "requests": 1, "remaining": 9}]
+    assert status["source"] == "database" and status["max_requests"] == 10

@@ -2,8 +2,16 @@ import types
 
 import pytest
 
-from gateway.pipeline.routing import (BadPattern, RouteSpec, RouteTable, compile_pattern, is_reserved,
-                                      is_reserved_path, path_keys, upstream_path)
+from gateway.pipeline.routing import (
+    BadPattern,
+    RouteSpec,
+    RouteTable,
+    compile_pattern,
+    is_reserved,
+    is_reserved_path,
+    path_keys,
+    upstream_path,
+)
 
 
 def spec(pattern, priority=0, methods=("GET",), strip=False, name=None):
