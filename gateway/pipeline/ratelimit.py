@@ -102,7 +102,7 @@ def enforce_rate_limits(ctx) -> None:
     states = guard().hit(checks)
     if states is None:
         return
-    pairs = list(zip((rule for rule, _ in checks), states))
+    pairs = list(zip((rule for rule, _ in checks), states, strict=True))
     refused = [(rule, state) for rule, state in pairs if not state.allowed]
     rule, state = max(refused, key=lambda p: p[1].reset_at) if refused else min(pairs, key=lambda p: p[1].remaining)
     headers = {"X-RateLimit-Limit": str(rule.max_requests), "X-RateLimit-Remaining": str(state.remaining),

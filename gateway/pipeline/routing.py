@@ -56,7 +56,7 @@ class Pattern:
                 return False
         elif len(keys) != len(segments):
             return False
-        for want, got in zip(segments, keys):
+        for want, got in zip(segments, keys, strict=False):  # keys may be longer (prefix)
             if want != WILDCARD and want != got:
                 return False
         return True
