@@ -28,3 +28,24 @@ loglevel = _settings.log_level.lower()
 # gunicorn's control socket has one default path per user: several instances on a host would
 # share it. The gateway is managed through its API and signals instead.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Start the worker's background tasks (health checker, log writer...)."""
+    from gateway.lifecycle import worker_started
+
+    worker_started(worker.wsgi)
+
+
+def worker_exit(server, worker):
+    """Stop them, flushing what they hold."""
+    from gateway.lifecycle import worker_stopping
+
+    worker_stopping(worker.wsgi)
+
+
+def child_exit(server, worker):
+    """In the master: forget the exited worker's metric files."""
+    from gateway.metrics import worker_exited
+
+    worker_exited(worker.pid)

@@ -16,16 +16,20 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.config.update(GATEWAY_SETTINGS=settings, SECRET_KEY=settings.secret_key, DEBUG=settings.debug)
     app.url_map.merge_slashes = False  # the proxy normalises paths itself, on the raw URI
 
-    from gateway import adminguard, api, cli, errors, extensions, identity, logconfig, requestid
+    from gateway import adminguard, api, cli, errors, extensions, identity, logconfig, metrics, requestid
     from gateway.blueprints import health, proxy
-    from gateway.control import runtime
-    from gateway.pipeline import cors, ratelimit
+    from gateway.control import breakers, healthchecker, runtime
+    from gateway.pipeline import cors, ratelimit, recorder
 
     logconfig.init_app(app)
     requestid.init_app(app)
     extensions.init_app(app)
     identity.init_app(app)
     runtime.init_app(app)
+    breakers.init_app(app)
+    healthchecker.init_app(app)
+    recorder.init_app(app)
+    metrics.init_app(app)
     cors.init_app(app)
     ratelimit.init_app(app)
     adminguard.init_app(app)

@@ -7,6 +7,7 @@ by returning a response or raising a gateway error. None knows about the others.
 from __future__ import annotations
 
 from gateway.pipeline.auth import authenticate_caller
+from gateway.pipeline.circuit import check_circuit
 from gateway.pipeline.cors import answer_preflight
 from gateway.pipeline.forwarder import forward
 from gateway.pipeline.match import match_route
@@ -19,6 +20,7 @@ STEPS = (
     answer_preflight,     # CORS preflight from an allowed origin: 204 here
     authenticate_caller,  # identity; 401 on a protected route without a valid token
     enforce_rate_limits,  # every matching rule takes a slot; 429 when one is full
+    check_circuit,        # the service's circuit open: 503 at once, upstream untouched
     forward,              # stream to the upstream and back
 )
 

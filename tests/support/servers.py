@@ -97,7 +97,9 @@ def start_upstream(app: str = "tests.support.upstream_app:app", workers: int = 1
     """Start an upstream WSGI app under gunicorn with gevent workers."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), **env_vars}
-    return ServerProcess(gunicorn_args(app, port, workers), env, port, app.split(":")[0].rsplit(".", 1)[-1])
+    # Not from the repository root: gunicorn would load the gateway's ./gunicorn.conf.py.
+    return ServerProcess(gunicorn_args(app, port, workers), env, port, app.split(":")[0].rsplit(".", 1)[-1],
+                         cwd=Path(tempfile.gettempdir()))
 
 
 def gateway_env(database_url: str, **settings) -> dict:
