@@ -37,3 +37,6 @@ test: install-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+bench: install-dev
+	$(BIN)/python -m bench.run

@@ -1,0 +1,118 @@
+"""The gateway's benchmark: what it costs per request next to nginx and a bare Flask proxy.
+
+Run: ``make bench`` (or ``.venv/bin/python -m bench.run [--duration 10] [--connections 64]``).
+Needs nginx and wrk (Debian packages), PostgreSQL and Redis on 127.0.0.1 (``DATABASE_URL``
+names the server, default postgresql://postgres@127.0.0.1:5432/postgres; a scratch database is
+made and dropped). Every process it starts, it stops. Prints a markdown report and writes it to
+bench/results/latest.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import processes as proc
+from bench import scenario
+from bench.wrk import WrkResult, wrk
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def main() -> int:
+    args = parse_args()
+    missing = [tool for tool in ("nginx", "wrk", "curl") if shutil.which(tool) is None]
+    if missing:
+        print(f"bench: missing {', '.join(missing)} (apt-get install nginx-light wrk curl)", file=sys.stderr)
+        return 2
+    workdir = Path(tempfile.mkdtemp(prefix="engadi-bench-"))
+    try:
+        report = run_all(workdir, args)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.md").write_text(report)
+    print(report)
+    return 0
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--connections", type=int, default=64, help="connections per throughput run")
+    parser.add_argument("--skip-big", action="store_true", help="skip the 1 GiB download")
+    return parser.parse_args()
+
+
+def run_all(workdir: Path, args) -> str:
+    scenario.prepare_files(workdir)
+    ports = {name: proc.free_port() for name in ("upstream", "nginx_proxy", "slow", "bare", "gateway", "nolog")}
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(proc.nginx(workdir, ports["upstream"], ports["nginx_proxy"]))
+        stack.enter_context(proc.gunicorn("bench.slow_upstream:app", ports["slow"], 2, dict(os.environ), workdir,
+                                          "slow"))
+        stack.enter_context(proc.gunicorn("bench.bare_proxy:app", ports["bare"], 2,
+                                          {**os.environ, "UPSTREAM": f"http://127.0.0.1:{ports['upstream']}"},
+                                          workdir, "bare"))
+        database = stack.enter_context(scenario.scratch_database())
+        env = scenario.gateway_env(database, logging=True)
+        scenario.configure(env, workdir, ports)
+        gateway = stack.enter_context(proc.gateway(ports["gateway"], env, workdir))
+        return measure(workdir, args, ports, gateway, database)
+
+
+def measure(workdir: Path, args, ports: dict, gateway, database: str) -> str:
+    duration, connections = args.duration, args.connections
+    token = scenario.user_token()
+    url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    scenario.warm_up([f"{url['gateway']}/pub/small.json", f"{url['gateway']}/api/small.json"], token)
+    rows = {
+        "a": wrk(f"{url['upstream']}/small.json", duration, connections),
+        "b": wrk(f"{url['nginx_proxy']}/small.json", duration, connections),
+        "c": wrk(f"{url['bare']}/small.json", duration, connections),
+        "d": wrk(f"{url['gateway']}/pub/small.json", duration, connections),
+        "e": wrk(f"{url['gateway']}/api/small.json", duration, connections, token=token),
+    }
+    extras = {
+        "latency_a": wrk(f"{url['upstream']}/small.json", 5, 1, threads=1),
+        "latency_e": wrk(f"{url['gateway']}/api/small.json", 5, 1, threads=1, token=token),
+        "mib_b": wrk(f"{url['nginx_proxy']}/1mib.bin", duration, 16),
+        "mib_d": wrk(f"{url['gateway']}/pub/1mib.bin", duration, 16),
+        "slow_500": wrk(f"{url['gateway']}/slow/", duration, 500),
+    }
+    big = None if args.skip_big else scenario.big_download(gateway, f"{url['gateway']}/pub/1gib.bin",
+                                                           f"{url['nginx_proxy']}/1gib.bin")
+    stats = scenario.stats_timing(database)
+    with proc.gateway(ports["nolog"], scenario.gateway_env(database, logging=False), workdir, "nolog"):
+        scenario.warm_up([f"{url['nolog']}/pub/small.json"], token)
+        extras["nolog_d"] = wrk(f"{url['nolog']}/pub/small.json", duration, connections)
+    return render(rows, extras, big, stats, duration, connections)
+
+
+def render(rows: dict[str, WrkResult], extras: dict[str, WrkResult], big, stats, duration: int,
+           connections: int) -> str:
+    names = {"a": "(a) upstream direct (nginx, small JSON)", "b": "(b) nginx reverse proxy",
+             "c": "(c) bare Flask + requests proxy, 2 gevent workers",
+             "d": "(d) gateway, public route", "e": "(e) gateway, JWT route + 2 Redis rate limits + breaker + logging"}
+    lines = [f"Machine: {platform.node()} — {os.cpu_count()} cores, {platform.platform()}, Python "
+             f"{platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+             f"wrk -t2 -c{connections} -d{duration}s --latency; gateway: gunicorn -c gunicorn.conf.py, 2 gevent "
+             "workers, PostgreSQL, Redis, access log on.", "",
+             "| target | req/s | p50 ms | p99 ms | errors |", "| --- | ---: | ---: | ---: | ---: |"]
+    lines += [f"| {names[key]} | {r.rps:,.0f} | {r.p50:.2f} | {r.p99:.2f} | {r.errors} |" for key, r in rows.items()]
+    c = rows["c"].rps or 1
+    lines += ["", f"Ratios: (d)/(c) = {rows['d'].rps / c:.2f}, (e)/(c) = {rows['e'].rps / c:.2f}, "
+                  f"(e)/(b) = {rows['e'].rps / (rows['b'].rps or 1):.3f}.", ""]
+    lines += scenario.extra_lines(extras, big, stats)
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
