@@ -48,7 +48,7 @@ class SettingsError(SystemExit):
 
 
 # Settings whose values never appear in an error message (it goes to logs); URLs lose their password.
-SECRET_SETTINGS = frozenset({"SECRET_KEY", "JWT_PRIVATE_KEY"})
+SECRET_SETTINGS = frozenset({"SECRET_KEY", "JWT_PRIVATE_KEY", "METRICS_TOKEN"})
 _URL_PASSWORD = re.compile(r"(://[^/:@]*:).*@")
 
 
@@ -190,6 +190,16 @@ def parse_optional_text(name: str, raw: str) -> str | None:
     return raw.strip() or None
 
 
+def parse_bearer_secret(name: str, raw: str) -> str | None:
+    """Accept a bearer secret of at least 16 visible ASCII characters; empty means unset."""
+    value = raw.strip()
+    if not value:
+        return None
+    if len(value) < 16 or not all(33 <= ord(ch) < 127 for ch in value):
+        raise SettingsError(name, "at least 16 visible ASCII characters, no spaces (or empty: no token)", raw)
+    return value
+
+
 def parse_pem(name: str, raw: str) -> str | None:
     """Accept a PEM key given inline (with \\n escapes) or as a path to a file; empty means unset."""
     value = raw.strip()
@@ -253,6 +263,8 @@ class Settings:
     gateway_admin_role: str = _setting("GATEWAY_ADMIN_ROLE", "admin", parse_text, "Role that makes a token an admin token")
     cors_origins: tuple[str, ...] = _setting("CORS_ORIGINS", "", parse_origins, "Origins allowed by CORS at first start (then via the API)")
     trusted_proxies: tuple = _setting("TRUSTED_PROXIES", "", parse_networks, "IPs/CIDRs whose X-Forwarded-For is believed")
+    upstream_allowed_networks: tuple = _setting("UPSTREAM_ALLOWED_NETWORKS", "", parse_networks,
+                                                "CIDRs upstreams may be in; empty: any but link-local/cloud metadata")
     rate_limit_enabled: bool = _setting("RATE_LIMIT_ENABLED", "true", parse_bool, "Apply the default per-user/per-IP rules")
     rate_limit_per_user: int = _setting("RATE_LIMIT_PER_USER", "1000", int_parser(1), "Default per-user limit per window")
     rate_limit_per_ip: int = _setting("RATE_LIMIT_PER_IP", "500", int_parser(1), "Default per-IP limit per window")
@@ -263,11 +275,31 @@ class Settings:
     circuit_breaker_failure_threshold: int = _setting("CIRCUIT_BREAKER_FAILURE_THRESHOLD", "5", int_parser(1), "Consecutive failures that open a circuit")
     circuit_breaker_success_threshold: int = _setting("CIRCUIT_BREAKER_SUCCESS_THRESHOLD", "2", int_parser(1), "Successes in half-open that close it")
     circuit_breaker_timeout: int = _setting("CIRCUIT_BREAKER_TIMEOUT", "60", int_parser(1), "Seconds open before half-open")
+    circuit_breaker_poll_interval: float = _setting("CIRCUIT_BREAKER_POLL_INTERVAL", "1", float_parser(0.0),
+                                                    "Seconds between reads of the shared circuit states by each worker")
     health_check_interval: int = _setting("HEALTH_CHECK_INTERVAL", "60", int_parser(1), "Seconds between active health checks")
     health_check_timeout: int = _setting("HEALTH_CHECK_TIMEOUT", "5", int_parser(1), "Health check timeout (s)")
+    health_check_enabled: bool = _setting("HEALTH_CHECK_ENABLED", "true", parse_bool,
+                                          "Run the active health checker in the server (one per deployment)")
+    health_check_slow_threshold: float = _setting("HEALTH_CHECK_SLOW_THRESHOLD", "2", float_parser(0.0),
+                                                  "A health check slower than this (s) marks the service degraded")
+    health_check_opens_circuit: bool = _setting("HEALTH_CHECK_OPENS_CIRCUIT", "false", parse_bool,
+                                                "Open a service's circuit when its health check finds it unhealthy")
     log_level: str = _setting("LOG_LEVEL", "INFO", choice_parser("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "Gateway log level")
     gateway_log_retention_days: int = _setting("GATEWAY_LOG_RETENTION_DAYS", "30", int_parser(1), "Log rows older than this are purged")
     enable_request_logging: bool = _setting("ENABLE_REQUEST_LOGGING", "true", parse_bool, "Write one GatewayLog row per request")
+    request_log_queue_size: int = _setting("REQUEST_LOG_QUEUE_SIZE", "10000", int_parser(100, 1_000_000),
+                                           "Log rows a worker holds for its writer; beyond that rows are dropped (counted)")
+    request_log_batch_size: int = _setting("REQUEST_LOG_BATCH_SIZE", "500", int_parser(1, 2000),
+                                           "Log rows written per INSERT")
+    request_log_flush_interval: float = _setting("REQUEST_LOG_FLUSH_INTERVAL", "0.5", float_parser(0.0),
+                                                 "Seconds between writes of the queued log rows")
+    log_format: str = _setting("LOG_FORMAT", "logfmt", choice_parser("logfmt", "json", lower=True),
+                               "Log line format of the gateway and gunicorn: logfmt (key=value) or json")
+    metrics_allowed_networks: tuple = _setting("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1", parse_networks,
+                                               "IPs/CIDRs allowed to read /metrics (0.0.0.0/0,::/0: anyone)")
+    metrics_token: str | None = _setting("METRICS_TOKEN", "", parse_bearer_secret,
+                                         "Bearer token /metrics demands when set (16+ characters)")
     web_concurrency: int = _setting("WEB_CONCURRENCY", "2", int_parser(1, 256), "gunicorn workers (1 without REDIS_URL)")
     config_poll_interval: float = _setting("CONFIG_POLL_INTERVAL", "1", float_parser(0.0), "Seconds between checks of the configuration version")
     auth_remote_validation: bool = _setting("AUTH_REMOTE_VALIDATION", "false", parse_bool,

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+from flask import current_app
 from marshmallow import Schema, ValidationError, fields, pre_load
 
 from gateway.models import ALL_METHODS
 from gateway.pipeline.pathnorm import normalise_segment
 from gateway.pipeline.routing import WILDCARD, BadPattern, Pattern, compile_pattern, is_reserved
+from gateway.upstreams import ForbiddenUpstream, check_host
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 RULE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -99,6 +101,10 @@ def validate_upstream_url(value: str) -> None:
         raise ValidationError("Must be an http:// or https:// URL with a host.")
     if parts.query or parts.fragment or parts.username or parts.password or "@" in parts.netloc:
         raise ValidationError("Must not contain a query, a fragment or credentials.")
+    try:
+        check_host(parts.hostname, current_app.config["GATEWAY_SETTINGS"].upstream_allowed_networks)
+    except ForbiddenUpstream as exc:
+        raise ValidationError(f"Not an allowed upstream: {exc}.") from None
 
 
 def validate_name(value: str) -> None:
