@@ -16,8 +16,10 @@ from flask_jwt_extended.exceptions import JWTExtendedException
 
 from gateway import remoteauth
 from gateway.errors import Unauthorized, error_response
+from gateway.tokencache import TokenCache
 
 REMOTE_KEY = "gateway.remoteauth"
+CACHE_KEY = "gateway.token_cache"
 
 
 class InvalidToken(Exception):
@@ -49,8 +51,19 @@ def bearer_token(authorization: str | None) -> str | None:
 def verify(token: str) -> Identity:
     """Verify ``token`` and return its identity (asking the auth service when so configured).
 
+    A token verified a moment ago is taken from the app's :class:`TokenCache` until its ``exp``.
+
     :raise InvalidToken: on any problem with the token.
     """
+    cache = current_app.extensions[CACHE_KEY]
+    identity = cache.get(token)
+    if identity is None:
+        identity = _verify_now(token)
+        cache.put(token, identity, identity.claims.get("exp"))
+    return identity
+
+
+def _verify_now(token: str) -> Identity:
     try:
         claims = decode_token(token)
     except (pyjwt.PyJWTError, JWTExtendedException, ValueError, TypeError) as exc:
@@ -114,6 +127,7 @@ def init_app(app) -> None:
     from gateway.extensions import jwt
 
     settings = app.config["GATEWAY_SETTINGS"]
+    app.extensions[CACHE_KEY] = TokenCache()
     if settings.auth_remote_validation:
         app.extensions[REMOTE_KEY] = remoteauth.RemoteValidator(settings.validate_url,
                                                                 settings.auth_remote_cache_seconds)

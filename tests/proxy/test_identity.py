@@ -74,3 +74,10 @@ def test_public_route_ignores_invalid_tokens(gateway, routes, case):
 def test_public_route_identifies_a_valid_token(gateway, routes):
     reply = request(gateway.port, "GET", "/public/x", {"Authorization": f"Bearer {token('u-8')}"})
     assert ["X-User-Id", "u-8"] in reply.json()["headers"]
+
+
+def test_a_cached_token_still_expires(gateway, routes):
+    short = token("u-short", ttl=2)
+    assert request(gateway.port, "GET", "/private/x", {"Authorization": f"Bearer {short}"}).status == 200
+    time.sleep(2.5)
+    assert request(gateway.port, "GET", "/private/x", {"Authorization": f"Bearer {short}"}).status == 401
