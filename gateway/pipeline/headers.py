@@ -16,8 +16,11 @@ from gateway.clientaddr import _is_trusted
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
                         "trailer", "transfer-encoding", "upgrade", "proxy-connection"})
 # Request headers the gateway owns: removed from what the client sent, then set by the gateway.
+# X-Original-URL / X-Rewrite-URL make some frameworks (IIS, Symfony) route on them instead of
+# the path the gateway checked, so a client's are never passed on.
 OWNED = frozenset({"host", "content-length", "expect", "x-user-id", "x-user-roles", "x-forwarded-for",
-                   "x-forwarded-proto", "x-forwarded-host", "x-request-id", "via"})
+                   "x-forwarded-proto", "x-forwarded-host", "x-request-id", "via", "x-original-url",
+                   "x-rewrite-url", "script-name"})
 # Response headers the serving gateway sets itself (gunicorn writes Date and Server).
 RESPONSE_OWNED = frozenset({"date", "server"})
 VIA = "1.1 engadi-gateway"

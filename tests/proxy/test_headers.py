@@ -52,6 +52,12 @@ def test_forged_identity_headers_are_removed(gateway, routes):
     assert received["x-user-roles"] == ["user,editor"]
 
 
+def test_path_override_headers_are_removed(gateway, routes):
+    _, received = echoed_headers(gateway, headers={"X-Original-URL": "/private/admin",
+                                                   "X-Rewrite-URL": "/private/admin"})
+    assert "x-original-url" not in received and "x-rewrite-url" not in received
+
+
 def test_authorization_and_end_to_end_headers_pass(gateway, routes):
     bearer = f"Bearer {token('u-1')}"
     _, received = echoed_headers(gateway, "/private/h", {"Authorization": bearer, "X-Custom": "v1",
