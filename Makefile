@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev migrate seed serve bench clean
+.PHONY: run test install install-dev migrate seed serve bench demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,7 @@ clean:
 
 bench: install-dev
 	$(BIN)/python -m bench.run
+
+# The gateway in front of nine stand-in services, until Ctrl-C (see README.md, "Demo").
+demo: install
+	$(BIN)/python -m demo
