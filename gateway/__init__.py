@@ -16,7 +16,8 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.config.update(GATEWAY_SETTINGS=settings, SECRET_KEY=settings.secret_key, DEBUG=settings.debug)
     app.url_map.merge_slashes = False  # the proxy normalises paths itself, on the raw URI
 
-    from gateway import adminguard, api, cli, errors, extensions, identity, logconfig, metrics, requestid
+    from gateway import (adminguard, api, cli, errors, expectcontinue, extensions, identity, logconfig, metrics,
+                         requestid)
     from gateway.blueprints import health, proxy
     from gateway.control import breakers, healthchecker, runtime
     from gateway.pipeline import cors, ratelimit, recorder
@@ -38,6 +39,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     cli.init_app(app)
     app.register_blueprint(proxy.bp)  # last: the catch-all
     errors.init_app(app)  # after api: replaces flask-smorest's own error handler
+    expectcontinue.init_app(app)
     return app
 
 

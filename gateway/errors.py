@@ -48,6 +48,7 @@ RateLimitExceeded = _error("RateLimitExceeded", 429, "rate_limit_exceeded", "Too
 BadGateway = _error("BadGateway", 502, "bad_gateway", "The upstream service could not be reached.")
 ServiceUnavailable = _error("ServiceUnavailable", 503, "service_unavailable", "The upstream service is unavailable.")
 GatewayTimeout = _error("GatewayTimeout", 504, "gateway_timeout", "The upstream service did not answer in time.")
+LoopDetected = _error("LoopDetected", 508, "loop_detected", "The request came back to the gateway: a route loops.")
 
 
 def error_response(status: int, error: str, message: str, headers: dict | None = None,

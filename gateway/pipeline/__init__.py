@@ -10,11 +10,13 @@ from gateway.pipeline.auth import authenticate_caller
 from gateway.pipeline.circuit import check_circuit
 from gateway.pipeline.cors import answer_preflight
 from gateway.pipeline.forwarder import forward
+from gateway.pipeline.loops import refuse_loops
 from gateway.pipeline.match import match_route
 from gateway.pipeline.normalise import normalise
 from gateway.pipeline.ratelimit import enforce_rate_limits
 
 STEPS = (
+    refuse_loops,         # our own Via entry on the way in: a route points back at us (508)
     normalise,            # one canonical spelling of the path
     match_route,          # the route, or 404 / 405
     answer_preflight,     # CORS preflight from an allowed origin: 204 here

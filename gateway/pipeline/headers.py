@@ -8,6 +8,8 @@ X-User-ID`` tricks to remove or smuggle anything.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 
 from urllib3.util import SKIP_HEADER
 
@@ -23,7 +25,16 @@ OWNED = frozenset({"host", "content-length", "expect", "x-user-id", "x-user-role
                    "x-rewrite-url", "script-name"})
 # Response headers the serving gateway sets itself (gunicorn writes Date and Server).
 RESPONSE_OWNED = frozenset({"date", "server"})
-VIA = "1.1 engadi-gateway"
+VIA_PREFIX = "1.1 engadi-gateway"
+
+
+def via_token(secret: str) -> str:
+    """Return this deployment's ``Via`` entry: the same on every instance, not guessable from outside.
+
+    Seeing it on an incoming request means the request came back round: a loop.
+    """
+    digest = hmac.new(secret.encode(), b"engadi-gateway-via", hashlib.sha256).hexdigest()[:8]
+    return f"{VIA_PREFIX}-{digest}"
 
 
 @functools.lru_cache(maxsize=1024)
@@ -39,7 +50,7 @@ def connection_tokens(value: str | None) -> frozenset[str]:
     return frozenset(token.strip().lower() for token in value.split(",") if token.strip())
 
 
-def upstream_headers(ctx, request_id: str, trusted: tuple) -> dict[str, str]:
+def upstream_headers(ctx, request_id: str, trusted: tuple, via_entry: str) -> dict[str, str]:
     """Return the headers to send upstream for this request."""
     environ = ctx.environ
     drop = HOP_BY_HOP | OWNED | connection_tokens(environ.get("HTTP_CONNECTION"))
@@ -56,7 +67,7 @@ def upstream_headers(ctx, request_id: str, trusted: tuple) -> dict[str, str]:
     _add_forwarding(headers, environ, trusted)
     headers["X-Request-ID"] = request_id
     via = environ.get("HTTP_VIA")
-    headers["Via"] = f"{via}, {VIA}" if via else VIA
+    headers["Via"] = f"{via}, {via_entry}" if via else via_entry
     identity = ctx.identity
     if identity is not None:
         headers["X-User-ID"] = identity.sub
@@ -77,9 +88,9 @@ def _add_forwarding(headers: dict, environ: dict, trusted: tuple) -> None:
         headers["X-Forwarded-Host"] = forwarded_host
 
 
-def downstream_headers(raw_headers) -> list[tuple[str, str]]:
+def downstream_headers(raw_headers, via_entry: str) -> list[tuple[str, str]]:
     """Return the upstream response's headers to pass to the client (every Set-Cookie kept)."""
     drop = HOP_BY_HOP | RESPONSE_OWNED | connection_tokens(raw_headers.get("Connection"))
     headers = [(name, value) for name, value in raw_headers.items() if name.lower() not in drop]
-    headers.append(("Via", VIA))
+    headers.append(("Via", via_entry))
     return headers

@@ -49,6 +49,6 @@ def exchange(port: int, data: bytes, host: str = "127.0.0.1", timeout: float = 5
         try:
             while chunk := sock.recv(65536):
                 chunks.append(chunk)
-        except TimeoutError:
+        except (TimeoutError, ConnectionResetError):  # a reset after refusing: keep what came before
             pass
         return b"".join(chunks)
