@@ -1,7 +1,7 @@
-"""The gateway's flask commands: seed, config, token, logs (never ``routes``: Flask owns it).
+"""The gateway's flask commands: seed, config, token, logs, health (never ``routes``: Flask owns it).
 
 The commands are thin: the work is done in ``gateway.control`` (seed, configfile, configplan,
-tokens, logpurge). Every failure is one line on stderr and exit status 1, never a traceback.
+tokens, logpurge, healthchecker). Every failure is one line on stderr and exit status 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.control import configfile, configplan, logpurge, seed, tokens
+from gateway.control import configfile, configplan, healthchecker, logpurge, seed, tokens
 from gateway.extensions import db
 from gateway.models import read_version
 
@@ -221,7 +221,42 @@ def purge_logs(days, batch_size):
                f"(created before {cutoff.isoformat(timespec='seconds')}).")
 
 
+# --- health --------------------------------------------------------------------------------
+
+
+@click.group("health", cls=AppGroup)
+def health_cli():
+    """Check the registered services' health."""
+
+
+@health_cli.command("check")
+@one_line_errors
+def check_health():
+    """Run one round of health checks now and record it.
+
+    Calls every registered service's health path once (HEALTH_CHECK_TIMEOUT, all at once),
+    records status, response time and counts as the server's own checker does every
+    HEALTH_CHECK_INTERVAL, and prints one line per service.
+    """
+    results = healthchecker.run_round(current_app)
+    for result in results:
+        click.echo(describe_check(result))
+    counts = {}
+    for result in results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+    click.echo(f"Checked {len(results)} service{'s' if len(results) != 1 else ''}" + (f": {summary}." if summary else "."))
+
+
+def describe_check(result: healthchecker.CheckResult) -> str:
+    """Return one service's line: its status (and the one it had), what the check saw, how long it took."""
+    change = f"{result.previous} -> {result.status}" if result.previous != result.status else result.status
+    took = f", {result.probe.response_time:g} ms" if result.probe.response_time is not None else ""
+    opened = "; circuit opened" if result.circuit_opened else ""
+    return f"{result.service_name}: {change} ({result.probe.detail}{took}){opened}"
+
+
 def init_app(app) -> None:
     """Register the command groups on ``app.cli``."""
-    for command in (seed_command, config_cli, token_cli, logs_cli):
+    for command in (seed_command, config_cli, token_cli, logs_cli, health_cli):
         app.cli.add_command(command)

@@ -9,6 +9,7 @@ from werkzeug import exceptions as wz
 from werkzeug.routing import Map, Rule
 
 from gateway.api import AdminBlueprint
+from gateway.control import breakers
 from gateway.control import health as health_report
 from gateway.control.runtime import configuration_changed
 from gateway.control.store import commit, ensure_unique, get_by_or_404, get_or_404, update_row
@@ -126,6 +127,7 @@ def reset_service(name):
     service.circuit_failures = service.circuit_successes = 0
     service.circuit_opened_at = None
     db.session.commit()
+    breakers.circuit_reset(name)  # this worker at once, and its trial slot is freed
     return service
 
 

@@ -1,5 +1,180 @@
-"""Circuit breakers per target service (to be completed by the resilience work)."""
+"""Circuit breakers per target service, shared by every worker and instance.
+
+Each worker holds one :class:`~gateway.control.circuitbreaker.ServiceBreaker` per target
+service, made on the first request to it. Their truth is the service's ``service_health`` row
+(state, counters, when it opened), which every worker writes on failures and transitions, and
+which a background poller reads back every ``CIRCUIT_BREAKER_POLL_INTERVAL`` seconds (one query
+for all services), so the state a worker acts on is at most that old. The request path reads
+only the worker's cache: a successful request in the closed state costs no database or Redis
+access at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import weakref
+
+from flask import current_app, g
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway import lifecycle
+from gateway.control import circuitrows
+from gateway.control.circuitbreaker import CircuitOpen, ServiceBreaker, Ticket, trial_key
+from gateway.control.circuitrows import CircuitRecord
+from gateway.control.circuitstore import CircuitWriter
+from gateway.control.controldb import control_engine
+from gateway.control.leases import deployment_prefix, make_leases
+
+__all__ = ["CircuitOpen", "Ticket", "admit", "circuit_reset", "init_app", "registry"]
+log = logging.getLogger("gateway.circuit")
+EXTENSION_KEY = "gateway.breakers"
+TICKET_KEY = "circuit_ticket"  # on flask.g, from the circuit step to the forwarder
+TRIAL_MARGIN = 1.0  # seconds a trial lease outlives the route's timeout (a worker died mid-trial)
+FIRST_LOAD_WAIT = 5.0  # seconds a request waits for its worker's first read of the circuits, at most
+
+
+class BreakerRegistry:
+    """This worker's breakers and the poller that keeps their shared state current."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.settings = app.config["GATEWAY_SETTINGS"]
+        self.prefix = deployment_prefix(self.settings)
+        self.breakers: dict[str, ServiceBreaker] = {}
+        self.known: dict[str, CircuitRecord] = {}  # every service's circuit as last read
+        self._writer: CircuitWriter | None = None
+        self._leases = None
+        self._poller: threading.Thread | None = None
+        self._stopped = threading.Event()
+        self._loaded = threading.Event()
+        self._failing = False
+
+    @property
+    def writer(self) -> CircuitWriter:
+        if self._writer is None:
+            self._writer = CircuitWriter(control_engine(self.app))
+        return self._writer
+
+    @property
+    def leases(self):
+        if self._leases is None:
+            self._leases = make_leases(self.settings)
+        return self._leases
+
+    def admit(self, route) -> Ticket:
+        """Return a ticket for a request to ``route``'s service.
+
+        :raise CircuitOpen: when its circuit refuses the request.
+        """
+        breaker = self.breakers.get(route.target_service) or self._add(route)
+        return breaker.admit(route.timeout + TRIAL_MARGIN)
+
+    def _add(self, route) -> ServiceBreaker:
+        self.start()
+        name = route.target_service
+        record = self.known.get(name)
+        breaker = ServiceBreaker(name, self.settings, self.writer, self.leases, self.prefix, route.target_url,
+                                 dataclasses.replace(record) if record else None)
+        return self.breakers.setdefault(name, breaker)
+
+    def refresh(self) -> bool:
+        """Read every circuit and adopt what changed; return False when the database failed."""
+        generations = {name: breaker.storage.generation for name, breaker in self.breakers.items()}
+        try:
+            with control_engine(self.app).connect() as connection:
+                known = circuitrows.read_all(connection)
+        except SQLAlchemyError as exc:
+            self._fail(exc)
+            return False
+        self._recover()
+        self.known = known
+        for name, breaker in list(self.breakers.items()):
+            storage = breaker.storage
+            record = known.get(name, CircuitRecord())  # no row (unregistered): closed
+            if storage.unsynced:
+                storage.push()  # formed while the database failed: store it rather than lose it
+            # Unless this worker wrote meanwhile (its answer is newer); a breaker made during the
+            # query started from the previous read (generation 0).
+            elif storage.generation == generations.get(name, 0) and storage.record != record:
+                storage.adopt(record)
+        return True
+
+    def reset(self, name: str) -> None:
+        """Close ``name``'s circuit in this worker now and free its trial slot (the row is reset by the caller)."""
+        breaker = self.breakers.get(name)
+        if breaker is not None:
+            breaker.storage.adopt(CircuitRecord())
+        self.leases.clear(trial_key(self.prefix, name))
+
+    def start(self) -> None:
+        """Load the circuits and start the poller (once per process, on first use).
+
+        Requests arriving during the first load wait for it (a bounded wait: the control
+        engine's timeouts), so none acts on a circuit it has not read.
+        """
+        if self._poller is not None:
+            self._loaded.wait(FIRST_LOAD_WAIT)
+            return
+        self._poller = threading.Thread(target=_poll, name="circuit-poller", daemon=True, args=(
+            weakref.ref(self), self._stopped, self.settings.circuit_breaker_poll_interval))
+        try:
+            self.refresh()
+        finally:
+            self._loaded.set()
+        self._poller.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _fail(self, exc: Exception) -> None:
+        if not self._failing:
+            log.warning("circuit states unreadable (%s): keeping the last known ones", exc.__class__.__name__)
+        self._failing = True
+
+    def _recover(self) -> None:
+        if self._failing:
+            log.warning("circuit states readable again")
+        self._failing = False
+
+
+def _poll(registry_ref, stopped: threading.Event, interval: float) -> None:
+    """Refresh the registry every ``interval`` until stopped (or the registry is gone with its app)."""
+    while not stopped.wait(interval):
+        registry = registry_ref()
+        if registry is None:
+            return
+        try:
+            registry.refresh()
+        except Exception:  # keep polling whatever happens; the last known state stays in use
+            log.exception("circuit refresh failed")
+        del registry
+
+
+def registry() -> BreakerRegistry:
+    """Return the current app's breaker registry."""
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def admit(route) -> Ticket:
+    """Return a ticket for a request to ``route``'s service (see :meth:`BreakerRegistry.admit`)."""
+    return registry().admit(route)
+
+
+def circuit_reset(name: str) -> None:
+    """Apply an operator's reset in this worker at once (the others follow within a poll interval)."""
+    registry().reset(name)
 
 
 def init_app(app) -> None:
-    """Attach the breaker registry to the app."""
+    """Attach the breaker registry; free a trial slot a request never used; stop polling with the worker."""
+    app.extensions[EXTENSION_KEY] = BreakerRegistry(app)
+
+    @app.teardown_request
+    def release_circuit_ticket(_exc=None):
+        ticket = g.pop(TICKET_KEY, None)
+        if ticket is not None:
+            ticket.release()
+
+    lifecycle.on_worker_stop(app, lambda app: app.extensions[EXTENSION_KEY].stop())

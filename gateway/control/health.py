@@ -1,4 +1,8 @@
-"""The aggregate health report: the gateway's own dependencies and every service."""
+"""The aggregate health report: the gateway's own dependencies and every service.
+
+Services' health comes from the active health checker and their circuit state from the
+breakers, both stored in their ``service_health`` rows, so every worker reports the same.
+"""
 
 from __future__ import annotations
 
@@ -46,16 +50,21 @@ def aggregate() -> tuple[dict, int]:
     if settings.redis_url:
         checks["redis"] = "ok" if check_redis(settings.redis_url) else "unreachable"
     services = services or []
-    status = overall_status(checks, [s.status for s in services])
+    status = overall_status(checks, [(s.status, s.circuit_state) for s in services])
     return {"status": status, "checks": checks, "services": services}, 503 if status == "unhealthy" else 200
 
 
-def overall_status(checks: dict, service_statuses: list[str]) -> str:
-    """Unhealthy without a database; degraded when Redis or any checked service is not healthy."""
+def overall_status(checks: dict, services: list[tuple[str, str]]) -> str:
+    """Return healthy, degraded or unhealthy from the gateway's checks and (status, circuit state) per service.
+
+    Unhealthy only without a database (the gateway cannot route); degraded when Redis is down,
+    or any service is degraded or unhealthy or has a circuit that is not closed; an unchecked
+    (unknown) service does not count against it.
+    """
     if checks.get("database") != "ok":
         return "unhealthy"
     if any(value != "ok" for value in checks.values()):
         return "degraded"
-    if any(status in ("unhealthy", "degraded") for status in service_statuses):
+    if any(status in ("unhealthy", "degraded") or circuit != "closed" for status, circuit in services):
         return "degraded"
     return "healthy"

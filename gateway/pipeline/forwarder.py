@@ -16,9 +16,10 @@ import requests
 from flask import current_app, g
 from requests.adapters import HTTPAdapter
 
+from gateway.control.breakers import TICKET_KEY
 from gateway.errors import BadGateway, GatewayTimeout, PayloadTooLarge
 from gateway.pipeline.body import BodyTooLarge, request_body
-from gateway.pipeline.headers import downstream_headers, upstream_headers
+from gateway.pipeline.headers import downstream_headers, upstream_headers, via_token
 from gateway.pipeline.response import ProxyResponse, UpstreamBody
 from gateway.pipeline.routing import upstream_path
 
@@ -56,13 +57,14 @@ class Forwarder:
         self.connect_timeout = settings.gateway_connect_timeout
         self.max_body = settings.gateway_max_body_size
         self.trusted = settings.trusted_proxies
+        self.via = via_token(settings.secret_key)
         self._deadline = _gevent_timeout()
 
     def prepare(self, ctx) -> tuple[requests.PreparedRequest, bool]:
         """Build the upstream request; return it and whether its body can be sent again."""
         route = ctx.route
         body, length = request_body(ctx.environ, self.max_body)
-        headers = upstream_headers(ctx, g.request_id, self.trusted)
+        headers = upstream_headers(ctx, g.request_id, self.trusted, self.via)
         if length is not None:
             headers["Content-Length"] = str(length)
         url = route.target_url + upstream_path(route, ctx.path)
@@ -141,15 +143,33 @@ def forwarder() -> Forwarder:
     return instance
 
 
+def send_through_circuit(proxy: Forwarder, ctx, prepared, replayable: bool) -> requests.Response:
+    """Send; tell the route's circuit breaker (when the circuit step gave a ticket) how it went.
+
+    Connection errors, timeouts and 5xx answers (after retries) are failures, other answers
+    successes; a request that fails on the client's side (body too large) tells nothing.
+    """
+    ticket = g.get(TICKET_KEY)
+    if ticket is None:
+        return proxy.send(ctx, prepared, replayable)
+    try:
+        upstream = proxy.send(ctx, prepared, replayable)
+    except (BadGateway, GatewayTimeout):
+        ticket.failed()
+        raise
+    ticket.answered(upstream.status_code)
+    return upstream
+
+
 def forward(ctx) -> ProxyResponse:
     """Forward ``ctx`` and return the streaming response for the client."""
     proxy = forwarder()
     prepared, replayable = proxy.prepare(ctx)
     ctx.upstream_started = time.perf_counter()
-    upstream = proxy.send(ctx, prepared, replayable)
+    upstream = send_through_circuit(proxy, ctx, prepared, replayable)
     ctx.upstream_status = status = upstream.status_code
     raw = upstream.raw
-    headers = downstream_headers(raw.headers)
+    headers = downstream_headers(raw.headers, proxy.via)
     if ctx.method == "HEAD" or status in NO_BODY_STATUSES or status < 200:
         raw.release_conn()
         return ProxyResponse((), status=status, headers=headers)

@@ -19,7 +19,7 @@ class ServiceStatusSchema(Schema):
     status = fields.String(dump_only=True, validate=validate.OneOf(HEALTH_STATUSES))
     last_check_at = fields.DateTime(dump_only=True, allow_none=True)
     response_time = fields.Float(dump_only=True, allow_none=True, metadata={"description": "Milliseconds."})
-    circuit_open = fields.Boolean(dump_only=True)
+    circuit_open = fields.Boolean(dump_only=True, metadata={"description": "True unless the circuit is closed."})
     circuit_state = fields.String(dump_only=True, validate=validate.OneOf(CIRCUIT_STATES))
 
 
@@ -31,8 +31,13 @@ class ServiceSchema(InputSchema, ServiceStatusSchema):
                                 metadata={"example": "http://localhost:8003"})
     health_path = fields.String(validate=[validate.Length(max=255), validate_health_path],
                                 metadata={"description": "Default /health."})
-    error_count = fields.Integer(dump_only=True)
-    success_count = fields.Integer(dump_only=True)
+    error_count = fields.Integer(dump_only=True, metadata={"description": "Failed health checks."})
+    success_count = fields.Integer(dump_only=True, metadata={"description": "Passed health checks."})
+    circuit_failures = fields.Integer(dump_only=True,
+                                      metadata={"description": "Consecutive failed requests (closed), or those that opened it."})
+    circuit_successes = fields.Integer(dump_only=True, metadata={"description": "Successful trial requests (half-open)."})
+    circuit_opened_at = fields.DateTime(dump_only=True, allow_none=True,
+                                        metadata={"description": "When the circuit last opened."})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
 

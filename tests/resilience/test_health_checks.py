@@ -1,0 +1,137 @@
+"""Active health checks by real gateways: transitions recorded, one checker per deployment."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+
+import pytest
+
+from tests.resilience.conftest import CIRCUIT, empty_database, get, service_route
+from tests.support.resilience_servers import count, set_health, start_counting_upstream, wait_until
+from tests.support.servers import admin_session, start_gateway
+
+pytestmark = pytest.mark.slow
+# The slow threshold is generous except where slowness is the point: a busy machine is not a slow service.
+CHECKS = {"HEALTH_CHECK_INTERVAL": 1, "HEALTH_CHECK_TIMEOUT": 3, "HEALTH_CHECK_SLOW_THRESHOLD": 2.5}
+
+
+@contextlib.contextmanager
+def deployment(database_url, instances: int = 1, **settings):
+    """Gateway instances on one database (emptied afterwards, whatever happened)."""
+    try:
+        with contextlib.ExitStack() as stack:
+            yield [stack.enter_context(start_gateway(database_url, **{**CIRCUIT, **CHECKS, **settings}))
+                   for _ in range(instances)]
+    finally:
+        empty_database(database_url)
+
+
+def register(gateway, upstream, name: str = "watched") -> None:
+    admin = admin_session(gateway)
+    response = admin.post(f"{admin.base}/services", json={"service_name": name, "service_url": upstream.url},
+                          timeout=5)
+    assert response.status_code == 201, response.text
+
+
+def service(gateway, name: str = "watched") -> dict:
+    admin = admin_session(gateway)
+    return admin.get(f"{admin.base}/services/{name}/health", timeout=5).json()
+
+
+def aggregate(gateway) -> dict:
+    return admin_session(gateway).get(f"{gateway.url}/api/v1/gateway/health", timeout=5).json()
+
+
+class Watcher:
+    """Polls the admin API and keeps every distinct status a service went through."""
+
+    def __init__(self, gateway, name: str = "watched") -> None:
+        self.gateway, self.name, self.seen = gateway, name, []
+
+    def wait_for(self, status: str, within: float = 4) -> dict:
+        def reached():
+            shown = service(self.gateway, self.name)
+            if not self.seen or self.seen[-1] != shown["status"]:
+                self.seen.append(shown["status"])
+            return shown if shown["status"] == status else None
+
+        return wait_until(reached, within, 0.1, f"status {status}")
+
+
+def test_status_transitions_are_recorded_and_shown(database_url, upstream):
+    with deployment(database_url) as (gateway,):
+        register(gateway, upstream)
+        watcher = Watcher(gateway)
+        healthy = watcher.wait_for("healthy")
+        assert healthy["success_count"] >= 1 and healthy["response_time"] > 0 and healthy["last_check_at"]
+        assert aggregate(gateway)["status"] == "healthy"
+        upstream.stop()
+        degraded = watcher.wait_for("degraded")  # one failed check after a healthy one
+        unhealthy = watcher.wait_for("unhealthy")  # the second in a row
+        assert degraded["error_count"] == 1 and unhealthy["error_count"] == 2 and unhealthy["response_time"] is None
+        assert unhealthy["last_check_at"] > healthy["last_check_at"]
+        report = aggregate(gateway)
+        assert report["status"] == "degraded" and report["services"][0]["status"] == "unhealthy"
+        revived = start_counting_upstream(upstream.port)
+        try:
+            watcher.wait_for("healthy")
+        finally:
+            revived.stop()
+        assert watcher.seen[-4:] == ["healthy", "degraded", "unhealthy", "healthy"]
+        assert watcher.seen[0] in ("unknown", "healthy")
+
+
+def test_slow_or_self_reported_degradation_is_degraded(database_url, upstream):
+    with deployment(database_url, HEALTH_CHECK_SLOW_THRESHOLD=1) as (gateway,):
+        register(gateway, upstream)
+        watcher = Watcher(gateway)
+        watcher.wait_for("healthy")
+        set_health(upstream, "slow-1.5")
+        assert watcher.wait_for("degraded", 6)["response_time"] > 1000
+        set_health(upstream, "ok")
+        watcher.wait_for("healthy", 6)
+        set_health(upstream, "degraded")
+        watcher.wait_for("degraded")
+        set_health(upstream, "fail")
+        watcher.wait_for("unhealthy")  # 503: failing, and it was not healthy before
+
+
+def test_unhealthy_opens_the_circuit_early_when_so_configured(database_url, upstream):
+    with deployment(database_url, HEALTH_CHECK_OPENS_CIRCUIT="true", CIRCUIT_BREAKER_TIMEOUT=30) as (gateway,):
+        name = service_route(gateway, upstream)
+        register(gateway, upstream, name)
+        set_health(upstream, "fail")
+        Watcher(gateway, name).wait_for("unhealthy")
+        wait_until(lambda: service(gateway, name)["circuit_state"] == "open", 2, what="circuit opened")
+        wait_until(lambda: get(gateway, f"/{name}/echo").status_code == 503, 1, what="refusing")
+        assert count(upstream, "echo") == 0  # no request ever failed: the checker opened it
+
+
+def hits_per_second(upstream, seconds: float) -> float:
+    before = count(upstream, "health")
+    time.sleep(seconds)
+    return (count(upstream, "health") - before) / seconds
+
+
+def test_one_checker_for_two_instances_of_two_workers_on_redis(database_url, redis_url, upstream):
+    with deployment(database_url, 2, REDIS_URL=redis_url, WEB_CONCURRENCY=2) as (first, second):
+        register(first, upstream)
+        Watcher(first).wait_for("healthy")
+        assert hits_per_second(upstream, 4) <= 1.5  # one check a second, not four
+        first.stop()  # whoever led, the deployment goes on checking (at most a lease's time later)
+        wait_until(lambda: hits_per_second(upstream, 2) >= 0.5, 10, 0, "the other instance checking")
+        assert hits_per_second(upstream, 3) <= 1.5
+        assert service(second)["status"] == "healthy"
+
+
+def test_one_checker_for_two_instances_on_postgresql_without_redis(database_url, backend, upstream):
+    if backend != "postgresql":
+        pytest.skip("the advisory lock is PostgreSQL's; the embedded SQLite mode is one instance")
+    with deployment(database_url, 2) as (first, second):
+        register(first, upstream)
+        Watcher(first).wait_for("healthy")
+        assert hits_per_second(upstream, 4) <= 1.5
+        first.stop()
+        wait_until(lambda: hits_per_second(upstream, 2) >= 0.5, 10, 0, "the other instance checking")
+        assert hits_per_second(upstream, 3) <= 1.5
