@@ -1,13 +1,56 @@
-"""The gateway's own log lines: one line each, with the request id when there is one."""
+"""Log lines of the gateway and of gunicorn: one line each, logfmt or JSON, with the request id.
+
+``LOG_FORMAT=logfmt`` (default) writes ``key=value`` pairs, quoting values that need it;
+``LOG_FORMAT=json`` writes one JSON object per line. Tracebacks stay on their line (escaped).
+gunicorn's access log is written by :class:`GunicornLogger`: one line per request with its
+``X-Request-ID`` (the id the upstream received), the caller, the route and the duration; the
+query string is scrubbed of credentials.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import sys
 
 from flask import g, has_app_context
+from gunicorn import glogging
 
-FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s request_id=%(request_id)s %(message)s"
+from gateway.redact import scrub
+
+ACCESS_FIELDS = "gateway.access_fields"  # environ key: fields the recorder adds to the access line
+_BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@*+,%")
+
+
+def logfmt_value(value) -> str:
+    """Return ``value`` as a logfmt value: bare when safe, else a JSON string (quotes, escapes)."""
+    text = str(value)
+    if text and all(ch in _BARE for ch in text):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+class LineFormatter(logging.Formatter):
+    """Format a record as one logfmt or JSON line: ts, level, logger, request_id, fields, msg."""
+
+    def __init__(self, style: str = "logfmt") -> None:
+        super().__init__()
+        self.style_name = style
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {"ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+                  "level": record.levelname, "logger": record.name,
+                  "request_id": getattr(record, "request_id", None) or "-"}
+        fields.update(getattr(record, "fields", None) or {})
+        message = record.getMessage()
+        if message:
+            fields["msg"] = message
+        if record.exc_info:
+            fields["exc"] = self.formatException(record.exc_info)
+        if self.style_name == "json":
+            return json.dumps(fields, ensure_ascii=False, default=str)
+        return " ".join(f"{key}={logfmt_value(value)}" for key, value in fields.items() if value is not None)
 
 
 class RequestIdFilter(logging.Filter):
@@ -19,13 +62,64 @@ class RequestIdFilter(logging.Filter):
 
 
 def init_app(app) -> None:
-    """Send the ``gateway`` logger to stderr at ``LOG_LEVEL`` (once per process)."""
+    """Send the ``gateway`` logger to stderr at ``LOG_LEVEL`` in ``LOG_FORMAT`` (once per process)."""
+    settings = app.config["GATEWAY_SETTINGS"]
     logger = logging.getLogger("gateway")
-    logger.setLevel(app.config["GATEWAY_SETTINGS"].log_level)
+    logger.setLevel(settings.log_level)
     if not any(getattr(h, "_gateway", False) for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(FORMAT))
+        handler.setFormatter(LineFormatter(settings.log_format))
         handler.addFilter(RequestIdFilter())
         handler._gateway = True
         logger.addHandler(handler)
         logger.propagate = False
+
+
+def access_fields(resp, environ, request_time: dt.timedelta) -> dict:
+    """Return the fields of one access line."""
+    from gateway.pipeline.context import split_target
+
+    path, query = split_target(environ)
+    extra = environ.get(ACCESS_FIELDS) or {}
+    status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+    return {"remote": extra.get("remote") or environ.get("REMOTE_ADDR", "-"),
+            "method": environ.get("REQUEST_METHOD"), "path": path, "query": scrub(query) or None,
+            "status": int(status), "bytes": getattr(resp, "sent", None) or 0,
+            "duration_ms": round(request_time.total_seconds() * 1000, 1), "user": extra.get("user"),
+            "service": extra.get("service"), "route": extra.get("route"),
+            "user_agent": environ.get("HTTP_USER_AGENT")}
+
+
+def response_request_id(resp) -> str:
+    """Return the ``X-Request-ID`` the response carries, or ``-`` (gunicorn's own errors)."""
+    for name, value in resp.headers:
+        if name.lower() == "x-request-id":
+            return value
+    return "-"
+
+
+class GunicornLogger(glogging.Logger):
+    """gunicorn's logger writing the gateway's line format (its own lines and the access log)."""
+
+    style_name = "logfmt"
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        formatter = LineFormatter(self.style_name)
+        for logger in (self.error_log, self.access_log):
+            for handler in logger.handlers:
+                handler.setFormatter(formatter)
+
+    def access(self, resp, req, environ, request_time) -> None:
+        if not self.access_log_enabled:
+            return
+        try:
+            self.access_log.info("", extra={"request_id": response_request_id(resp),
+                                            "fields": access_fields(resp, environ, request_time)})
+        except Exception:  # an odd request must not cost its log line's neighbours
+            self.error_log.exception("access log line failed")
+
+
+def gunicorn_logger(style: str) -> type[GunicornLogger]:
+    """Return gunicorn's logger class writing ``style`` lines (for ``logger_class``)."""
+    return type("GunicornLogger", (GunicornLogger,), {"style_name": style})

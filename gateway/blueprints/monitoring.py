@@ -1,14 +1,23 @@
-"""Monitoring API: per-service health (logs, statistics and rate-limit usage join it)."""
+"""Monitoring API: per-service health, rate-limit usage, the request log and its statistics.
+
+Statistics are computed by the database over the request log (``gateway.control.stats``);
+``/metrics`` here is the JSON alias of ``/stats`` the contract names (Prometheus' text format is
+served at the root ``/metrics``).
+"""
 
 from __future__ import annotations
 
+from gateway import instruments
 from gateway.api import AdminBlueprint
-from gateway.control import ratelimits
+from gateway.control import logsearch, ratelimits, stats
 from gateway.control.runtime import runtime
 from gateway.control.store import get_by_or_404
+from gateway.extensions import db
 from gateway.models import ServiceHealth
 from gateway.schemas import ServiceSchema
+from gateway.schemas.logs import ErrorQuerySchema, GatewayLogListSchema, LogQuerySchema
 from gateway.schemas.rate_limit_rule import RateLimitStatusListSchema
+from gateway.schemas.stats import PerformanceSchema, StatsSchema, WindowQuerySchema
 
 bp = AdminBlueprint("monitoring", __name__, url_prefix="/api/v1/gateway", description="Health, logs and statistics.")
 
@@ -38,3 +47,48 @@ def rule_status(rule) -> dict:
             "path_pattern": rule.pattern.text if rule.pattern else None, "max_requests": rule.max_requests,
             "window_seconds": rule.window, "source": "settings" if rule.id.startswith("settings:") else "database",
             "usage": usage}
+
+
+@bp.get("/logs")
+@bp.arguments(LogQuerySchema, location="query")
+@bp.response(200, GatewayLogListSchema)
+def list_logs(filters):
+    """List request-log records matching the filters, newest first (limit up to 1000)."""
+    return logsearch.search_logs(db.session, filters)
+
+
+@bp.get("/errors")
+@bp.arguments(ErrorQuerySchema, location="query")
+@bp.response(200, GatewayLogListSchema)
+def list_errors(query):
+    """List the newest records with status >= 400 or an error message."""
+    return logsearch.recent_errors(db.session, query["limit"])
+
+
+@bp.get("/stats")
+@bp.arguments(WindowQuerySchema, location="query")
+@bp.response(200, StatsSchema)
+def get_stats(query):
+    """Return totals, error rate, mean and percentile times, per-service and per-status counts, top endpoints."""
+    return stats_report(query["hours"])
+
+
+@bp.get("/metrics")
+@bp.arguments(WindowQuerySchema, location="query")
+@bp.response(200, StatsSchema)
+def get_metrics(query):
+    """Return the same statistics as /stats (Prometheus' text format is at the root /metrics)."""
+    return stats_report(query["hours"])
+
+
+@bp.get("/performance")
+@bp.arguments(WindowQuerySchema, location="query")
+@bp.response(200, PerformanceSchema)
+def get_performance(query):
+    """Return p50, p90, p95 and p99 response times (ms), overall and per service."""
+    return stats.performance(db.session, query["hours"])
+
+
+def stats_report(hours: int) -> dict:
+    """Return the request log's statistics of the last ``hours`` and the rows it misses."""
+    return {**stats.gateway_stats(db.session, hours), "log_rows_dropped": instruments.dropped_rows_total()}

@@ -11,9 +11,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from gateway.dbtypes import UTCDateTime, utcnow
 from gateway.extensions import db
 
+# The error rows of /errors and the error rate (a partial index: errors are the few rows).
+ERROR_CONDITION = "status_code >= 400 OR error_message IS NOT NULL"
+
 
 class GatewayLog(db.Model):
     __tablename__ = "gateway_logs"
+    __table_args__ = (
+        # /logs?target_service=... newest first, and a service's rows in a time window.
+        sa.Index("ix_gateway_logs_target_service_created_at", "target_service", "created_at"),
+        # /errors newest first and its total, without scanning the successful rows.
+        sa.Index("ix_gateway_logs_errors_created_at", "created_at", postgresql_where=sa.text(ERROR_CONDITION),
+                 sqlite_where=sa.text(ERROR_CONDITION)),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
     # Client-supplied request ids are kept (1-128 chars of A-Za-z0-9._-), so not a UUID column.

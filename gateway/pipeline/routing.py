@@ -16,7 +16,8 @@ from gateway.pipeline.pathnorm import BadPath, match_key, normalise_segment
 
 WILDCARD = "*"
 # The gateway's own paths: never forwarded, whatever route would match them.
-RESERVED_PATHS = (("health",), ("api", "v1", "docs"), ("api", "v1", "redoc"), ("api", "v1", "openapi.json"))
+RESERVED_PATHS = (("health",), ("metrics",), ("api", "v1", "docs"), ("api", "v1", "redoc"),
+                  ("api", "v1", "openapi.json"))
 RESERVED_NAMESPACES = (("api", "v1", "gateway"), ("api", "v1", "docs-assets"))
 ADMIN_NAMESPACE = RESERVED_NAMESPACES[0]
 

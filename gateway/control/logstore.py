@@ -1,0 +1,86 @@
+"""Where the log writer's batches go: the GatewayLog table, through an engine of its own.
+
+The writer has its own engine of one connection so that it never competes with the admin
+API for the shared pool, and so that a dead connection (a restarted server) is replaced by the
+pool's pre-ping on the next batch. Statements are bounded by ``statement_timeout`` on
+PostgreSQL and by the busy timeout on SQLite, so a stuck database costs a batch, not the writer.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from gateway.models import GatewayLog
+
+STATEMENT_TIMEOUT_MS = 10_000
+
+
+def native_runner():
+    """Return a one-thread pool of native threads when gevent patched the process, else None.
+
+    A greenlet waiting for it yields to the others: SQLite's blocking calls, or a hung socket,
+    never stop the worker's event loop.
+    """
+    try:
+        from gevent import monkey
+    except ImportError:  # pragma: no cover - gevent is a dependency
+        return None
+    if not monkey.is_module_patched("threading"):
+        return None
+    from gevent.threadpool import ThreadPool
+
+    return ThreadPool(1)
+
+
+def engine_options(url: sa.URL, app_options: dict) -> dict:
+    """Return the writer engine's options: one connection, bounded statements."""
+    connect_args = dict(app_options.get("connect_args", {}))
+    if url.get_backend_name() == "sqlite":
+        connect_args["check_same_thread"] = False  # made in the greenlet, used in the native thread
+        return {"connect_args": connect_args, "pool_pre_ping": True}
+    connect_args["options"] = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
+    return {"connect_args": connect_args, "pool_size": 1, "max_overflow": 0, "pool_pre_ping": True,
+            "pool_recycle": 1800}
+
+
+class BatchStore:
+    """Insert batches of row dicts, one multi-row INSERT each."""
+
+    def __init__(self, app) -> None:
+        self.url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+        self.options = engine_options(self.url, app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+        self.engine: sa.Engine | None = None
+        self._runner = None
+        self._runner_made = False
+
+    def insert(self, rows: list[dict]) -> None:
+        """Write ``rows`` in one transaction; :raise SQLAlchemyError: when the database fails."""
+        if self.engine is None:
+            self.engine = sa.create_engine(self.url, **self.options)
+        if not self._runner_made:  # in the worker, after gevent patched it (never at import)
+            self._runner, self._runner_made = native_runner(), True
+        if self._runner is None:
+            self._insert(rows)
+            return
+        failure = self._runner.apply(self._insert_catching, (rows,))
+        if failure is not None:
+            raise failure
+
+    def _insert(self, rows: list[dict]) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(sa.insert(GatewayLog.__table__).values(rows))
+
+    def _insert_catching(self, rows: list[dict]) -> Exception | None:
+        # Returned, not raised: gevent's pool would print every failure's traceback on stderr.
+        try:
+            self._insert(rows)
+        except Exception as exc:  # noqa: BLE001 (handed to the greenlet, which decides)
+            return exc
+        return None
+
+    def close(self) -> None:
+        """Close the connection and the native thread."""
+        if self.engine is not None:
+            self.engine.dispose()
+        if self._runner is not None:
+            self._runner.kill()

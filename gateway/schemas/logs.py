@@ -1,0 +1,73 @@
+"""Request-log schemas: the ``/logs`` and ``/errors`` filters and the records they return."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from gateway.schemas.common import Method
+
+DATE_HELP = ("ISO 8601 date or date-time; UTC when it has no offset (write + as %2B in a URL), "
+             "e.g. 2026-01-31T12:00:00Z.")
+
+
+class UtcDateTime(fields.DateTime):
+    """An ISO 8601 date or date-time, returned in UTC (no offset given: UTC)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("Must be an ISO 8601 date or date-time.")
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(f"Must be an {DATE_HELP}") from None
+        return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+
+
+class LogQuerySchema(Schema):
+    """Filters of ``GET /logs``; every one is optional and they combine with AND."""
+
+    method = Method()
+    path = fields.String(validate=validate.Length(1, 2048),
+                         metadata={"description": "Exact normalised path, or a prefix ending in * (/api/v1/content/*)."})
+    target_service = fields.String(validate=validate.Length(1, 100))
+    user_id = fields.String(validate=validate.Length(1, 255), metadata={"description": "The token's sub."})
+    status_code = fields.Integer(validate=validate.Range(100, 599))
+    start_date = UtcDateTime(metadata={"description": "Rows created at or after this instant. " + DATE_HELP})
+    end_date = UtcDateTime(metadata={"description": "Rows created at or before this instant. " + DATE_HELP})
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))
+
+    @validates_schema
+    def dates_in_order(self, data, **_kwargs):
+        """Refuse an end before the start."""
+        if data.get("start_date") and data.get("end_date") and data["end_date"] < data["start_date"]:
+            raise ValidationError("Must not be before start_date.", "end_date")
+
+
+class ErrorQuerySchema(Schema):
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+
+
+class GatewayLogSchema(Schema):
+    """One request as the gateway answered it (no headers, no query string)."""
+
+    id = fields.UUID()
+    request_id = fields.String(metadata={"description": "The X-Request-ID the client and the upstream saw."})
+    method = fields.String()
+    path = fields.String(metadata={"description": "The normalised path, without the query string."})
+    route_pattern = fields.String(allow_none=True, metadata={"description": "The route (or admin endpoint) matched."})
+    target_service = fields.String(allow_none=True)
+    user_id = fields.String(allow_none=True, metadata={"description": "The token's sub, if any."})
+    client_ip = fields.String(allow_none=True)
+    status_code = fields.Integer(allow_none=True)
+    response_time = fields.Float(allow_none=True, metadata={"description": "Milliseconds, whole exchange."})
+    error_message = fields.String(allow_none=True, metadata={"description": "error code: message, for the "
+                                                             "gateway's own errors and upstream failures."})
+    created_at = fields.DateTime()
+
+
+class GatewayLogListSchema(Schema):
+    items = fields.List(fields.Nested(GatewayLogSchema))
+    total = fields.Integer(metadata={"description": "Rows matching the filters, all pages together."})
