@@ -4,12 +4,16 @@ import sys
 
 from dotenv import load_dotenv
 
+from gateway.logconfig import gunicorn_logger
+from gateway.metrics import prepare_multiprocess_dir
 from gateway.settings import Settings
 
 load_dotenv(".env")  # a local .env, like the flask CLI reads; real environment variables win
 _settings = Settings.from_env()
 if _settings.worker_count_warning():
     print(_settings.worker_count_warning(), file=sys.stderr)
+# Before any worker imports prometheus_client: its samples go to files all workers' scrapes merge.
+prepare_multiprocess_dir()
 
 bind = f"0.0.0.0:{_settings.port}"
 worker_class = "gevent"
@@ -21,8 +25,9 @@ keepalive = 5
 # X-Forwarded-Proto is believed only from TRUSTED_PROXIES (gunicorn's default trusts 127.0.0.1).
 forwarded_allow_ips = ",".join(str(network) for network in _settings.trusted_proxies) or ""
 accesslog = "-"
-access_log_format = ('%(t)s level=INFO logger=gunicorn.access request_id=%({x-request-id}o)s remote=%(h)s '
-                     'method=%(m)s path="%(U)s" status=%(s)s bytes=%(B)s duration_ms=%(M)s')
+# Access and error lines in LOG_FORMAT (logfmt or JSON), one line per request with its request id;
+# the logger class builds them itself (escaped values, query scrubbed), so no access_log_format.
+logger_class = gunicorn_logger(_settings.log_format)
 errorlog = "-"
 loglevel = _settings.log_level.lower()
 # gunicorn's control socket has one default path per user: several instances on a host would
@@ -37,11 +42,20 @@ def post_worker_init(worker):
     worker_started(worker.wsgi)
 
 
+def pre_request(worker, req):
+    """Hold back gunicorn's early 100 Continue: the gateway sends it when it reads the body."""
+    from gateway.expectcontinue import defer_continue
+
+    defer_continue(req)
+
+
 def worker_exit(server, worker):
-    """Stop them, flushing what they hold."""
+    """Stop them, flushing what they hold (nothing when the worker failed to boot)."""
     from gateway.lifecycle import worker_stopping
 
-    worker_stopping(worker.wsgi)
+    app = getattr(worker, "wsgi", None)
+    if app is not None:
+        worker_stopping(app)
 
 
 def child_exit(server, worker):
@@ -49,3 +63,10 @@ def child_exit(server, worker):
     from gateway.metrics import worker_exited
 
     worker_exited(worker.pid)
+
+
+def on_exit(server):
+    """In the master, last: remove the private metrics directory (an operator's one stays)."""
+    from gateway.metrics import remove_private_dir
+
+    remove_private_dir()

@@ -42,6 +42,13 @@ class ContinueOnRead:
         return iter(self._stream)
 
 
+def defer_continue(req) -> None:
+    """In gunicorn's ``pre_request``: take over a pending ``100 Continue`` and mark the request."""
+    if getattr(req, "_expected_100_continue", False):
+        req._expected_100_continue = False  # gunicorn would send it while building the environ
+        req.headers.append(("X-ENGADI-CONTINUE-DEFERRED", "1"))
+
+
 def init_app(app) -> None:
     """Wrap the app so that deferred ``100 Continue`` answers go out on the first body read."""
     inner = app.wsgi_app

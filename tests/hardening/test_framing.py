@@ -1,0 +1,82 @@
+"""Request framing and header edge cases, over raw sockets: refused before any upstream sees them."""
+
+import pytest
+
+from tests.proxy.conftest import empty_database, upstream  # noqa: F401 (fixture)
+from tests.support.rawhttp import exchange
+from tests.support.servers import add_route, admin_session, start_gateway, token
+
+
+@pytest.fixture(scope="module")
+def gateway(database_url, upstream):  # noqa: F811
+    with start_gateway(database_url, RATE_LIMIT_ENABLED="false", GATEWAY_MAX_BODY_SIZE=1024) as server:
+        admin = admin_session(server)
+        add_route(admin, path_pattern="/public/*", target_service="upstream", target_url=upstream.url,
+                  is_public=True, strip_prefix=True)
+        add_route(admin, path_pattern="/private/*", target_service="upstream", target_url=upstream.url,
+                  strip_prefix=True)
+        yield server
+    empty_database(database_url)
+
+
+def hits(gateway, key):
+    raw = exchange(gateway.port, f"GET /public/hits/{key} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
+    return int(raw.rsplit(b'"hits": ', 1)[1].split(b"}")[0])
+
+
+def status_of(raw: bytes) -> int:
+    assert raw.startswith(b"HTTP/1."), raw[:100]
+    return int(raw.split(b" ", 2)[1])
+
+
+@pytest.mark.parametrize("head", [
+    b"POST /public/flaky/{key}/0 HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+    b"POST /public/flaky/{key}/0 HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nContent-Length: 6\r\n",
+    b"POST /public/flaky/{key}/0 HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked, identity\r\n",
+    b"GET /public/flaky/{key}/0 HTTP/1.1\r\nHost: a\r\nHost: b\r\n",
+    b"GET /public/flaky/{key}/0 HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n",
+    b"GET /public/flaky/{key}/0 HTTP/1.1\r\nHost: t\r\nX Bad Name: 1\r\n",
+])
+def test_ambiguous_framing_is_refused_before_the_upstream(gateway, head):
+    key = f"frame-{abs(hash(head)) % 10**8}"
+    raw = exchange(gateway.port, head.replace(b"{key}", key.encode()) + b"Connection: close\r\n\r\nhello")
+    assert 400 <= status_of(raw) < 500
+    assert hits(gateway, key) == 0
+
+
+def test_oversized_request_line_is_refused(gateway):
+    raw = exchange(gateway.port, b"GET /public/" + b"a" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n")
+    assert raw == b"" or status_of(raw) in (400, 414)  # refused, or the connection reset
+
+
+def test_oversized_header_is_refused(gateway):
+    raw = exchange(gateway.port, b"GET /public/x HTTP/1.1\r\nHost: t\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n")
+    assert raw == b"" or status_of(raw) in (400, 431)
+
+
+@pytest.mark.parametrize("method", [b"FOO", b"get", b"TRACE", b"CONNECT"])
+def test_unknown_or_odd_methods_are_refused(gateway, method):
+    raw = exchange(gateway.port, method + b" /public/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    assert status_of(raw) in (400, 405)
+
+
+def test_expect_continue_with_a_bad_token_is_401_before_the_body(gateway):
+    raw = exchange(gateway.port, b"POST /private/x HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer bad\r\n"
+                                 b"Content-Length: 100000\r\nExpect: 100-continue\r\n\r\n", timeout=3)
+    assert status_of(raw) == 401  # no "100 Continue" first: the body was never asked for
+
+
+def test_expect_continue_with_a_good_token_gets_the_body_through(gateway):
+    body = b"x" * 10
+    request = (b"POST /private/echo HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\nContent-Length: 10\r\n"
+               b"Expect: 100-continue\r\nConnection: close\r\n\r\n" % token().encode()) + body
+    raw = exchange(gateway.port, request)
+    assert b'"body_size": 10' in raw
+
+
+def test_loop_back_to_the_gateway_is_508(gateway):
+    admin = admin_session(gateway)
+    add_route(admin, path_pattern="/loop/*", target_service="self", target_url=gateway.url, is_public=True)
+    raw = exchange(gateway.port, b"GET /loop/x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", timeout=10)
+    assert status_of(raw) == 508
+    assert b'"loop_detected"' in raw
