@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
+import psycopg
 import sqlalchemy as sa
 
 from gateway import instruments
@@ -56,7 +59,7 @@ def test_successful_admin_calls_are_not_logged_but_their_errors_are(app, client)
     assert [(row.status_code, row.user_id) for row in rows(app)] == [(403, "someone"), (422, "ops")]
 
 
-def test_a_batch_is_one_multi_row_insert(make_app):
+def test_a_batch_is_one_statement(make_app, backend):
     app = make_app(request_log_batch_size=5)
     client = app.test_client()
     for n in range(12):
@@ -75,10 +78,19 @@ def test_a_batch_is_one_multi_row_insert(make_app):
             sa.event.remove(engine, "before_cursor_execute", listener)
 
     writer.store._insert = spy
-    assert writer.flush() == 12
-    inserts = [(sql, many) for sql, many in statements if sql.lstrip().upper().startswith("INSERT")]
-    assert len(inserts) == 3
-    assert all(not many and sql.count("),") >= 1 for sql, many in inserts)  # multi-row VALUES, not executemany
+    if backend == "postgresql":
+        copies = []
+        real_copy = psycopg.Cursor.copy
+        with mock.patch.object(psycopg.Cursor, "copy", lambda cursor, sql, *a, **k: (
+                copies.append(sql), real_copy(cursor, sql, *a, **k))[1]):
+            assert writer.flush() == 12
+        assert len(copies) == 3 and all(sql.startswith("COPY gateway_logs (") for sql in copies)
+        assert not [sql for sql, _ in statements if sql.lstrip().upper().startswith("INSERT")]
+    else:
+        assert writer.flush() == 12
+        inserts = [(sql, many) for sql, many in statements if sql.lstrip().upper().startswith("INSERT")]
+        assert len(inserts) == 3
+        assert all(not many and sql.count("),") >= 1 for sql, many in inserts)  # multi-row VALUES
     assert len(rows(app)) == 12
 
 
