@@ -35,12 +35,13 @@ def _is_trusted(address: str, trusted: tuple) -> bool:
     return any(ip in network for network in trusted)
 
 
-def client_ip() -> str:
-    """Return the current request's client IP (cached on the request environ)."""
-    environ = request.environ
+def client_ip(environ: dict | None = None) -> str:
+    """Return the client IP of ``environ`` (default: the current request's), cached in it."""
+    if environ is None:
+        environ = request.environ
     cached = environ.get("gateway.client_ip")
     if cached is None:
         trusted = current_app.config["GATEWAY_SETTINGS"].trusted_proxies
-        cached = resolve_client_ip(request.remote_addr or "", environ.get("HTTP_X_FORWARDED_FOR"), trusted)
+        cached = resolve_client_ip(environ.get("REMOTE_ADDR") or "", environ.get("HTTP_X_FORWARDED_FOR"), trusted)
         environ["gateway.client_ip"] = cached
     return cached

@@ -51,13 +51,19 @@ GatewayTimeout = _error("GatewayTimeout", 504, "gateway_timeout", "The upstream 
 LoopDetected = _error("LoopDetected", 508, "loop_detected", "The request came back to the gateway: a route loops.")
 
 
+def error_body(error: str, message: str, request_id: str, extra: dict | None = None) -> bytes:
+    """Return the contract's JSON error body."""
+    body = {"error": error, "message": message, "request_id": request_id}
+    if extra:
+        body.update(extra)
+    return json.dumps(body).encode()
+
+
 def error_response(status: int, error: str, message: str, headers: dict | None = None,
                    extra: dict | None = None) -> Response:
     """Return the contract's JSON error with the current request id."""
-    body = {"error": error, "message": message, "request_id": g.get("request_id", "")}
-    if extra:
-        body.update(extra)
-    response = Response(json.dumps(body), status=status, mimetype="application/json")
+    body = error_body(error, message, g.get("request_id", ""), extra)
+    response = Response(body, status=status, mimetype="application/json")
     if headers:
         response.headers.update(headers)
     return response

@@ -15,4 +15,4 @@ METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 def proxy_request(path):  # noqa: ARG001 (the raw URI is read instead: see ProxyContext)
     """Match the request to a route and forward it."""
     ctx = g.proxy_ctx = ProxyContext(request.environ, runtime().current())  # g: for the recorder
-    return pipeline.run(ctx)
+    return pipeline.run(ctx).to_response()

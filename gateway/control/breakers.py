@@ -30,7 +30,6 @@ from gateway.control.leases import deployment_prefix, make_leases
 __all__ = ["CircuitOpen", "Ticket", "admit", "circuit_reset", "init_app", "registry"]
 log = logging.getLogger("gateway.circuit")
 EXTENSION_KEY = "gateway.breakers"
-TICKET_KEY = "circuit_ticket"  # on flask.g, from the circuit step to the forwarder
 TRIAL_MARGIN = 1.0  # seconds a trial lease outlives the route's timeout (a worker died mid-trial)
 FIRST_LOAD_WAIT = 5.0  # seconds a request waits for its worker's first read of the circuits, at most
 
@@ -162,6 +161,12 @@ def admit(route) -> Ticket:
     return registry().admit(route)
 
 
+def release_ticket(ctx) -> None:
+    """Free a trial slot the request took but never used (it ended before the upstream answered)."""
+    if ctx is not None and ctx.ticket is not None:
+        ctx.ticket.release()
+
+
 def circuit_reset(name: str) -> None:
     """Apply an operator's reset in this worker at once (the others follow within a poll interval)."""
     registry().reset(name)
@@ -173,8 +178,6 @@ def init_app(app) -> None:
 
     @app.teardown_request
     def release_circuit_ticket(_exc=None):
-        ticket = g.pop(TICKET_KEY, None)
-        if ticket is not None:
-            ticket.release()
+        release_ticket(g.get("proxy_ctx"))
 
     lifecycle.on_worker_stop(app, lambda app: app.extensions[EXTENSION_KEY].stop())

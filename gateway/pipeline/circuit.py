@@ -2,12 +2,10 @@
 
 While a route's service circuit is open the request is refused at once (503 with
 ``Retry-After``) and the upstream is not contacted; otherwise the step leaves a ticket on
-``flask.g`` with which the forwarder reports the upstream's answer to the breaker.
+the context with which the forwarder reports the upstream's answer to the breaker.
 """
 
 from __future__ import annotations
-
-from flask import g
 
 from gateway.control import breakers
 from gateway.errors import ServiceUnavailable
@@ -22,7 +20,7 @@ def check_circuit(ctx) -> None:
     if not route.circuit_breaker_enabled:
         return
     try:
-        setattr(g, breakers.TICKET_KEY, breakers.admit(route))
+        ctx.ticket = breakers.admit(route)
     except breakers.CircuitOpen as exc:
         ctx.error = "circuit open"
         raise ServiceUnavailable(f"{route.target_service} is unavailable (circuit open); retry in {exc.retry_after} s.",

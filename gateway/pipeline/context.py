@@ -9,7 +9,8 @@ class ProxyContext:
     """A proxied request on its way through the pipeline."""
 
     __slots__ = ("environ", "method", "raw_path", "query", "path", "keys", "snapshot", "route",
-                 "identity", "origin", "started", "upstream_status", "upstream_started", "error")
+                 "identity", "origin", "started", "upstream_status", "upstream_started", "error",
+                 "ticket")
 
     def __init__(self, environ: dict, snapshot) -> None:
         self.environ = environ
@@ -25,6 +26,7 @@ class ProxyContext:
         self.upstream_status: int | None = None
         self.upstream_started: float | None = None
         self.error: str | None = None
+        self.ticket = None  # the circuit breaker's, when the route has one
 
     @property
     def is_preflight(self) -> bool:

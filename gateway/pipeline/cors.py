@@ -8,26 +8,53 @@ With no policy, upstream CORS headers pass untouched.
 from __future__ import annotations
 
 from flask import request
+from werkzeug.datastructures import Headers
 
 from gateway.control.runtime import runtime
-from gateway.pipeline.response import ProxyResponse
+from gateway.pipeline.response import Answer
 
 
 def answer_preflight(ctx):
     """Return a 204 for a preflight from an allowed origin, without contacting the upstream."""
     if ctx.is_preflight and ctx.snapshot.cors.allows(ctx.origin):
-        return preflight_response(ctx.snapshot.cors, ctx.origin, ctx.environ)
+        return preflight_answer(ctx.snapshot.cors, ctx.origin, ctx.environ)
     return None
 
 
-def preflight_response(policy, origin: str, environ: dict) -> ProxyResponse:
+def preflight_answer(policy, origin: str, environ: dict) -> Answer:
     """Return the gateway's own answer to a preflight."""
-    headers = policy.preflight_headers(origin, environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS"))
-    return ProxyResponse(status=204, headers=headers)
+    return Answer(204, policy.preflight_headers(origin, environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS")), ())
+
+
+def apply_cors(headers: list[tuple[str, str]], origin: str | None, policy) -> list[tuple[str, str]]:
+    """Return response header lines with the gateway's CORS headers for ``origin``.
+
+    Without a policy, or on a preflight answer (it has them already), nothing changes.
+    """
+    if origin is None or not policy.enabled or any(n.lower() == "access-control-allow-methods" for n, _ in headers):
+        return headers
+    kept = [(name, value) for name, value in headers if not name.lower().startswith("access-control-")]
+    if policy.allows(origin):
+        for name, value in policy.response_headers(origin):
+            if name == "Vary":
+                add_vary(kept, "Origin")
+            else:
+                kept.append((name, value))
+    return kept
+
+
+def add_vary(headers: list[tuple[str, str]], field: str) -> None:
+    """Add ``field`` to the response's ``Vary`` (once)."""
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == "vary":
+            if field.lower() not in (part.strip().lower() for part in value.split(",")):
+                headers[index] = (name, f"{value}, {field}")
+            return
+    headers.append(("Vary", field))
 
 
 def init_app(app) -> None:
-    """Answer preflights to the gateway's own API and put CORS headers on every response."""
+    """Answer preflights to the gateway's own API and put CORS headers on every Flask response."""
     app.before_request(_preflight_for_gateway_api)
     app.after_request(_apply_cors)
 
@@ -38,23 +65,15 @@ def _preflight_for_gateway_api():
     origin = request.headers.get("Origin")
     policy = runtime().current().cors
     if origin and "Access-Control-Request-Method" in request.headers and policy.allows(origin):
-        return preflight_response(policy, origin, request.environ)
+        return preflight_answer(policy, origin, request.environ).to_response()
     return None
 
 
 def _apply_cors(response):
     origin = request.headers.get("Origin")
-    if origin is None:
-        return response
-    policy = runtime().current().cors
-    if not policy.enabled or "Access-Control-Allow-Methods" in response.headers:
-        return response  # no gateway policy, or a preflight answer that already has them
-    for name in [n for n in response.headers.keys() if n.lower().startswith("access-control-")]:
-        del response.headers[name]
-    if policy.allows(origin):
-        for name, value in policy.response_headers(origin):
-            if name == "Vary":
-                response.vary.add("Origin")
-            else:
-                response.headers[name] = value
+    if origin is not None:
+        lines = response.headers.to_wsgi_list()
+        changed = apply_cors(lines, origin, runtime().current().cors)
+        if changed is not lines:
+            response.headers = Headers(changed)
     return response

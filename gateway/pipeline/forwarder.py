@@ -16,11 +16,10 @@ import requests
 from flask import current_app, g
 from requests.adapters import HTTPAdapter
 
-from gateway.control.breakers import TICKET_KEY
 from gateway.errors import BadGateway, GatewayTimeout, PayloadTooLarge
 from gateway.pipeline.body import BodyTooLarge, request_body
 from gateway.pipeline.headers import downstream_headers, upstream_headers, via_token
-from gateway.pipeline.response import ProxyResponse, UpstreamBody
+from gateway.pipeline.response import Answer, UpstreamBody
 from gateway.pipeline.routing import upstream_path
 
 log = logging.getLogger("gateway.forwarder")
@@ -149,7 +148,7 @@ def send_through_circuit(proxy: Forwarder, ctx, prepared, replayable: bool) -> r
     Connection errors, timeouts and 5xx answers (after retries) are failures, other answers
     successes; a request that fails on the client's side (body too large) tells nothing.
     """
-    ticket = g.get(TICKET_KEY)
+    ticket = ctx.ticket
     if ticket is None:
         return proxy.send(ctx, prepared, replayable)
     try:
@@ -161,8 +160,8 @@ def send_through_circuit(proxy: Forwarder, ctx, prepared, replayable: bool) -> r
     return upstream
 
 
-def forward(ctx) -> ProxyResponse:
-    """Forward ``ctx`` and return the streaming response for the client."""
+def forward(ctx) -> Answer:
+    """Forward ``ctx`` and return the streaming answer for the client."""
     proxy = forwarder()
     prepared, replayable = proxy.prepare(ctx)
     ctx.upstream_started = time.perf_counter()
@@ -172,5 +171,5 @@ def forward(ctx) -> ProxyResponse:
     headers = downstream_headers(raw.headers, proxy.via)
     if ctx.method == "HEAD" or status in NO_BODY_STATUSES or status < 200:
         raw.release_conn()
-        return ProxyResponse((), status=status, headers=headers)
-    return ProxyResponse(UpstreamBody(raw), status=status, headers=headers, direct_passthrough=True)
+        return Answer(status, headers, ())
+    return Answer(status, headers, UpstreamBody(raw))

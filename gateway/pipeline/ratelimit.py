@@ -33,7 +33,7 @@ def identity_for(rule, ctx) -> str | None:
     if kind == "per_user":
         return f"user:{ctx.identity.sub}" if ctx.identity is not None else None
     if kind == "per_ip":
-        return f"ip:{client_ip()}"
+        return f"ip:{client_ip(ctx.environ)}"
     if kind == "per_endpoint":
         return f"endpoint:{ctx.method} {ctx.path}"
     return "global"

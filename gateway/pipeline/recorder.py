@@ -61,27 +61,40 @@ def recorder() -> Recorder:
 
 
 def mark_start() -> None:
+    """Note when the request began and count it in flight (Flask's first hook)."""
+    begin(request.environ)
+
+
+def begin(environ: dict) -> None:
     """Note when the request began and count it in flight."""
-    request.environ[STARTED] = time.perf_counter()
+    environ[STARTED] = time.perf_counter()
     instruments.IN_FLIGHT.inc()
 
 
 def record_response(response):
-    """Describe the request now (while its context exists); finish when the response closes."""
-    started = request.environ.get(STARTED)
-    if started is None:
-        return response  # no start was marked: nothing to pair with
-    ctx, status = g.get("proxy_ctx"), response.status_code
+    """Flask's last hook: record the request when its response closes."""
+    ctx = g.get("proxy_ctx")
     own = not isinstance(response, ProxyResponse)  # the gateway answered, not an upstream
-    service, route, target_service, pattern = route_of(ctx)
-    count_proxy_outcome(ctx, own, status, service, route)
-    row = log_row(response, ctx, target_service, pattern, own) if wants_row(ctx, status) else None
-    request.environ[ACCESS_FIELDS] = {"user": row["user_id"] if row else user_of(ctx, status),
-                                      "service": target_service, "route": pattern, "remote": client_ip()}
-    method = request.method if request.method in METHODS else "OTHER"
-    labels = (service, route, method, instruments.status_class(status))
-    on_close(response, functools.partial(finish, recorder().writer, labels, row, started))
+    rule = request.url_rule.rule if request.url_rule is not None else None
+    callback = record(request.environ, ctx, response.status_code, own, own_error(response, ctx, own), rule)
+    if callback is not None:
+        on_close(response, callback)
     return response
+
+
+def record(environ: dict, ctx, status: int, own: bool, error: str | None, rule: str | None = None):
+    """Describe the answered request; return what finishes it when the response closes (or None)."""
+    started = environ.get(STARTED)
+    if started is None:
+        return None  # no start was marked: nothing to pair with
+    service, route, target_service, pattern = route_of(ctx, rule)
+    count_proxy_outcome(ctx, own, status, service, route)
+    row = log_row(environ, ctx, status, target_service, pattern, error) if wants_row(ctx, status) else None
+    environ[ACCESS_FIELDS] = {"user": row["user_id"] if row else user_of(ctx, status, environ),
+                              "service": target_service, "route": pattern, "remote": client_ip(environ)}
+    method = environ["REQUEST_METHOD"]
+    labels = (service, route, method if method in METHODS else "OTHER", instruments.status_class(status))
+    return functools.partial(finish, recorder().writer, labels, row, started)
 
 
 def wants_row(ctx, status: int) -> bool:
@@ -106,10 +119,9 @@ def on_close(response, callback) -> None:
         response.call_on_close(callback)
 
 
-def route_of(ctx) -> tuple[str, str, str | None, str | None]:
+def route_of(ctx, rule: str | None) -> tuple[str, str, str | None, str | None]:
     """Return the metric labels (service, route) and the row's target_service and route_pattern."""
     if ctx is None:
-        rule = request.url_rule.rule if request.url_rule is not None else None
         return "gateway", rule or "none", None, rule
     if ctx.route is None:
         return "none", "none", None, None
@@ -130,42 +142,48 @@ def count_proxy_outcome(ctx, own: bool, status: int, service: str, route: str) -
         recorder().unchecked_seen = guard.failures
 
 
-def user_of(ctx, status: int) -> str | None:
+def user_of(ctx, status: int, environ: dict) -> str | None:
     """Return the caller's ``sub`` (proxy identity, or the admin guard's), if any."""
     identity = (ctx.identity if ctx is not None else None) or g.get("identity")
     if identity is None and status == 403 and ctx is None:
-        identity = refused_identity()
+        identity = refused_identity(environ)
     return identity.sub if identity is not None else None
 
 
-def refused_identity():
+def refused_identity(environ: dict):
     """Return who was refused the admin API (403: a valid token without the role), for the log."""
     try:
-        return authenticate(request.headers.get("Authorization"))  # just verified: a cache hit
+        return authenticate(environ.get("HTTP_AUTHORIZATION"))  # just verified: a cache hit
     except Unauthorized:
         return None
 
 
-def log_row(response, ctx, target_service: str | None, pattern: str | None, own: bool) -> dict:
+def log_row(environ: dict, ctx, status: int, target_service: str | None, pattern: str | None,
+            error: str | None) -> dict:
     """Return the GatewayLog columns known before the response is sent."""
-    user = user_of(ctx, response.status_code)
+    user = user_of(ctx, status, environ)
+    path = (ctx.path or ctx.raw_path) if ctx is not None else environ.get("PATH_INFO", "")
     return {
-        "request_id": g.get("request_id") or "-", "method": request.method[:16],
-        "path": ((ctx.path or ctx.raw_path) if ctx is not None else request.path)[:2048],
+        "request_id": g.get("request_id") or "-", "method": environ["REQUEST_METHOD"][:16], "path": path[:2048],
         "route_pattern": pattern[:255] if pattern else None,
         "target_service": target_service[:100] if target_service else None,
-        "user_id": user[:255] if user else None, "client_ip": client_ip()[:45] or None,
-        "status_code": response.status_code, "error_message": error_of(response, ctx, own),
+        "user_id": user[:255] if user else None, "client_ip": client_ip(environ)[:45] or None,
+        "status_code": status, "error_message": error_text(ctx, error),
     }
 
 
-def error_of(response, ctx, own: bool) -> str | None:
-    """Return what went wrong: the gateway's error code and message, or the forwarder's note."""
-    detail = ctx.error if ctx is not None else None
+def own_error(response, ctx, own: bool) -> str | None:
+    """Return the gateway's own error of a Flask response: its code and message."""
     if own and response.status_code >= 400 and not response.is_streamed:
         body = response.get_json(silent=True)
         if isinstance(body, dict) and "error" in body:
-            detail = f"{body['error']}: {detail or body.get('message', '')}"
+            return f"{body['error']}: {(ctx.error if ctx is not None else None) or body.get('message', '')}"
+    return None
+
+
+def error_text(ctx, error: str | None) -> str | None:
+    """Return what went wrong, scrubbed: the gateway's error, or the forwarder's note."""
+    detail = error or (ctx.error if ctx is not None else None)
     return scrub(detail)[:MAX_ERROR] if detail else None
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import NamedTuple
+
 from flask import Response
 
 CHUNK = 64 * 1024
@@ -12,6 +15,18 @@ class ProxyResponse(Response):
 
     default_mimetype = None
     automatically_set_content_length = False
+
+
+class Answer(NamedTuple):
+    """What the pipeline answers: a status, header lines and a body iterable (plain WSGI)."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: Iterable[bytes]
+
+    def to_response(self) -> ProxyResponse:
+        """Wrap it for Flask (the fallback path through the proxy blueprint)."""
+        return ProxyResponse(self.body, status=self.status, headers=self.headers, direct_passthrough=True)
 
 
 class UpstreamBody:

@@ -18,7 +18,7 @@ WILDCARD = "*"
 # The gateway's own paths: never forwarded, whatever route would match them.
 RESERVED_PATHS = (("health",), ("metrics",), ("api", "v1", "docs"), ("api", "v1", "redoc"),
                   ("api", "v1", "openapi.json"))
-RESERVED_NAMESPACES = (("api", "v1", "gateway"), ("api", "v1", "docs-assets"))
+RESERVED_NAMESPACES = (("api", "v1", "gateway"), ("api", "v1", "docs-assets"), ("dashboard",))
 ADMIN_NAMESPACE = RESERVED_NAMESPACES[0]
 
 
