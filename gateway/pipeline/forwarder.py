@@ -1,26 +1,35 @@
 """Step: send the request upstream and stream the answer back, byte for byte.
 
-One pooled ``requests`` session per worker, no environment proxy lookup, no redirects
-followed, no decoding. The prepared request's URL is set to the exact string the route was
-matched on, so ``requests``/``urllib3`` cannot re-normalise it. ``requests`` and gevent
+One pooled ``requests`` session per worker (its ``HTTPAdapter`` owns the keep-alive pools,
+sized by ``GATEWAY_MAX_CONNECTIONS``; no environment proxy lookup). The forwarder calls the
+adapter's urllib3 pool directly: ``requests``' per-request work (a ``PreparedRequest``, a
+``Response``, a cookie jar filled from ``Set-Cookie``) is pure overhead for a proxy, and its
+URL preparation would re-normalise the path. The request target sent is the exact string
+the route was matched on. No redirects are followed, nothing is decoded. urllib3 and gevent
 exceptions become gateway errors here, and only here.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
+from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from flask import current_app, g
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError
 
 from gateway.errors import BadGateway, GatewayTimeout, PayloadTooLarge
 from gateway.pipeline.body import BodyTooLarge, request_body
+from gateway.pipeline.guardedpool import guard_pools
 from gateway.pipeline.headers import downstream_headers, upstream_headers, via_token
 from gateway.pipeline.response import Answer, UpstreamBody
 from gateway.pipeline.routing import upstream_path
+from gateway.upstreams import ForbiddenUpstream
 
 log = logging.getLogger("gateway.forwarder")
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
@@ -28,10 +37,27 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 NO_BODY_STATUSES = frozenset({204, 304})
 BACKOFF_BASE = 0.1  # seconds; attempt n waits uniform(0, BACKOFF_BASE * 2**n)
 EXTENSION_KEY = "gateway.forwarder"
+CONNECTION_ERRORS = (NewConnectionError, ProtocolError, OSError, HTTPError)
 
 
 class DeadlineExceeded(Exception):
     """The route's timeout ran out while waiting for the upstream's answer."""
+
+
+@dataclasses.dataclass(slots=True)
+class UpstreamRequest:
+    """One request as it goes upstream."""
+
+    method: str
+    pool: urllib3.HTTPConnectionPool
+    target: str  # path and query, exactly as sent
+    headers: dict[str, str]
+    body: object  # None, bytes, or an iterator of bytes
+    chunked: bool
+
+    @property
+    def replayable(self) -> bool:
+        return self.body is None or isinstance(self.body, bytes)
 
 
 def _gevent_timeout():
@@ -48,75 +74,107 @@ class Forwarder:
 
     def __init__(self, settings) -> None:
         self.session = requests.Session()
-        self.session.trust_env = False  # no proxy/.netrc lookup per request
+        self.session.trust_env = False  # no proxy/.netrc lookup
         self.adapter = HTTPAdapter(pool_connections=64, pool_maxsize=settings.gateway_max_connections,
                                    pool_block=False, max_retries=0)
         self.session.mount("http://", self.adapter)
         self.session.mount("https://", self.adapter)
+        guard_pools(self.adapter.poolmanager, settings.upstream_allowed_networks)
         self.connect_timeout = settings.gateway_connect_timeout
         self.max_body = settings.gateway_max_body_size
         self.trusted = settings.trusted_proxies
         self.via = via_token(settings.secret_key)
         self._deadline = _gevent_timeout()
+        self._bases: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
 
-    def prepare(self, ctx) -> tuple[requests.PreparedRequest, bool]:
-        """Build the upstream request; return it and whether its body can be sent again."""
+    def pool_for(self, target_url: str) -> tuple[urllib3.HTTPConnectionPool, str]:
+        """Return the pool of an upstream and the base path of its URL (cached per URL)."""
+        found = self._bases.get(target_url)
+        if found is None:
+            pool = self.adapter.poolmanager.connection_from_url(target_url)
+            found = self._bases[target_url] = (pool, urlsplit(target_url).path.rstrip("/"))
+        return found
+
+    def prepare(self, ctx) -> UpstreamRequest:
+        """Build the upstream request."""
         route = ctx.route
         body, length = request_body(ctx.environ, self.max_body)
         headers = upstream_headers(ctx, g.request_id, self.trusted, self.via)
         if length is not None:
             headers["Content-Length"] = str(length)
-        url = route.target_url + upstream_path(route, ctx.path)
+        pool, base = self.pool_for(route.target_url)
+        target = base + upstream_path(route, ctx.path)
         if ctx.query:
-            url += "?" + ctx.query
-        prepared = requests.PreparedRequest()
-        prepared.method = ctx.method
-        prepared.url = url  # set directly: prepare_url() would re-normalise the path
-        prepared.headers = headers
-        prepared.body = body
-        prepared.hooks = {"response": []}
-        return prepared, body is None or isinstance(body, bytes)
+            target += "?" + ctx.query
+        return UpstreamRequest(ctx.method, pool, target, headers, body, body is not None and length is None)
 
-    def send(self, ctx, prepared: requests.PreparedRequest, replayable: bool) -> requests.Response:
+    def send(self, ctx, upstream: UpstreamRequest) -> urllib3.BaseHTTPResponse:
         """Send with retries for idempotent requests, inside the route's timeout.
 
-        :raise BadGateway: the upstream could not be reached or broke the connection.
+        :raise BadGateway: the upstream could not be reached, broke the connection, or is not allowed.
         :raise GatewayTimeout: no answer within the route's timeout.
         :raise PayloadTooLarge: a streamed body passed the limit.
         """
         route = ctx.route
         deadline = time.monotonic() + route.timeout
-        attempts = 1 + (route.retry_count if replayable and ctx.method in IDEMPOTENT else 0)
+        attempts = 1 + (route.retry_count if upstream.replayable and ctx.method in IDEMPOTENT else 0)
         for attempt in range(attempts):
             last = attempt + 1 == attempts
             try:
-                response = self._send_once(prepared, deadline, route.timeout)
-            except (requests.Timeout, DeadlineExceeded):
-                ctx.error = f"no answer within {route.timeout:g} s"
-                raise GatewayTimeout(f"{route.target_service} did not answer within {route.timeout:g} s.") from None
+                response = self._send_once(upstream, deadline, route.timeout)
+            except (ReadTimeoutError, DeadlineExceeded) as exc:
+                raise self._timeout(ctx) from exc
+            except ConnectTimeoutError as exc:
+                if isinstance(exc, NewConnectionError):  # urllib3 derives it from ConnectTimeoutError
+                    if self._give_up(ctx, exc, attempt, last, deadline):
+                        raise self._unreachable(ctx) from None
+                    continue
+                raise self._timeout(ctx) from None
             except BodyTooLarge:
                 raise PayloadTooLarge(f"The body exceeds the limit of {self.max_body} bytes.") from None
-            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ContentDecodingError, requests.exceptions.InvalidHeader) as exc:
-                ctx.error = f"{exc.__class__.__name__}: {_reason(exc)}"
-                if last or not _backoff(attempt, deadline):
-                    raise BadGateway(f"{route.target_service} could not be reached.") from None
+            except ForbiddenUpstream as exc:
+                ctx.error = f"upstream address refused: {exc}"
+                raise BadGateway(f"{route.target_service} is at an address upstreams may not use.") from None
+            except CONNECTION_ERRORS as exc:
+                if self._give_up(ctx, exc, attempt, last, deadline):
+                    raise self._unreachable(ctx) from None
                 continue
-            if response.status_code in RETRY_STATUSES and not last and _backoff(attempt, deadline):
-                response.close()
+            if response.status in RETRY_STATUSES and not last and _backoff(attempt, deadline):
+                response.drain_conn()
+                response.release_conn()
                 continue
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _send_once(self, prepared, deadline: float, timeout: float) -> requests.Response:
+    def _send_once(self, upstream: UpstreamRequest, deadline: float, timeout: float):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise DeadlineExceeded()
         connect = min(self.connect_timeout, remaining)
         if self._deadline is None:
-            return self.adapter.send(prepared, stream=True, timeout=(connect, remaining))
+            return self._urlopen(upstream, urllib3.Timeout(connect=connect, read=remaining))
         with self._deadline(remaining, DeadlineExceeded):
-            return self.adapter.send(prepared, stream=True, timeout=(connect, timeout))
+            return self._urlopen(upstream, urllib3.Timeout(connect=connect, read=timeout))
+
+    @staticmethod
+    def _urlopen(upstream: UpstreamRequest, timeout: urllib3.Timeout):
+        return upstream.pool.urlopen(upstream.method, upstream.target, body=upstream.body, headers=upstream.headers,
+                                     redirect=False, assert_same_host=False, preload_content=False,
+                                     decode_content=False, retries=False, timeout=timeout, chunked=upstream.chunked)
+
+    @staticmethod
+    def _give_up(ctx, exc: Exception, attempt: int, last: bool, deadline: float) -> bool:
+        ctx.error = f"{exc.__class__.__name__}: {_reason(exc)}"
+        return last or not _backoff(attempt, deadline)
+
+    @staticmethod
+    def _timeout(ctx) -> GatewayTimeout:
+        ctx.error = f"no answer within {ctx.route.timeout:g} s"
+        return GatewayTimeout(f"{ctx.route.target_service} did not answer within {ctx.route.timeout:g} s.")
+
+    @staticmethod
+    def _unreachable(ctx) -> BadGateway:
+        return BadGateway(f"{ctx.route.target_service} could not be reached.")
 
 
 def _backoff(attempt: int, deadline: float) -> bool:
@@ -142,7 +200,7 @@ def forwarder() -> Forwarder:
     return instance
 
 
-def send_through_circuit(proxy: Forwarder, ctx, prepared, replayable: bool) -> requests.Response:
+def send_through_circuit(proxy: Forwarder, ctx, upstream: UpstreamRequest):
     """Send; tell the route's circuit breaker (when the circuit step gave a ticket) how it went.
 
     Connection errors, timeouts and 5xx answers (after retries) are failures, other answers
@@ -150,26 +208,25 @@ def send_through_circuit(proxy: Forwarder, ctx, prepared, replayable: bool) -> r
     """
     ticket = ctx.ticket
     if ticket is None:
-        return proxy.send(ctx, prepared, replayable)
+        return proxy.send(ctx, upstream)
     try:
-        upstream = proxy.send(ctx, prepared, replayable)
+        response = proxy.send(ctx, upstream)
     except (BadGateway, GatewayTimeout):
         ticket.failed()
         raise
-    ticket.answered(upstream.status_code)
-    return upstream
+    ticket.answered(response.status)
+    return response
 
 
 def forward(ctx) -> Answer:
     """Forward ``ctx`` and return the streaming answer for the client."""
     proxy = forwarder()
-    prepared, replayable = proxy.prepare(ctx)
+    upstream = proxy.prepare(ctx)
     ctx.upstream_started = time.perf_counter()
-    upstream = send_through_circuit(proxy, ctx, prepared, replayable)
-    ctx.upstream_status = status = upstream.status_code
-    raw = upstream.raw
-    headers = downstream_headers(raw.headers, proxy.via)
+    response = send_through_circuit(proxy, ctx, upstream)
+    ctx.upstream_status = status = response.status
+    headers = downstream_headers(response.headers, proxy.via)
     if ctx.method == "HEAD" or status in NO_BODY_STATUSES or status < 200:
-        raw.release_conn()
+        response.release_conn()
         return Answer(status, headers, ())
-    return Answer(status, headers, UpstreamBody(raw))
+    return Answer(status, headers, UpstreamBody(response))

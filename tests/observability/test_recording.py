@@ -98,7 +98,7 @@ def test_no_secret_reaches_a_row_or_the_access_log(gateway, admin, tag):
 
     rows = wait_for(mine)
     down = next(row for row in rows if row["path"] == f"/down/{tag}")
-    assert "token=***" in down["error_message"]  # the upstream URL was quoted, its query scrubbed
+    assert down["error_message"].startswith("bad_gateway: NewConnectionError")  # the cause, without the URL
     text = json.dumps(log_rows(admin)) + full_output(gateway)
     for secret in (*SECRETS, user_token, user_token.split(".")[2]):
         assert secret not in text
