@@ -16,11 +16,22 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.config.update(GATEWAY_SETTINGS=settings, SECRET_KEY=settings.secret_key, DEBUG=settings.debug)
     app.url_map.merge_slashes = False  # the proxy normalises paths itself, on the raw URI
 
-    from gateway import (adminguard, api, cli, errors, expectcontinue, extensions, identity, logconfig, metrics,
-                         requestid)
+    from gateway import (
+        adminguard,
+        api,
+        cli,
+        dashboard,
+        errors,
+        expectcontinue,
+        extensions,
+        identity,
+        logconfig,
+        metrics,
+        requestid,
+    )
     from gateway.blueprints import health, proxy
     from gateway.control import breakers, healthchecker, runtime
-    from gateway.pipeline import cors, ratelimit, recorder
+    from gateway.pipeline import cors, dispatch, ratelimit, recorder
 
     logconfig.init_app(app)
     requestid.init_app(app)
@@ -37,9 +48,11 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     api.init_app(app)
     cli.init_app(app)
+    app.register_blueprint(dashboard.bp)
     app.register_blueprint(proxy.bp)  # last: the catch-all
     errors.init_app(app)  # after api: replaces flask-smorest's own error handler
-    expectcontinue.init_app(app)
+    dispatch.init_app(app)  # proxied requests around Flask's per-request machinery
+    expectcontinue.init_app(app)  # outermost: it wraps wsgi.input for both paths
     return app
 
 

@@ -2,18 +2,26 @@
 
 Checked in an app-level hook, before routing errors surface, so that an unknown path or a
 wrong method there answers 401/403 to strangers rather than revealing what exists.
+
+The token comes from ``Authorization: Bearer``, or, when that header is absent, from the
+dashboard's session cookie. The cookie counts only on requests that also carry
+``X-Engadi-Dashboard: 1`` (a cross-site form cannot send a custom header, and a cross-origin
+script needs a CORS preflight for it) and that the browser does not mark as coming from another
+site (``Sec-Fetch-Site``); the cookie itself is ``SameSite=Strict``.
 """
 
 from __future__ import annotations
 
 from flask import current_app, g, request
 
-from gateway.errors import Forbidden
+from gateway.errors import Forbidden, Unauthorized
 from gateway.identity import authenticate
 from gateway.pipeline.pathnorm import BadPath, normalise_path
 
 ADMIN_PREFIX = "/api/v1/gateway"
 PUBLIC_PATHS = frozenset({"/api/v1/gateway/health"})
+SESSION_COOKIE = "engadi_dashboard"  # an admin JWT, set by /dashboard/login; Path is the admin API
+CSRF_HEADER = "X-Engadi-Dashboard"
 
 
 def init_app(app) -> None:
@@ -35,7 +43,22 @@ def require_admin_for_gateway_api() -> None:
         pass
     if not (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")) or path.rstrip("/") in PUBLIC_PATHS:
         return
-    g.identity = require_admin(request.headers.get("Authorization"))
+    g.identity = require_admin(admin_authorization())
+
+
+def admin_authorization() -> str | None:
+    """Return the ``Authorization`` header, or the session cookie's token as one when the request may use it.
+
+    :raise Unauthorized: the cookie came without the dashboard's header, or from another site.
+    """
+    authorization = request.headers.get("Authorization")
+    token = request.cookies.get(SESSION_COOKIE)
+    if authorization is not None or not token:
+        return authorization
+    if request.headers.get(CSRF_HEADER) != "1" or request.headers.get("Sec-Fetch-Site", "same-origin") != "same-origin":
+        raise Unauthorized(f"The dashboard's session cookie is accepted only from its own page "
+                           f"(with the {CSRF_HEADER}: 1 header).", headers={"WWW-Authenticate": "Bearer"})
+    return f"Bearer {token}"
 
 
 def require_admin(authorization: str | None):

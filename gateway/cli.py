@@ -183,15 +183,42 @@ def token_cli():
 @click.option("--role", "roles", multiple=True, required=True, help="A role; repeat for several.")
 @click.option("--ttl", type=Lifetime(), default="1h", show_default=True,
               help="Lifetime: seconds, or 30s, 15m, 2h, 7d.")
+@click.option("--login-url", is_flag=True,
+              help="Print a dashboard login link (valid 60 s, admin role needed) instead of a token.")
+@click.option("--base-url", default=None, metavar="URL",
+              help="The gateway's address in the login link. Default: http://localhost:$PORT.")
+@click.pass_context
 @one_line_errors
-def create_token(sub, roles, ttl):
+def create_token(ctx, sub, roles, ttl, login_url, base_url):
     """Print a signed JWT for --sub with the --role claims.
 
-    Nothing else goes to stdout, so TOKEN=$(flask token create ...) works.
+    Nothing else goes to stdout, so TOKEN=$(flask token create ...) works. With --login-url it
+    prints a link to /dashboard/login instead, holding a token good for that login only and for
+    60 seconds; opening it logs the browser in for DASHBOARD_SESSION_LIFETIME.
     """
     if not sub.strip() or not all(role.strip() for role in roles):
         raise click.UsageError("--sub and --role must not be empty")
-    click.echo(tokens.issue_token(sub, list(roles), ttl))
+    if not login_url:
+        if base_url is not None:
+            raise click.UsageError("--base-url goes with --login-url")
+        click.echo(tokens.issue_token(sub, list(roles), ttl))
+        return
+    if ctx.get_parameter_source("ttl") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("--ttl does not apply to --login-url: the link lasts 60 s, "
+                               "the login DASHBOARD_SESSION_LIFETIME")
+    base = checked_base_url(base_url or f"http://localhost:{settings().port}")
+    click.echo(tokens.login_url(base, tokens.issue_login_token(sub, list(roles))))
+
+
+def checked_base_url(value: str) -> str:
+    """Return ``value`` if it is an http(s) URL with a host and no query or fragment."""
+    from gateway.settings import SettingsError, parse_http_url
+
+    try:
+        return parse_http_url("--base-url", value)
+    except SettingsError:
+        raise click.BadParameter(f"{value!r} is not an http:// or https:// URL with a host",
+                                 param_hint="--base-url") from None
 
 
 # --- logs ----------------------------------------------------------------------------------

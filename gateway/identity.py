@@ -3,6 +3,9 @@
 Only the ``Authorization`` header is read (query-string tokens end up in logs). Only the
 configured algorithm is accepted, which refuses ``alg: none`` and HS/RS confusion; ``exp``
 is enforced. Every failure is one exception, :class:`InvalidToken`, turned into a 401.
+
+A token with a ``purpose`` claim (the dashboard's login links) is good for that purpose only:
+:func:`verify` refuses it, :func:`verify_for_purpose` accepts nothing else.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from gateway.tokencache import TokenCache
 
 REMOTE_KEY = "gateway.remoteauth"
 CACHE_KEY = "gateway.token_cache"
+PURPOSE_CLAIM = "purpose"
 
 
 class InvalidToken(Exception):
@@ -70,6 +74,28 @@ def _verify_now(token: str) -> Identity:
         claims = _remote_claims(token, exc)
         if claims is None:
             raise InvalidToken(_describe(exc)) from None
+    if PURPOSE_CLAIM in claims:
+        raise InvalidToken("it is good for one purpose only (a login link), not as an access token")
+    return _identity(claims)
+
+
+def verify_for_purpose(token: str, purpose: str) -> Identity:
+    """Verify a single-purpose token (signed here, unexpired, whose ``purpose`` claim is ``purpose``).
+
+    Never cached, never sent to the auth service.
+
+    :raise InvalidToken: on any problem with the token, or another purpose (or none).
+    """
+    try:
+        claims = decode_token(token)
+    except (pyjwt.PyJWTError, JWTExtendedException, ValueError, TypeError) as exc:
+        raise InvalidToken(_describe(exc)) from None
+    if claims.get(PURPOSE_CLAIM) != purpose:
+        raise InvalidToken(f"it is not a {purpose} token")
+    return _identity(claims)
+
+
+def _identity(claims: dict) -> Identity:
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
         raise InvalidToken("the token has no subject")

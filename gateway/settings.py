@@ -308,6 +308,10 @@ class Settings:
                                              "Token validation endpoint; empty: AUTH_SERVICE_URL + /api/v1/auth/validate")
     auth_remote_cache_seconds: int = _setting("AUTH_REMOTE_CACHE_SECONDS", "30", int_parser(0, 3600),
                                               "How long remote validation answers are cached")
+    dashboard_session_lifetime: int = _setting("DASHBOARD_SESSION_LIFETIME", "28800", int_parser(60, 7 * 86400),
+                                               "Seconds a dashboard login (its cookie) lasts")
+    dashboard_refresh_interval: int = _setting("DASHBOARD_REFRESH_INTERVAL", "5", int_parser(1, 300),
+                                               "Seconds between refreshes of the dashboard page")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -41,6 +41,8 @@ BAD_VALUES = [
     ("REQUEST_LOG_QUEUE_SIZE", "10"), ("REQUEST_LOG_QUEUE_SIZE", "lots"), ("REQUEST_LOG_BATCH_SIZE", "0"),
     ("REQUEST_LOG_BATCH_SIZE", "5000"), ("REQUEST_LOG_FLUSH_INTERVAL", "0"), ("LOG_FORMAT", "xml"),
     ("METRICS_ALLOWED_NETWORKS", "10.0.0.0/33"), ("METRICS_TOKEN", "short"), ("METRICS_TOKEN", "has spaces in it, sixteen+"),
+    ("DASHBOARD_SESSION_LIFETIME", "59"), ("DASHBOARD_SESSION_LIFETIME", "8h"), ("DASHBOARD_REFRESH_INTERVAL", "0"),
+    ("DASHBOARD_REFRESH_INTERVAL", "0.5"),
     *[(name, value) for name in BOOLEANS for value in ("maybe", "2", "y", "")],
 ]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from gateway import instruments
 from gateway.api import AdminBlueprint
-from gateway.control import logsearch, ratelimits, stats
+from gateway.control import logsearch, ratelimits, stats, timeseries
 from gateway.control.runtime import runtime
 from gateway.control.store import get_by_or_404
 from gateway.extensions import db
@@ -18,6 +18,7 @@ from gateway.schemas import ServiceSchema
 from gateway.schemas.logs import ErrorQuerySchema, GatewayLogListSchema, LogQuerySchema
 from gateway.schemas.rate_limit_rule import RateLimitStatusListSchema
 from gateway.schemas.stats import PerformanceSchema, StatsSchema, WindowQuerySchema
+from gateway.schemas.timeseries import TimeseriesQuerySchema, TimeseriesSchema
 
 bp = AdminBlueprint("monitoring", __name__, url_prefix="/api/v1/gateway", description="Health, logs and statistics.")
 
@@ -79,6 +80,14 @@ def get_stats(query):
 def get_metrics(query):
     """Return the same statistics as /stats (Prometheus' text format is at the root /metrics)."""
     return stats_report(query["hours"])
+
+
+@bp.get("/stats/timeseries")
+@bp.arguments(TimeseriesQuerySchema, location="query")
+@bp.response(200, TimeseriesSchema)
+def get_timeseries(query):
+    """Return requests and errors per service in equal time buckets (default: the last hour by minute)."""
+    return timeseries.timeseries(db.session, query["hours"], query["step"])
 
 
 @bp.get("/performance")

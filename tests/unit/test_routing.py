@@ -101,6 +101,8 @@ def test_strip_prefix(pattern, path, upstream):
     ("/api/v1/docs-assets/*", True), ("/api/v1/gateway/*/x", True),
     ("/api/v1/gatewayx/*", False), ("/api/*", False), ("/healthz", False), ("/*", False), ("/health/*", False),
     ("/*/v1/gateway", False), ("/metrics", True), ("/metrics/*", False), ("/metricsx", False),
+    ("/dashboard", True), ("/dashboard/*", True), ("/dashboard/static/*", True), ("/dashboardx/*", False),
+    ("/*/dashboard", False), ("/api/dashboard/*", False),
 ])
 def test_patterns_that_could_only_match_reserved_paths(pattern, reserved):
     assert is_reserved(compile_pattern(pattern)) is reserved
@@ -110,6 +112,8 @@ def test_patterns_that_could_only_match_reserved_paths(pattern, reserved):
     ("/api/v1/gateway", True), ("/api/v1/gateway/routes", True), ("/health", True), ("/api/v1/openapi.json", True),
     ("/api/v1/docs-assets/x.js", True), ("/health/x", False), ("/api/v1/gatewayx", False), ("/", False),
     ("/metrics", True), ("/metrics/x", False),
+    ("/dashboard", True), ("/dashboard/", True), ("/dashboard/login", True), ("/dashboard/static/dashboard.js", True),
+    ("/dashboardx", False), ("/x/dashboard", False),
 ])
 def test_reserved_request_paths(path, reserved):
     assert is_reserved_path(path_keys(path)) is reserved

@@ -1,0 +1,76 @@
+"""Dashboard login by link: a 60-second login token in, an HttpOnly session cookie out.
+
+``flask --app wsgi token create --sub ID --role admin --login-url`` prints
+``/dashboard/login?token=<login token>``. Visiting it verifies that token (signed here, unexpired,
+``purpose`` ``dashboard-login``, admin role) and sets the session cookie: a normal admin JWT lasting
+``DASHBOARD_SESSION_LIFETIME``; HttpOnly, SameSite=Strict, Secure on https, and its Path is the
+admin API, the one place that reads it (with the dashboard's header, see :mod:`gateway.adminguard`):
+with Path=/ the browser would also send it to proxied routes, and the proxy passes cookies on to
+upstream services. A second cookie, with no secret in it, tells the page's script that a session
+exists, so that it never has to probe the API (and log a 401) to find out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, redirect, request, url_for
+
+from gateway.adminguard import ADMIN_PREFIX, CSRF_HEADER, SESSION_COOKIE
+from gateway.control import tokens
+from gateway.errors import Forbidden, Unauthorized, error_response
+from gateway.identity import Identity, InvalidToken, verify_for_purpose
+
+HINT_COOKIE = "engadi_dashboard_session"  # "1" while a session cookie is set; readable by the page
+HINT_PATH = "/dashboard"
+NEW_LINK = ("create a new one with `flask --app wsgi token create --sub ID --role admin --login-url` "
+            "(a link lasts 60 s), or open /dashboard and paste a token")
+
+
+def log_in():
+    """Exchange a login link's token for the session cookie, then go to the dashboard."""
+    identity = login_identity(request.args.get("token", ""))
+    lifetime = current_app.config["GATEWAY_SETTINGS"].dashboard_session_lifetime
+    try:
+        token = tokens.issue_token(identity.sub, list(identity.roles), dt.timedelta(seconds=lifetime))
+    except tokens.TokenError as exc:
+        return error_response(503, "login_unavailable", f"This gateway cannot sign a session token ({exc}): "
+                                                        "open /dashboard and paste a token instead.")
+    response = redirect(url_for("dashboard.show_dashboard"), 303)
+    set_session_cookies(response, token, lifetime)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def login_identity(token: str) -> Identity:
+    """Return who a login link's token names.
+
+    :raise Unauthorized: not a valid, unexpired login token. :raise Forbidden: no admin role.
+    """
+    try:
+        identity = verify_for_purpose(token, tokens.LOGIN_PURPOSE)
+    except InvalidToken as exc:
+        raise Unauthorized(f"This login link does not work ({exc}): {NEW_LINK}.") from None
+    role = current_app.config["GATEWAY_SETTINGS"].gateway_admin_role
+    if not identity.has_role(role):
+        raise Forbidden(f"This login link lacks the {role!r} role: {NEW_LINK}.")
+    return identity
+
+
+def set_session_cookies(response, token: str, lifetime: int) -> None:
+    """Set the session cookie (the admin JWT) and its readable hint."""
+    response.set_cookie(SESSION_COOKIE, token, max_age=lifetime, path=ADMIN_PREFIX, secure=request.is_secure,
+                        httponly=True, samesite="Strict")
+    response.set_cookie(HINT_COOKIE, "1", max_age=lifetime, path=HINT_PATH, secure=request.is_secure,
+                        httponly=False, samesite="Strict")
+
+
+def log_out():
+    """Forget the session: expire both cookies (only the page itself may ask, as for the API)."""
+    if request.headers.get(CSRF_HEADER) != "1":
+        raise Forbidden(f"Sign out from the dashboard page (it sends the {CSRF_HEADER}: 1 header).")
+    response = current_app.response_class(status=204)
+    response.delete_cookie(SESSION_COOKIE, path=ADMIN_PREFIX, secure=request.is_secure, httponly=True,
+                           samesite="Strict")
+    response.delete_cookie(HINT_COOKIE, path=HINT_PATH, secure=request.is_secure, samesite="Strict")
+    return response

@@ -1,0 +1,117 @@
+"""GET /stats/timeseries: requests and errors per service and bucket, counted in the database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from gateway.control.timeseries import timeseries
+from gateway.extensions import db
+from tests.conftest import make_token
+from tests.support.observability_rows import add_rows, log
+
+URL = "/api/v1/gateway/stats/timeseries"
+NOW = dt.datetime(2026, 3, 1, 12, 0, 30, tzinfo=dt.UTC)
+
+
+def at(text: str, **fields) -> dict:
+    """Return a log row stamped at ``HH:MM:SS[.ffffff]`` on NOW's day."""
+    clock = dt.time.fromisoformat(text)
+    return {**log(), "created_at": dt.datetime.combine(NOW.date(), clock, tzinfo=dt.UTC), **fields}
+
+
+def series_of(app, hours: int = 1, step: int = 60) -> dict:
+    with app.app_context():
+        return timeseries(db.session, hours, step, until=NOW)
+
+
+def by_service(body: dict) -> dict:
+    return {s["target_service"]: s for s in body["services"]}
+
+
+def nonzero(values: list[int]) -> dict[int, int]:
+    return {index: value for index, value in enumerate(values) if value}
+
+
+def test_known_rows_land_in_known_minutes(app):
+    add_rows(app, [
+        at("11:00:59.999"),  # before the first bucket (11:01): left out
+        at("11:01:00"), at("11:30:15", status_code=500), at("11:30:45.5"), at("11:59:59.999999", status_code=404),
+        at("12:00:10", target_service="other", status_code=200, error_message="bad_gateway: refused"),
+        at("12:00:20", target_service=None, status_code=404, route_pattern=None),
+        at("12:01:00"),  # after the current bucket (a clock ahead): left out
+    ])
+    body = series_of(app)
+    assert (body["hours"], body["step_seconds"], body["until"]) == (1, 60, NOW)
+    assert len(body["buckets"]) == 60
+    assert body["since"] == body["buckets"][0] == dt.datetime(2026, 3, 1, 11, 1, tzinfo=dt.UTC)
+    assert body["buckets"][-1] == dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+    services = by_service(body)
+    assert list(services) == [None, "other", "svc"]  # sorted, "no route" first
+    svc = services["svc"]
+    assert (svc["requests"], svc["errors"]) == (4, 2)
+    assert nonzero(svc["requests_per_bucket"]) == {0: 1, 29: 2, 58: 1}
+    assert nonzero(svc["errors_per_bucket"]) == {29: 1, 58: 1}
+    assert (services["other"]["requests"], services["other"]["errors"]) == (1, 1)  # an error message is an error
+    assert nonzero(services[None]["errors_per_bucket"]) == {59: 1}
+    assert all(len(s["requests_per_bucket"]) == len(s["errors_per_bucket"]) == 60 for s in body["services"])
+
+
+def test_longer_buckets_add_up(app):
+    add_rows(app, [at("11:01:00"), at("11:04:59"), at("11:05:00", status_code=503), at("12:00:29")])
+    body = series_of(app, hours=1, step=300)
+    assert len(body["buckets"]) == 12 and body["since"] == dt.datetime(2026, 3, 1, 11, 5, tzinfo=dt.UTC)
+    svc = by_service(body)["svc"]
+    assert nonzero(svc["requests_per_bucket"]) == {0: 1, 11: 1}  # 11:01 and 11:04:59 are before 11:05
+    assert svc["errors_per_bucket"][0] == 1
+
+
+def test_an_empty_log_gives_empty_buckets(app):
+    body = series_of(app, hours=2, step=600)
+    assert body["services"] == [] and len(body["buckets"]) == 12
+    steps = {later - earlier for earlier, later in zip(body["buckets"], body["buckets"][1:], strict=False)}
+    assert steps == {dt.timedelta(minutes=10)}
+
+
+def test_the_endpoint_puts_recent_rows_in_their_minute(app, client, admin_headers):
+    rows = add_rows(app, [log(ago=dt.timedelta(seconds=90)), log(ago=dt.timedelta(seconds=90), status_code=502),
+                          log(ago=dt.timedelta(minutes=20), target_service="b"), log(ago=dt.timedelta(hours=2))])
+    response = client.get(URL, headers=admin_headers)
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    starts = [dt.datetime.fromisoformat(text) for text in body["buckets"]]
+    assert len(starts) == 60 and starts == sorted(starts)
+
+    def index_of(row):
+        return max(i for i, start in enumerate(starts) if start <= row["created_at"])
+
+    services = by_service(body)
+    assert nonzero(services["svc"]["requests_per_bucket"]) == {index_of(rows[0]): 2}
+    assert nonzero(services["svc"]["errors_per_bucket"]) == {index_of(rows[0]): 1}
+    assert nonzero(services["b"]["requests_per_bucket"]) == {index_of(rows[2]): 1}
+    assert sum(s["requests"] for s in body["services"]) == 3  # the row 2 h old is outside the hour
+
+
+@pytest.mark.parametrize("query", ["hours=0", "hours=25", "hours=x", "step=9", "step=3601", "hours=24&step=59"])
+def test_bad_windows_are_422(client, admin_headers, query):
+    response = client.get(f"{URL}?{query}", headers=admin_headers)
+    assert response.status_code == 422
+    assert response.get_json()["error"] == "validation_error"
+
+
+def test_the_largest_window_is_accepted(client, admin_headers):
+    body = client.get(f"{URL}?hours=24&step=60", headers=admin_headers).get_json()
+    assert len(body["buckets"]) == 1440
+
+
+def test_it_is_for_admins_only(app, client):
+    assert client.get(URL).status_code == 401
+    user = {"Authorization": f"Bearer {make_token(app, 'u', ('user',))}"}
+    assert client.get(URL, headers=user).status_code == 403
+
+
+def test_it_is_in_the_openapi_document(client):
+    operation = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/gateway/stats/timeseries"]["get"]
+    assert {p["name"] for p in operation["parameters"]} == {"hours", "step"}
+    assert {"200", "401", "403", "422"} <= set(operation["responses"])
