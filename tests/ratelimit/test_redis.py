@@ -19,7 +19,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def two_instances(database_url, redis_url, upstream):
     """Two gateway instances with two workers each, on one database and one Redis."""
-    settings = {"REDIS_URL": redis_url, "WEB_CONCURRENCY": 2, "RATE_LIMIT_ENABLED": "false"}
+    settings = {"REDIS_URL": redis_url, "WEB_CONCURRENCY": 2, "RATE_LIMIT_ENABLED": "false",
+                "HEALTH_CHECK_ENABLED": "false"}
     with start_gateway(database_url, **settings) as first, start_gateway(database_url, **settings) as second:
         add_route(admin_session(first), path_pattern="/shared/*", target_service="upstream",
                   target_url=upstream.url, is_public=True)
@@ -57,7 +58,7 @@ def private_redis():
 def gateway_on(database_url, redis, upstream, **settings):
     """A gateway on a private Redis with a route /r/* (removed afterwards, with its rules)."""
     with start_gateway(database_url, REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
-                       RATE_LIMIT_ENABLED="false", **settings) as server:
+                       RATE_LIMIT_ENABLED="false", HEALTH_CHECK_ENABLED="false", **settings) as server:
         admin = admin_session(server)
         route = add_route(admin, path_pattern="/r/*", target_service="upstream", target_url=upstream.url,
                           is_public=True)

@@ -114,7 +114,20 @@ def hits_per_second(upstream, seconds: float) -> float:
     return (count(upstream, "health") - before) / seconds
 
 
+def forget_stale_leases(database_url: str, redis_url: str) -> None:
+    """Drop a checker lease another test's gateway left (one stopped hard keeps it for its TTL)."""
+    import redis
+
+    from gateway.control.leases import deployment_prefix
+    from gateway.settings import Settings
+
+    client = redis.Redis.from_url(redis_url)
+    client.delete(f"{deployment_prefix(Settings.from_env({'DATABASE_URL': database_url}))}:health-checker")
+    client.close()
+
+
 def test_one_checker_for_two_instances_of_two_workers_on_redis(database_url, redis_url, upstream):
+    forget_stale_leases(database_url, redis_url)
     with deployment(database_url, 2, REDIS_URL=redis_url, WEB_CONCURRENCY=2) as (first, second):
         register(first, upstream)
         Watcher(first).wait_for("healthy")
