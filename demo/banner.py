@@ -32,6 +32,7 @@ def where(layout: Layout) -> list[str]:
         f"  database    {shown(layout.database_path)} (SQLite, fresh each run); rate-limit counters in memory",
         f"  logs        {shown(layout.directory)}/*.log",
         f"  API docs    {layout.gateway_url}/api/v1/docs",
+        f"  dashboard   {layout.gateway_url}/dashboard  (sign in by pasting $ADMIN_TOKEN, below)",
     ]
 
 
