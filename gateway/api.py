@@ -35,6 +35,9 @@ class ErrorSchema(Schema):
 
 class GatewayApi(Api):
     ERROR_SCHEMA = ErrorSchema
+    # No catch-all "default" response: each operation lists the statuses it answers, so that a
+    # status it is not documented to answer shows (tests/hardening/test_schemathesis.py).
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
 
 class AdminBlueprint(flask_smorest.Blueprint):

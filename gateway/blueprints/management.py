@@ -155,6 +155,18 @@ def unknown_gateway_path(rest):
     raise NotFound("No such endpoint in the gateway API.")
 
 
+@fallback.after_app_request
+def list_only_admin_methods(response):
+    """Make an ``OPTIONS`` answer of the admin API list its own methods.
+
+    Flask's automatic answer lists the methods of every rule matching the path, so the
+    catch-all above would add all of its methods to it.
+    """
+    if request.method == "OPTIONS" and "Allow" in response.headers and request.blueprint in ADMIN_BLUEPRINTS:
+        response.headers["Allow"] = ", ".join(sorted(admin_methods(request.path)))
+    return response
+
+
 def admin_methods(path: str) -> list[str]:
     """Return the methods the admin API answers at ``path`` (none: it has no such path)."""
     rules = [Rule(rule.rule, methods=rule.methods, endpoint=rule.endpoint)

@@ -16,6 +16,12 @@ from gateway.upstreams import ForbiddenUpstream, check_host
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 RULE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 HEADER_NAME_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+# The forms the validators accept, stated in the OpenAPI document (so that a client, or the fuzzer of
+# tests/hardening/test_schemathesis.py, can tell valid input); each is exact, or implied by the validator.
+NAME_FORM = {"pattern": f"^{NAME_RE.pattern}$"}
+RULE_NAME_FORM = {"pattern": f"^{RULE_NAME_RE.pattern}$"}
+HEADER_NAME_FORM = {"pattern": rf"^({HEADER_NAME_RE.pattern}|\*)$"}
+UPSTREAM_URL_FORM = {"pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f]+$"}
 
 
 class InputSchema(Schema):
@@ -53,7 +59,7 @@ class PathPattern(fields.String):
     """
 
     def __init__(self, *, for_route: bool = False, **kwargs) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**{**kwargs, "metadata": {"pattern": "^/", **kwargs.get("metadata", {})}})
         self.for_route = for_route
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -151,6 +157,9 @@ def validate_header_name(value: str) -> None:
 
 class Method(fields.String):
     """An HTTP method of the gateway's list, upper-cased on load."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(metadata={"enum": list(ALL_METHODS), "description": "Case-insensitive."}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         method = super()._deserialize(value, attr, data, **kwargs).upper()

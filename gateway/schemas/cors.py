@@ -3,14 +3,23 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from gateway.errors import ValidationFailed
-from gateway.schemas.common import Boolean, InputSchema, Integer, Method, Origin, unique_list, validate_header_name
+from gateway.schemas.common import (
+    HEADER_NAME_FORM,
+    Boolean,
+    InputSchema,
+    Integer,
+    Method,
+    Origin,
+    unique_list,
+    validate_header_name,
+)
 
 CREDENTIALS_WITH_WILDCARD = "Credentials cannot be allowed for the * origin; list the origins."
 
 
 def _header_names():
-    return fields.List(fields.String(validate=[validate.Length(max=256), validate_header_name]),
-                       validate=unique_list)
+    return fields.List(fields.String(validate=[validate.Length(max=256), validate_header_name],
+                                     metadata=HEADER_NAME_FORM), validate=unique_list)
 
 
 class CorsSchema(InputSchema):
@@ -23,7 +32,7 @@ class CorsSchema(InputSchema):
     expose_headers = _header_names()
     allow_credentials = Boolean()
     max_age = Integer(validate=validate.Range(0, 86400), metadata={"description": "Seconds a preflight may be cached."})
-    updated_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True, allow_none=True, metadata={"description": "null until first changed."})
 
     @validates_schema
     def no_wildcard_with_credentials(self, data, **_kwargs):

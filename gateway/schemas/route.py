@@ -3,6 +3,8 @@
 from marshmallow import Schema, fields, validate
 
 from gateway.schemas.common import (
+    NAME_FORM,
+    UPSTREAM_URL_FORM,
     Boolean,
     InputSchema,
     Integer,
@@ -21,9 +23,9 @@ class RouteSchema(InputSchema):
     path_pattern = PathPattern(for_route=True, required=True, metadata={
         "description": "A path; a final /* matches the prefix and anything below, * elsewhere one segment.",
         "example": "/api/v1/content/*"})
-    target_service = fields.String(required=True, validate=validate_name, metadata={"example": "content"})
+    target_service = fields.String(required=True, validate=validate_name, metadata={"example": "content", **NAME_FORM})
     target_url = fields.String(required=True, validate=[validate.Length(max=2048), validate_upstream_url],
-                               metadata={"example": "http://localhost:8003"})
+                               metadata={"example": "http://localhost:8003", **UPSTREAM_URL_FORM})
     methods = fields.List(Method(), validate=[validate.Length(min=1), unique_list],
                           metadata={"description": "Defaults to all of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS."})
     is_public = Boolean(metadata={"description": "No token needed. Default false."})

@@ -3,7 +3,7 @@
 from marshmallow import Schema, ValidationError, fields, validate
 
 from gateway.models import CIRCUIT_STATES, HEALTH_STATUSES
-from gateway.schemas.common import InputSchema, validate_name, validate_upstream_url
+from gateway.schemas.common import NAME_FORM, UPSTREAM_URL_FORM, InputSchema, validate_name, validate_upstream_url
 
 
 def validate_health_path(value: str) -> None:
@@ -15,7 +15,7 @@ def validate_health_path(value: str) -> None:
 class ServiceStatusSchema(Schema):
     """What anyone may know of a service: its name, health and circuit state (no address)."""
 
-    service_name = fields.String(required=True, validate=validate_name, metadata={"example": "content"})
+    service_name = fields.String(required=True, validate=validate_name, metadata={"example": "content", **NAME_FORM})
     status = fields.String(dump_only=True, validate=validate.OneOf(HEALTH_STATUSES))
     last_check_at = fields.DateTime(dump_only=True, allow_none=True)
     response_time = fields.Float(dump_only=True, allow_none=True, metadata={"description": "Milliseconds."})
@@ -28,9 +28,9 @@ class ServiceSchema(InputSchema, ServiceStatusSchema):
 
     id = fields.UUID(dump_only=True)
     service_url = fields.String(required=True, validate=[validate.Length(max=2048), validate_upstream_url],
-                                metadata={"example": "http://localhost:8003"})
+                                metadata={"example": "http://localhost:8003", **UPSTREAM_URL_FORM})
     health_path = fields.String(validate=[validate.Length(max=255), validate_health_path],
-                                metadata={"description": "Default /health."})
+                                metadata={"description": "Default /health.", "pattern": r"^/[^?#\x00-\x20\x7f]*$"})
     error_count = fields.Integer(dump_only=True, metadata={"description": "Failed health checks."})
     success_count = fields.Integer(dump_only=True, metadata={"description": "Passed health checks."})
     circuit_failures = fields.Integer(dump_only=True,

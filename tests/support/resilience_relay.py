@@ -31,6 +31,8 @@ class TcpRelay:
         """Close the listener and every relayed connection: connections are refused from now on."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            with contextlib.suppress(OSError):
+                listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone does not
             listener.close()
         with self._lock:
             sockets, self._sockets = self._sockets, set()

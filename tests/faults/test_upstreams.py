@@ -1,0 +1,142 @@
+"""Upstreams failing under load: killed and restarted, silent, resetting the connection."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import signal
+import time
+
+import pytest
+
+from tests.faults.conftest import empty_database, worker_pids
+from tests.support.faults_load import Load, between, latency_summary, statuses, wait_for_outcome
+from tests.support.faults_upstreams import MisbehavingUpstream
+from tests.support.rawhttp import request
+from tests.support.resilience_servers import start_counting_upstream, wait_until
+from tests.support.servers import add_route, admin_session, start_gateway
+
+pytestmark = pytest.mark.slow
+CONNECT_TIMEOUT = 1
+OPEN_SECONDS = 2
+CIRCUIT = {"CIRCUIT_BREAKER_FAILURE_THRESHOLD": 5, "CIRCUIT_BREAKER_SUCCESS_THRESHOLD": 2,
+           "CIRCUIT_BREAKER_TIMEOUT": OPEN_SECONDS, "CIRCUIT_BREAKER_POLL_INTERVAL": 0.2,
+           "GATEWAY_CONNECT_TIMEOUT": CONNECT_TIMEOUT, "HEALTH_CHECK_ENABLED": "false", "RATE_LIMIT_ENABLED": "false"}
+
+
+def circuit_state(gateway, name: str) -> str | None:
+    admin = admin_session(gateway)
+    response = admin.get(f"{admin.base}/services/{name}/health", timeout=5)
+    return response.json()["circuit_state"] if response.status_code == 200 else None
+
+
+def test_an_upstream_killed_mid_load_fails_fast_opens_its_circuit_and_recovers_by_itself(database_url):
+    victim = start_counting_upstream()
+    revived = None
+    try:
+        with start_gateway(database_url, **CIRCUIT) as gateway:
+            add_route(admin_session(gateway), path_pattern="/victim/*", target_service="victim",
+                      target_url=victim.url, is_public=True, strip_prefix=True, retry_count=0, timeout=5)
+            with Load(gateway.url, "/victim/echo", clients=8) as load:
+                time.sleep(1.0)
+                killed_at = time.monotonic()
+                victim.send_signal(signal.SIGKILL)
+                victim.process.wait(5)
+                first_503 = wait_for_outcome(load, lambda o: o.status == 503 and o.started >= killed_at, 10,
+                                             "a 503 after the kill")
+                assert circuit_state(gateway, "victim") == "open"
+                time.sleep(0.5)
+                revived = start_counting_upstream(victim.port)
+                revived_at = time.monotonic()
+                # Nobody resets anything: the circuit half-opens after OPEN_SECONDS and trials close it.
+                wait_until(lambda: circuit_state(gateway, "victim") == "closed", OPEN_SECONDS + 8, 0.1,
+                           "the circuit closed again")
+                closed_at = time.monotonic()
+                time.sleep(1.0)
+            outcomes = load.stop()
+            refused = request(gateway.port, "GET", "/victim/echo")  # after the run: the circuit is closed
+            assert refused.status == 200
+    finally:
+        victim.stop()
+        if revived is not None:
+            revived.stop()
+        empty_database(database_url)
+
+    assert [o.error for o in outcomes if o.status is None] == []  # every request got an HTTP answer
+    assert statuses([o for o in outcomes if o.finished < killed_at]) == {200}
+    in_flight = [o for o in outcomes if o.started < killed_at <= o.finished]
+    assert statuses(in_flight) <= {200, 502} and len(in_flight) <= 8  # a client has one request in flight
+    after_kill = between(outcomes, killed_at, revived_at)
+    assert statuses(after_kill) <= {502, 503}, statuses(after_kill)
+    failures = [o for o in outcomes if o.status in (502, 503)]
+    # Refused connections fail at once; nothing waits for a timeout longer than the connect timeout.
+    assert max(o.elapsed for o in failures) < CONNECT_TIMEOUT + 1, latency_summary(failures)
+    assert first_503.started - killed_at < 3, "the circuit opened late"
+    assert b"service_unavailable" in first_503.body
+    # Recovered: from the moment the circuit closed, every request is 200 again.
+    assert statuses(between(outcomes, closed_at)) == {200}
+    assert closed_at - revived_at < OPEN_SECONDS + 5
+    print(f"\nkill -> first 503: {(first_503.started - killed_at) * 1000:.0f} ms; restart -> closed: "
+          f"{closed_at - revived_at:.1f} s; failures: {latency_summary(failures)}")
+
+
+def test_an_upstream_that_never_answers_is_504_at_the_route_timeout_and_other_routes_carry_on(database_url,
+                                                                                              upstream):
+    route_timeout = 2
+    with MisbehavingUpstream("hang") as silent, start_gateway(database_url, RATE_LIMIT_ENABLED="false") as gateway:
+        assert len(worker_pids(gateway)) == 1  # embedded mode: the fast and the hung requests share a worker
+        admin = admin_session(gateway)
+        add_route(admin, path_pattern="/silent/*", target_service="silent", target_url=silent.url, is_public=True,
+                  timeout=route_timeout, retry_count=2, circuit_breaker_enabled=False)
+        add_route(admin, path_pattern="/fast/*", target_service="upstream", target_url=upstream.url,
+                  is_public=True, strip_prefix=True, retry_count=0)
+        baseline = [request(gateway.port, "GET", "/fast/echo") for _ in range(20)]
+        assert {reply.status for reply in baseline} == {200}
+
+        def hung(n):
+            started = time.monotonic()
+            reply = request(gateway.port, "GET", f"/silent/{n}", timeout=30)
+            return reply, time.monotonic() - started
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+            hanging = [pool.submit(hung, n) for n in range(20)]
+            time.sleep(0.3)  # they are all waiting on the silent upstream now
+            with Load(gateway.url, "/fast/echo", clients=4) as load:
+                time.sleep(route_timeout - 0.6)
+            during = load.stop()
+            results = [future.result() for future in hanging]
+        try:
+            # The other route, on the same worker, kept answering at its usual pace meanwhile.
+            assert statuses(during) == {200} and len(during) >= 20
+            assert max(o.elapsed for o in during) < 1.0, latency_summary(during)
+            assert {reply.status for reply, _ in results} == {504}
+            assert {reply.json()["error"] for reply, _ in results} == {"gateway_timeout"}
+            elapsed = sorted(seconds for _, seconds in results)
+            # One deadline for all attempts: the route's timeout, not timeout x (1 + retries).
+            assert route_timeout - 0.1 < elapsed[0] and elapsed[-1] < route_timeout + 2, elapsed
+            assert silent.total() == 20  # a request that reached the upstream and timed out is not retried
+        finally:
+            empty_database(database_url)
+    print(f"\nother route while 20 requests hung: {latency_summary(during)}; 504 after "
+          f"{elapsed[0]:.2f}-{elapsed[-1]:.2f} s")
+
+
+@pytest.fixture(scope="module")
+def resetting(database_url):
+    """A gateway in front of an upstream that resets every connection once it has read the request."""
+    with MisbehavingUpstream("reset") as upstream, start_gateway(database_url, RATE_LIMIT_ENABLED="false") as gateway:
+        add_route(admin_session(gateway), path_pattern="/reset/*", target_service="resetting",
+                  target_url=upstream.url, is_public=True, retry_count=1, timeout=5, circuit_breaker_enabled=False)
+        yield gateway, upstream
+    empty_database(database_url)
+
+
+@pytest.mark.parametrize(("method", "attempts"), [("GET", 2), ("HEAD", 2), ("PUT", 2), ("DELETE", 2),
+                                                   ("POST", 1), ("PATCH", 1)])
+def test_a_reset_after_the_request_is_retried_only_for_idempotent_methods(resetting, method, attempts):
+    gateway, upstream = resetting
+    target = f"/reset/{method.lower()}-{time.monotonic_ns()}"
+    reply = request(gateway.port, method, target, body=None if method in ("GET", "HEAD", "DELETE") else b"payload")
+    assert reply.status == 502
+    if method != "HEAD":
+        assert reply.json()["error"] == "bad_gateway"
+    assert upstream.count(method, target) == attempts
