@@ -65,3 +65,34 @@ def test_downgrade_and_upgrade_again(empty_database):
     assert downgraded.returncode == 0, downgraded.stderr
     assert flask(empty_database, "db", "upgrade").returncode == 0
     assert pending_changes(empty_database) == []
+
+
+def test_routes_made_before_several_targets_keep_working(empty_database):
+    """0004 adds targets and traffic: a route stored before it keeps its target_url and forwards as before."""
+    assert flask(empty_database, "db", "upgrade", "0003_observability").returncode == 0
+    engine = sa.create_engine(empty_database.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO route_configs (id, path_pattern, target_service, target_url, methods, is_public, "
+                "is_active, priority, timeout, retry_count, circuit_breaker_enabled, strip_prefix, created_at, "
+                "updated_at) VALUES (:id, '/api/v1/old/*', 'old', 'http://127.0.0.1:9', :methods, true, true, 0, "
+                "30, 3, true, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                {"id": "0a0a0a0a0a0a4a0a8a0a0a0a0a0a0a0a" if empty_database.startswith("sqlite")
+                 else "0a0a0a0a-0a0a-4a0a-8a0a-0a0a0a0a0a0a",
+                 "methods": '["GET"]' if empty_database.startswith("sqlite") else "{GET}"})
+        upgraded = flask(empty_database, "db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        with engine.connect() as connection:
+            row = connection.execute(sa.text("SELECT target_url, targets, traffic FROM route_configs")).one()
+    finally:
+        engine.dispose()
+    assert tuple(row) == ("http://127.0.0.1:9", None, None)
+    from gateway.models import RouteConfig
+    from gateway.pipeline.routing import RouteSpec
+
+    spec = RouteSpec.from_row(RouteConfig(id="x", path_pattern="/api/v1/old/*", target_service="old",
+                                          target_url=row.target_url, methods=["GET"], is_public=True, priority=0,
+                                          timeout=30, retry_count=3, circuit_breaker_enabled=True,
+                                          strip_prefix=False, targets=row.targets, traffic=row.traffic))
+    assert spec.plan is None and spec.target_url == "http://127.0.0.1:9"

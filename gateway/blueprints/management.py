@@ -13,7 +13,7 @@ from gateway.control import breakers
 from gateway.control import health as health_report
 from gateway.control.runtime import configuration_changed
 from gateway.control.store import commit, ensure_unique, get_by_or_404, get_or_404, update_row
-from gateway.errors import MethodNotAllowed, NotFound
+from gateway.errors import MethodNotAllowed, NotFound, ValidationFailed
 from gateway.extensions import db
 from gateway.models import RouteConfig, ServiceHealth
 from gateway.schemas import (
@@ -24,6 +24,7 @@ from gateway.schemas import (
     ServiceListSchema,
     ServiceSchema,
 )
+from gateway.schemas.route import check_targets
 
 bp = AdminBlueprint("management", __name__, url_prefix="/api/v1/gateway", description="Routes, services and health.")
 ADMIN_BLUEPRINTS = frozenset({"management", "monitoring", "configuration"})
@@ -35,6 +36,22 @@ def route_defaults() -> dict:
     settings = current_app.config["GATEWAY_SETTINGS"]
     return {"timeout": settings.gateway_timeout, "retry_count": settings.gateway_retry_count,
             "circuit_breaker_enabled": settings.circuit_breaker_enabled}
+
+
+def check_registered(targets) -> None:
+    """Refuse targets naming services that are not registered.
+
+    :raise ValidationFailed: naming ``targets``.
+    """
+    if not targets:
+        return
+    names = {target["service"] for target in targets}
+    known = {row[0] for row in db.session.query(ServiceHealth.service_name)
+             .filter(ServiceHealth.service_name.in_(names))}
+    missing = sorted(names - known)
+    if missing:
+        message = f"Not registered services: {', '.join(missing)} (register them with POST /services)."
+        raise ValidationFailed("Invalid input: targets", fields={"targets": [message]})
 
 
 @bp.route("/routes")
@@ -55,6 +72,7 @@ class Routes(MethodView):
     def post(self, data):
         """Create a route; fields left out take their defaults."""
         ensure_unique(RouteConfig, "path_pattern", data["path_pattern"], "route")
+        check_registered(data.get("targets"))
         route = RouteConfig(**{**route_defaults(), **data})
         db.session.add(route)
         commit("path_pattern")
@@ -75,6 +93,9 @@ class RouteById(MethodView):
     def put(self, data, route_id):
         """Update a route; fields left out stay as they were."""
         route = get_or_404(RouteConfig, route_id, "route")
+        merged = {name: data.get(name, getattr(route, name)) for name in ("target_url", "targets", "traffic")}
+        check_targets(**merged)
+        check_registered(data.get("targets"))
         update_row(route, data, "path_pattern", "route")
         configuration_changed()
         return route

@@ -27,7 +27,7 @@ from gateway.control.circuitstore import CircuitWriter
 from gateway.control.controldb import control_engine
 from gateway.control.leases import deployment_prefix, make_leases
 
-__all__ = ["CircuitOpen", "Ticket", "admit", "circuit_reset", "init_app", "registry"]
+__all__ = ["CircuitOpen", "Ticket", "admit", "admit_service", "health_statuses", "circuit_reset", "init_app", "registry"]
 log = logging.getLogger("gateway.circuit")
 EXTENSION_KEY = "gateway.breakers"
 TRIAL_MARGIN = 1.0  # seconds a trial lease outlives the route's timeout (a worker died mid-trial)
@@ -43,6 +43,7 @@ class BreakerRegistry:
         self.prefix = deployment_prefix(self.settings)
         self.breakers: dict[str, ServiceBreaker] = {}
         self.known: dict[str, CircuitRecord] = {}  # every service's circuit as last read
+        self.health: dict[str, str] = {}  # every service's health status as last read
         self._writer: CircuitWriter | None = None
         self._leases = None
         self._poller: threading.Thread | None = None
@@ -67,16 +68,24 @@ class BreakerRegistry:
 
         :raise CircuitOpen: when its circuit refuses the request.
         """
-        breaker = self.breakers.get(route.target_service) or self._add(route)
-        return breaker.admit(route.timeout + TRIAL_MARGIN)
+        return self.admit_service(route.target_service, route.target_url, route.timeout)
 
-    def _add(self, route) -> ServiceBreaker:
+    def admit_service(self, name: str, url: str, timeout: float) -> Ticket:
+        """Return a ticket for a request to service ``name`` at ``url`` (see :meth:`admit`)."""
+        breaker = self.breakers.get(name) or self._add(name, url)
+        return breaker.admit(timeout + TRIAL_MARGIN)
+
+    def _add(self, name: str, url: str) -> ServiceBreaker:
         self.start()
-        name = route.target_service
         record = self.known.get(name)
-        breaker = ServiceBreaker(name, self.settings, self.writer, self.leases, self.prefix, route.target_url,
+        breaker = ServiceBreaker(name, self.settings, self.writer, self.leases, self.prefix, url,
                                  dataclasses.replace(record) if record else None)
         return self.breakers.setdefault(name, breaker)
+
+    def health_statuses(self) -> dict[str, str]:
+        """Return every registered service's health status as last read (loading it on first use)."""
+        self.start()
+        return self.health
 
     def refresh(self) -> bool:
         """Read every circuit and adopt what changed; return False when the database failed."""
@@ -84,11 +93,13 @@ class BreakerRegistry:
         try:
             with control_engine(self.app).connect() as connection:
                 known = circuitrows.read_all(connection)
+                health = circuitrows.read_health(connection)
         except SQLAlchemyError as exc:
             self._fail(exc)
             return False
         self._recover()
         self.known = known
+        self.health = health
         for name, breaker in list(self.breakers.items()):
             storage = breaker.storage
             record = known.get(name, CircuitRecord())  # no row (unregistered): closed
@@ -165,6 +176,16 @@ def release_ticket(ctx) -> None:
     """Free a trial slot the request took but never used (it ended before the upstream answered)."""
     if ctx is not None and ctx.ticket is not None:
         ctx.ticket.release()
+
+
+def admit_service(name: str, url: str, timeout: float) -> Ticket:
+    """Return a ticket for a request to one service of a route with several targets."""
+    return registry().admit_service(name, url, timeout)
+
+
+def health_statuses() -> dict[str, str]:
+    """Return the health status of every registered service, as this worker last read it."""
+    return registry().health_statuses()
 
 
 def circuit_reset(name: str) -> None:

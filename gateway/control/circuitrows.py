@@ -51,6 +51,12 @@ def read_all(connection) -> dict[str, CircuitRecord]:
     return {row.service_name: CircuitRecord.from_row(row) for row in rows}
 
 
+def read_health(connection) -> dict[str, str]:
+    """Return every registered service's health status, by service name."""
+    rows = connection.execute(sa.select(TABLE.c.service_name, TABLE.c.status))
+    return {row.service_name: row.status for row in rows}
+
+
 def read_one(connection, name: str) -> CircuitRecord | None:
     """Return one service's circuit (None: no such row)."""
     row = connection.execute(sa.select(*COLUMNS).where(_named(name))).first()

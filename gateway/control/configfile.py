@@ -161,7 +161,7 @@ def export(session, settings) -> dict:
             row = rows.get(CORS_KEY)
             document[section.name] = section.values_of(row) if row else cors_default(section, settings)
         else:
-            document[section.name] = [section.values_of(row) for row in rows.values()]
+            document[section.name] = [section.exported(row) for row in rows.values()]
     return document
 
 

@@ -15,6 +15,8 @@ from gateway.models import ALL_METHODS, CORS_ROW_ID, DEFAULT_CORS, CorsConfig, R
 from gateway.schemas import CorsSchema, RateLimitRuleSchema, RouteSchema, ServiceSchema
 
 CORS_KEY = "settings"  # the key of the cors section's one entity
+# A route has target_url or targets (+ traffic); an exported file shows only the one in use.
+OMITTED_WHEN_UNSET = frozenset({"target_url", "targets", "traffic"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +56,11 @@ class Section:
         """Return the file fields of a stored row."""
         return {name: _plain(getattr(row, name)) for name in self.fields}
 
+    def exported(self, row) -> dict:
+        """Return the file fields of a stored row as written out: optional fields left unset are left out."""
+        return {name: value for name, value in self.values_of(row).items()
+                if value is not None or name not in OMITTED_WHEN_UNSET}
+
 
 def _plain(value):
     return list(value) if isinstance(value, (list, tuple)) else value
@@ -63,7 +70,8 @@ def route_defaults(settings) -> dict:
     """Values a route takes for the fields it leaves out."""
     return {"methods": list(ALL_METHODS), "is_public": False, "is_active": True, "priority": 0,
             "timeout": settings.gateway_timeout, "retry_count": settings.gateway_retry_count,
-            "circuit_breaker_enabled": settings.circuit_breaker_enabled, "strip_prefix": False}
+            "circuit_breaker_enabled": settings.circuit_breaker_enabled, "strip_prefix": False,
+            "target_url": None, "targets": None, "traffic": None}
 
 
 def service_defaults(_settings) -> dict:

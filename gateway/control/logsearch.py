@@ -8,7 +8,7 @@ from gateway.control.stats import is_error
 from gateway.models import GatewayLog
 
 L = GatewayLog
-EXACT_FILTERS = ("method", "target_service", "user_id", "status_code")
+EXACT_FILTERS = ("method", "target_service", "target_group", "user_id", "status_code")
 
 
 def log_conditions(filters: dict) -> list:

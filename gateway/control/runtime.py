@@ -125,11 +125,12 @@ def load_snapshot(session, version: int, settings) -> Snapshot:
     from gateway.models import RateLimitRule, RouteConfig, ServiceHealth
     from gateway.models.cors_config import load_cors
 
+    services = {row.service_name: row.service_url for row in session.query(ServiceHealth)}
     routes = RouteTable(
-        RouteSpec.from_row(row) for row in session.query(RouteConfig).filter(RouteConfig.is_active.is_(True))
+        RouteSpec.from_row(row, services)
+        for row in session.query(RouteConfig).filter(RouteConfig.is_active.is_(True))
     )
     cors = CorsPolicy.from_row(load_cors(session))
-    services = {row.service_name: row.service_url for row in session.query(ServiceHealth)}
     rules = compile_rules(session.query(RateLimitRule).all(), settings)
     return Snapshot(version=version, routes=routes, cors=cors, services=services, rules=rules)
 

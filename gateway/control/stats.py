@@ -1,6 +1,6 @@
 """Request-log analytics, computed in the database: totals, error rate, percentiles, top endpoints.
 
-Counts come from one grouped scan of the window (by service, route pattern and status: a few
+Counts come from one grouped scan of the window (by service, route pattern, status and target group: a few
 hundred groups at most, rolled up here). Percentiles are PostgreSQL's ``percentile_cont``; on
 SQLite, window functions rank the response times and the same linear interpolation is applied
 to the two ranks around each percentile, so both backends give the same numbers.
@@ -56,13 +56,14 @@ def window(hours: int) -> tuple[dt.datetime, dt.datetime]:
 def gateway_stats(session, hours: int) -> dict:
     """Return totals, error rate, mean and percentile times, per-service and per-status counts, top endpoints."""
     since, until = window(hours)
-    total, services, statuses, endpoints = rollup(grouped_counts(session, since))
+    rows = grouped_counts(session, since)
+    total, services, statuses, endpoints = rollup(rows)
     overall, _ = percentiles(session, since, per_service=False)
     summary = total.as_dict()
     return {"hours": hours, "since": since, "until": until, "total_requests": summary["requests"],
             "error_count": summary["errors"], "error_rate": summary["error_rate"],
             "avg_response_time": summary["avg_response_time"], **{name: overall[name] for name, _ in PERCENTILES},
-            **breakdowns(services, statuses, endpoints)}
+            **breakdowns(services, statuses, endpoints), "requests_by_group": by_group(rows)}
 
 
 def breakdowns(services: dict, statuses: dict, endpoints: dict) -> dict:
@@ -78,9 +79,9 @@ def breakdowns(services: dict, statuses: dict, endpoints: dict) -> dict:
 
 
 def grouped_counts(session, since: dt.datetime) -> list:
-    """Return one row per (service, route pattern, status) of the window with its tallies."""
+    """Return one row per (service, route pattern, status, target group) of the window with its tallies."""
     errors = sa.func.sum(sa.case((is_error(), 1), else_=0))
-    columns = (L.target_service, L.route_pattern, L.status_code)
+    columns = (L.target_service, L.route_pattern, L.status_code, L.target_group)
     return session.execute(
         sa.select(*columns, sa.func.count().label("requests"), errors.label("errors"),
                   sa.func.count(L.response_time).label("timed"), sa.func.sum(L.response_time).label("time_sum"))
@@ -97,6 +98,16 @@ def rollup(rows) -> tuple[Tally, dict, dict, dict]:
         statuses.setdefault(row.status_code, Tally()).add(row)
         endpoints.setdefault((row.route_pattern, row.target_service), Tally()).add(row)
     return total, services, statuses, endpoints
+
+
+def by_group(rows) -> list:
+    """Return the tallies per (route pattern, target group) of routes with several targets."""
+    groups: dict = {}
+    for row in rows:
+        if row.target_group is not None:
+            groups.setdefault((row.route_pattern, row.target_group), Tally()).add(row)
+    return [{"route_pattern": pattern, "target_group": group, **tally.as_dict()}
+            for (pattern, group), tally in sorted(groups.items(), key=lambda item: (item[0][0] or "", item[0][1]))]
 
 
 def top(endpoints: dict) -> list:

@@ -38,4 +38,6 @@ class GatewayLog(db.Model):
     status_code: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     response_time: Mapped[float | None] = mapped_column(sa.Float, nullable=True)
     error_message: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    # The target group that served the request, on a route with several targets (A/B, canary).
+    target_group: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -20,7 +20,7 @@ class RouteConfig(db.Model):
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
     path_pattern: Mapped[str] = mapped_column(sa.String(255), unique=True, index=True)
     target_service: Mapped[str] = mapped_column(sa.String(100), index=True)
-    target_url: Mapped[str] = mapped_column(sa.String(2048))
+    target_url: Mapped[str | None] = mapped_column(sa.String(2048), nullable=True)  # None: see targets
     methods: Mapped[list[str]] = mapped_column(StringList, default=lambda: list(ALL_METHODS))
     is_public: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True, index=True)
@@ -29,6 +29,10 @@ class RouteConfig(db.Model):
     retry_count: Mapped[int] = mapped_column(sa.Integer)
     circuit_breaker_enabled: Mapped[bool] = mapped_column(sa.Boolean)
     strip_prefix: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # Several upstreams: [{"service": name, "weight": int, "group": name}, ...]; None: target_url alone.
+    targets: Mapped[list | None] = mapped_column(sa.JSON, nullable=True)
+    # How requests pick a group of targets: {"weights": {...}, "match": [...], "sticky": "..."}.
+    traffic: Mapped[dict | None] = mapped_column(sa.JSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -10,7 +10,7 @@ class ProxyContext:
 
     __slots__ = ("environ", "method", "raw_path", "query", "path", "keys", "snapshot", "route",
                  "identity", "origin", "started", "upstream_status", "upstream_started", "error",
-                 "ticket")
+                 "ticket", "target", "tried")
 
     def __init__(self, environ: dict, snapshot) -> None:
         self.environ = environ
@@ -27,6 +27,8 @@ class ProxyContext:
         self.upstream_started: float | None = None
         self.error: str | None = None
         self.ticket = None  # the circuit breaker's, when the route has one
+        self.target = None  # the chosen Target, on a route with several
+        self.tried: frozenset[str] = frozenset()  # services already tried by this request
 
     @property
     def is_preflight(self) -> bool:

@@ -25,10 +25,12 @@ from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionErro
 
 from gateway.errors import BadGateway, GatewayTimeout, PayloadTooLarge
 from gateway.pipeline.body import BodyTooLarge, request_body
+from gateway.pipeline.circuit import next_target
 from gateway.pipeline.guardedpool import guard_pools
 from gateway.pipeline.headers import downstream_headers, upstream_headers, via_token
 from gateway.pipeline.response import Answer, UpstreamBody
 from gateway.pipeline.routing import upstream_path
+from gateway.pipeline.traffic import GROUP_HEADER
 from gateway.upstreams import ForbiddenUpstream
 
 log = logging.getLogger("gateway.forwarder")
@@ -49,7 +51,7 @@ class UpstreamRequest:
     """One request as it goes upstream."""
 
     method: str
-    pool: urllib3.HTTPConnectionPool
+    pool: urllib3.HTTPConnectionPool | None
     target: str  # path and query, exactly as sent
     headers: dict[str, str]
     body: object  # None, bytes, or an iterator of bytes
@@ -97,16 +99,29 @@ class Forwarder:
 
     def prepare(self, ctx) -> UpstreamRequest:
         """Build the upstream request."""
-        route = ctx.route
         body, length = request_body(ctx.environ, self.max_body)
         headers = upstream_headers(ctx, g.request_id, self.trusted, self.via)
         if length is not None:
             headers["Content-Length"] = str(length)
-        pool, base = self.pool_for(route.target_url)
-        target = base + upstream_path(route, ctx.path)
-        if ctx.query:
-            target += "?" + ctx.query
-        return UpstreamRequest(ctx.method, pool, target, headers, body, body is not None and length is None)
+        upstream = UpstreamRequest(ctx.method, None, "", headers, body, body is not None and length is None)
+        self.aim(ctx, upstream)
+        return upstream
+
+    def aim(self, ctx, upstream: UpstreamRequest) -> None:
+        """Point the request at the route's target (or the chosen one of several)."""
+        chosen = ctx.target
+        upstream.pool, base = self.pool_for(chosen.url if chosen is not None else ctx.route.target_url)
+        target = base + upstream_path(ctx.route, ctx.path)
+        upstream.target = target + "?" + ctx.query if ctx.query else target
+        if chosen is not None:
+            upstream.headers[GROUP_HEADER] = chosen.group
+        elif GROUP_HEADER in upstream.headers:
+            del upstream.headers[GROUP_HEADER]  # only the gateway says which group serves
+
+    def _move(self, ctx, upstream: UpstreamRequest, status: int | None) -> None:
+        """Before a retry: go to another target of the route when it has one."""
+        if ctx.target is not None and next_target(ctx, status):
+            self.aim(ctx, upstream)
 
     def send(self, ctx, upstream: UpstreamRequest) -> urllib3.BaseHTTPResponse:
         """Send with retries for idempotent requests, inside the route's timeout.
@@ -128,6 +143,7 @@ class Forwarder:
                 if isinstance(exc, NewConnectionError):  # urllib3 derives it from ConnectTimeoutError
                     if self._give_up(ctx, exc, attempt, last, deadline):
                         raise self._unreachable(ctx) from None
+                    self._move(ctx, upstream, None)
                     continue
                 raise self._timeout(ctx) from None
             except BodyTooLarge:
@@ -138,10 +154,12 @@ class Forwarder:
             except CONNECTION_ERRORS as exc:
                 if self._give_up(ctx, exc, attempt, last, deadline):
                     raise self._unreachable(ctx) from None
+                self._move(ctx, upstream, None)
                 continue
             if response.status in RETRY_STATUSES and not last and _backoff(attempt, deadline):
                 response.drain_conn()
                 response.release_conn()
+                self._move(ctx, upstream, response.status)
                 continue
             return response
         raise AssertionError("unreachable")  # pragma: no cover
@@ -206,15 +224,16 @@ def send_through_circuit(proxy: Forwarder, ctx, upstream: UpstreamRequest):
     Connection errors, timeouts and 5xx answers (after retries) are failures, other answers
     successes; a request that fails on the client's side (body too large) tells nothing.
     """
-    ticket = ctx.ticket
-    if ticket is None:
+    if ctx.ticket is None and ctx.target is None:
         return proxy.send(ctx, upstream)
     try:
         response = proxy.send(ctx, upstream)
     except (BadGateway, GatewayTimeout):
-        ticket.failed()
+        if ctx.ticket is not None:  # the target's last: a retry may have moved to another
+            ctx.ticket.failed()
         raise
-    ticket.answered(response.status)
+    if ctx.ticket is not None:
+        ctx.ticket.answered(response.status)
     return response
 
 

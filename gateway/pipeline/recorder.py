@@ -125,7 +125,8 @@ def route_of(ctx, rule: str | None) -> tuple[str, str, str | None, str | None]:
         return "gateway", rule or "none", None, rule
     if ctx.route is None:
         return "none", "none", None, None
-    return ctx.route.target_service, ctx.route.pattern.text, ctx.route.target_service, ctx.route.pattern.text
+    service = ctx.target.service if ctx.target is not None else ctx.route.target_service
+    return service, ctx.route.pattern.text, service, ctx.route.pattern.text
 
 
 def count_proxy_outcome(ctx, own: bool, status: int, service: str, route: str) -> None:
@@ -169,6 +170,7 @@ def log_row(environ: dict, ctx, status: int, target_service: str | None, pattern
         "target_service": target_service[:100] if target_service else None,
         "user_id": user[:255] if user else None, "client_ip": client_ip(environ)[:45] or None,
         "status_code": status, "error_message": error_text(ctx, error),
+        "target_group": ctx.target.group if ctx is not None and ctx.target is not None else None,
     }
 
 

@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Iterable
 
 from gateway.pipeline.pathnorm import BadPath, match_key, normalise_segment
+from gateway.pipeline.traffic import DEFAULT_GROUP, Target, TrafficPlan
 
 WILDCARD = "*"
 # The gateway's own paths: never forwarded, whatever route would match them.
@@ -125,7 +126,7 @@ class RouteSpec:
     id: str
     pattern: Pattern
     target_service: str
-    target_url: str  # scheme://host[:port][/base], no trailing slash
+    target_url: str  # scheme://host[:port][/base], no trailing slash ("" on a route with several targets)
     methods: frozenset[str]
     is_public: bool
     priority: int
@@ -133,16 +134,26 @@ class RouteSpec:
     retry_count: int
     circuit_breaker_enabled: bool
     strip_prefix: bool
+    plan: TrafficPlan | None = None  # several targets: how a request picks one
 
     @classmethod
-    def from_row(cls, row) -> RouteSpec:
-        """Compile a RouteConfig row."""
+    def from_row(cls, row, services: dict | None = None) -> RouteSpec:
+        """Compile a RouteConfig row; ``services`` (name -> URL) locates the targets of a route with several."""
         return cls(
             id=str(row.id), pattern=compile_pattern(row.path_pattern), target_service=row.target_service,
-            target_url=row.target_url.rstrip("/"), methods=frozenset(row.methods), is_public=row.is_public,
+            target_url=(row.target_url or "").rstrip("/"), methods=frozenset(row.methods), is_public=row.is_public,
             priority=row.priority, timeout=float(row.timeout), retry_count=row.retry_count,
             circuit_breaker_enabled=row.circuit_breaker_enabled, strip_prefix=row.strip_prefix,
+            plan=compile_plan(row.targets, row.traffic, services or {}) if getattr(row, "targets", None) else None,
         )
+
+
+def compile_plan(targets: list[dict], traffic: dict | None, services: dict) -> TrafficPlan:
+    """Compile a route's targets; a target whose service is not registered (no URL) is left out."""
+    return TrafficPlan(tuple(
+        Target(service=item["service"], url=services[item["service"]].rstrip("/"), weight=int(item.get("weight", 1)),
+               group=item.get("group") or DEFAULT_GROUP)
+        for item in targets if item["service"] in services), traffic)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

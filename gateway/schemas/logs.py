@@ -32,6 +32,8 @@ class LogQuerySchema(Schema):
     path = fields.String(validate=validate.Length(1, 2048),
                          metadata={"description": "Exact normalised path, or a prefix ending in * (/api/v1/content/*)."})
     target_service = fields.String(validate=validate.Length(1, 100))
+    target_group = fields.String(validate=validate.Length(1, 100),
+                                 metadata={"description": "The target group (A/B, canary) that served it."})
     user_id = fields.String(validate=validate.Length(1, 255), metadata={"description": "The token's sub."})
     status_code = fields.Integer(validate=validate.Range(100, 599))
     start_date = UtcDateTime(metadata={"description": "Rows created at or after this instant. " + DATE_HELP})
@@ -58,7 +60,10 @@ class GatewayLogSchema(Schema):
     method = fields.String()
     path = fields.String(metadata={"description": "The normalised path, without the query string."})
     route_pattern = fields.String(allow_none=True, metadata={"description": "The route (or admin endpoint) matched."})
-    target_service = fields.String(allow_none=True)
+    target_service = fields.String(allow_none=True, metadata={"description": "The service that served it (on a "
+                                                              "route with several targets, the one chosen)."})
+    target_group = fields.String(allow_none=True, metadata={"description": "Its target group, on a route with "
+                                                            "several targets."})
     user_id = fields.String(allow_none=True, metadata={"description": "The token's sub, if any."})
     client_ip = fields.String(allow_none=True)
     status_code = fields.Integer(allow_none=True)

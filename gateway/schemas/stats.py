@@ -42,6 +42,11 @@ class EndpointSchema(TallySchema):
     target_service = fields.String(allow_none=True)
 
 
+class GroupTallySchema(TallySchema):
+    route_pattern = fields.String(metadata={"description": "A route with several targets."})
+    target_group = fields.String(metadata={"description": "The target group (version) that served the requests."})
+
+
 class StatsSchema(WindowSchema, PercentilesSchema):
     """What the request log says about the window."""
 
@@ -53,6 +58,8 @@ class StatsSchema(WindowSchema, PercentilesSchema):
     requests_by_status = fields.Dict(keys=fields.String(), values=fields.Integer(),
                                      metadata={"description": "Status code -> requests."})
     top_endpoints = fields.List(fields.Nested(EndpointSchema), metadata={"description": "The 10 busiest."})
+    requests_by_group = fields.List(fields.Nested(GroupTallySchema), metadata={
+        "description": "Per route with several targets and per group (A/B, canary): compare the versions."})
     log_rows_dropped = fields.Integer(metadata={"description": "Log rows this instance's workers dropped since "
                                                 "it started (queue full or database down): requests the log "
                                                 "does not show."})

@@ -44,7 +44,7 @@ def test_every_row_newest_first_with_its_fields(client, admin_headers, sample):
     assert body["total"] == 6
     first = body["items"][0]
     assert set(first) == {"id", "request_id", "method", "path", "route_pattern", "target_service", "user_id",
-                          "client_ip", "status_code", "response_time", "error_message", "created_at"}
+                          "client_ip", "status_code", "response_time", "error_message", "target_group", "created_at"}
     assert first["created_at"].endswith("+00:00")
 
 
@@ -121,7 +121,7 @@ def test_admins_only(client, user_headers, path):
 
 
 @pytest.mark.parametrize(("path", "parameters"), [
-    ("/logs", {"method", "path", "target_service", "user_id", "status_code", "start_date", "end_date", "limit",
+    ("/logs", {"method", "path", "target_service", "target_group", "user_id", "status_code", "start_date", "end_date", "limit",
                "offset"}),
     ("/errors", {"limit"}), ("/stats", {"hours"}), ("/metrics", {"hours"}), ("/performance", {"hours"}),
 ])

@@ -111,11 +111,17 @@
     return badge(word, word, "active-state");
   }
 
+  // One target_url, or several targets: "content-v1 ×95 (stable), content-v2 ×5 (canary)".
+  function upstreamOf(r) {
+    if (!r.targets) return r.target_url;
+    return r.targets.map(function (t) { return `${t.service} ×${t.weight} (${t.group})`; }).join(", ");
+  }
+
   function routes(data) {
     fill("routes", data.items.map(function (r) {
       const verb = r.is_active ? "Deactivate" : "Activate";
       return el("tr", {dataset: {route: r.path_pattern}}, [
-        el("th", {scope: "row", text: r.path_pattern}), cell(r.target_service), cell(r.target_url, "wrap"),
+        el("th", {scope: "row", text: r.path_pattern}), cell(r.target_service), cell(upstreamOf(r), "wrap"),
         cell(r.methods.length >= ALL_METHODS ? "any" : r.methods.join(", ")), cell(r.is_public ? "yes" : "no"), numeric(r.priority), activeBadge(r.is_active),
         el("td", {}, [button(verb, {"data-action": "toggle-route", "data-id": r.id, "data-active": String(r.is_active),
           "data-key": `route:${r.id}`, "aria-label": `${verb} route ${r.path_pattern}`})]),
