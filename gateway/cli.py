@@ -135,6 +135,9 @@ def import_config(file, dry_run, prune):
     text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     try:
         desired = configfile.load(text, None if file == "-" else file, settings())
+        problems = configplan.unregistered_targets(db.session, desired, prune)
+        if problems:
+            raise configfile.ConfigInvalid(problems)
     except configfile.ConfigInvalid as exc:
         report_invalid(exc, file)
     changes = configplan.plan(db.session, desired, prune=prune)

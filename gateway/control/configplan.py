@@ -41,6 +41,27 @@ def plan(session, desired: dict, prune: bool = False, create_only: bool = False)
     return changes
 
 
+def unregistered_targets(session, desired: dict, prune: bool = False) -> list[str]:
+    """Return a problem line per route whose targets name services neither the file nor the database has.
+
+    With ``prune`` and a services section, the file's services are the only ones left.
+    """
+    routes = desired.get("routes") or []
+    if not any(route.get("targets") for route in routes):
+        return []
+    services = next(section for section in SECTIONS if section.name == "services")
+    known = {entry["service_name"] for entry in desired.get("services") or ()}
+    if not (prune and "services" in desired):
+        known |= set(services.rows(session))
+    problems = []
+    for index, route in enumerate(routes):
+        missing = sorted({target["service"] for target in route.get("targets") or ()} - known)
+        if missing:
+            problems.append(f"routes[{index}].targets: not registered services: {', '.join(missing)} "
+                            "(list them under services)")
+    return problems
+
+
 def _plan_section(session, section: Section, wanted, prune: bool, create_only: bool) -> list[Change]:
     rows = section.rows(session)
     entries = wanted if isinstance(wanted, list) else [wanted]

@@ -139,3 +139,24 @@ def test_the_declarative_file_round_trips_targets(app, runner, tmp_path, client,
     path.write_text(yaml.safe_dump(document))
     bad = runner.invoke(args=["config", "import", str(path)])
     assert bad.exit_code == 1 and "routes[0].traffic" in bad.stderr, bad.stderr
+
+
+def test_an_imported_route_must_name_services_the_file_or_the_database_has(runner, tmp_path, client, admin_headers,
+                                                                          services):
+    route = {"path_pattern": "/api/v1/imported/*", "target_service": "imported",
+             "targets": [{"service": "content-v1"}, {"service": "imported-v2"}]}
+    path = tmp_path / "gateway.yaml"
+    path.write_text(yaml.safe_dump({"routes": [route]}))
+    refused = runner.invoke(args=["config", "import", str(path)])
+    assert refused.exit_code == 1
+    assert "routes[0].targets: not registered services: imported-v2 (list them under services)" in refused.stderr
+    # Listed in the same file: fine, whatever the order of the sections.
+    path.write_text(yaml.safe_dump({"routes": [route], "services": [
+        {"service_name": "imported-v2", "service_url": "http://127.0.0.1:9300"}]}))
+    accepted = runner.invoke(args=["config", "import", str(path)])
+    assert accepted.exit_code == 0, accepted.output
+    # Pruning the services section to one that drops content-v1: refused.
+    path.write_text(yaml.safe_dump({"routes": [route], "services": [
+        {"service_name": "imported-v2", "service_url": "http://127.0.0.1:9300"}]}))
+    pruned = runner.invoke(args=["config", "import", "--prune", str(path)])
+    assert pruned.exit_code == 1 and "not registered services: content-v1" in pruned.stderr
