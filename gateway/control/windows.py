@@ -1,15 +1,117 @@
 """Moving-window counters: take a slot in every applicable window and read what is left.
 
-On Redis every rule of a request is checked in ONE round trip: the ``limits`` library's own
-Lua scripts (acquire, then read the window) for all the rules go through one pipeline. On
-the in-memory storage the library's calls are made one by one (no network). Both give the
-same answers; a storage failure surfaces as :class:`CounterStoreDown`.
+On Redis every rule of a request is checked in ONE round trip, one ``EVALSHA`` of
+:data:`HIT_SCRIPT`: for each rule's key it does what the ``limits`` library's two moving-window
+scripts do (acquire a slot, then find the oldest timestamp in the window and how many there
+are), and drops the timestamps that left the window more than :data:`TRIM_GRACE` seconds ago,
+so that both stay cheap however busy a key is. On the in-memory storage the library's calls
+are made one by one (no network). Both give the same answers; a storage failure surfaces as
+:class:`CounterStoreDown`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
+
+import redis
+
+# Counters of several rules in one call. KEYS: one list per rule (newest timestamp first, as the
+# limits library keeps them); ARGV: now, the trim grace, then max_requests and window_seconds
+# per key. Returns acquired (1/0), count and the oldest timestamp in the window (nil when
+# empty) per key, flat.
+HIT_SCRIPT = """
+local now = tonumber(ARGV[1])
+local grace = tonumber(ARGV[2])
+
+-- How many entries at the tail (the oldest end) are older than target. Timestamps are close to
+-- evenly spread, so the first probe is where target falls between the oldest one and now;
+-- from there a galloping search, then a bisection: a few LINDEXes near the tail, O(log k) at
+-- worst for k old entries.
+local function older_at_tail(key, n, target)
+    if n == 0 then
+        return 0
+    end
+    local oldest = tonumber(redis.call('lindex', key, -1))
+    if oldest >= target then
+        return 0
+    end
+    local old, new = 1, n + 1  -- entry -old is older than target; entry -new is not (n + 1: beyond the head)
+    local guess = 1
+    if now > oldest then
+        guess = math.floor(n * (target - oldest) / (now - oldest) + 0.5)
+    end
+    guess = math.max(2, math.min(n, guess))
+    local step = 1
+    if tonumber(redis.call('lindex', key, -guess)) < target then
+        old = guess
+        while old + step <= n do
+            if tonumber(redis.call('lindex', key, -(old + step))) >= target then
+                new = old + step
+                break
+            end
+            old = old + step
+            step = step * 2
+        end
+    else
+        new = guess
+        while new - step > old do
+            if tonumber(redis.call('lindex', key, -(new - step))) < target then
+                old = new - step
+                break
+            end
+            new = new - step
+            step = step * 2
+        end
+    end
+    while new - old > 1 do
+        local mid = math.floor((old + new) / 2)
+        if tonumber(redis.call('lindex', key, -mid)) < target then old = mid else new = mid end
+    end
+    return old
+end
+
+local out = {}
+for i, key in ipairs(KEYS) do
+    local limit = tonumber(ARGV[2 * i + 1])
+    local expiry = tonumber(ARGV[2 * i + 2])
+    local target = now - expiry
+    -- acquire_moving_window.lua of limits, amount 1
+    local acquired = 0
+    if limit >= 1 then
+        local entry = redis.call('lindex', key, limit - 1)
+        if not (entry and tonumber(entry) >= target) then
+            redis.call('lpush', key, now)
+            redis.call('ltrim', key, 0, limit - 1)
+            redis.call('expire', key, expiry)
+            acquired = 1
+        end
+    end
+    -- timestamps that left the window more than grace seconds ago can no longer count
+    local n = redis.call('llen', key)
+    local stale = older_at_tail(key, n, target - grace)
+    if stale > 0 then
+        redis.call('ltrim', key, 0, -(stale + 1))
+        n = n - stale
+    end
+    -- moving_window.lua of limits: the oldest entry in the window and how many there are
+    local old = older_at_tail(key, n, target)
+    out[3 * i - 2] = acquired
+    out[3 * i - 1] = n - old
+    if n - old > 0 then
+        out[3 * i] = tostring(tonumber(redis.call('lindex', key, -(old + 1))))
+    else
+        out[3 * i] = false
+    end
+end
+return out
+"""
+HIT_SCRIPT_SHA = hashlib.sha1(HIT_SCRIPT.encode()).hexdigest()
+# Timestamps are dropped only this long after they left their window: a request whose clock
+# reading reaches Redis up to this late (another worker or instance got there first) still
+# finds every entry the limits library's scripts would have found.
+TRIM_GRACE = 1.0
 
 
 class CounterStoreDown(Exception):
@@ -31,6 +133,7 @@ class WindowCounters:
     def __init__(self, storage) -> None:
         self.storage = storage
         self.is_redis = hasattr(storage, "lua_acquire_moving_window")
+        self.redis = RedisWindows(storage) if self.is_redis else None
 
     def hit(self, checks: list[tuple]) -> list[WindowState]:
         """Take a slot in each (rule, identity) window; return each window's state.
@@ -39,7 +142,7 @@ class WindowCounters:
         """
         try:
             if self.is_redis:
-                return self._hit_redis(checks)
+                return self.redis.hit(checks)
             return self._hit_memory(checks)
         except Exception as exc:  # redis-py and limits raise many kinds; all mean "no answer"
             self._drop_connections()
@@ -50,6 +153,7 @@ class WindowCounters:
     def _drop_connections(self) -> None:
         """Forget pooled Redis connections: after a restart each would fail once more."""
         if self.is_redis:
+            self.redis.disconnect()
             try:
                 self.storage.get_connection().connection_pool.disconnect()
             except Exception:  # noqa: BLE001 (best effort: the next attempt reconnects anyway)
@@ -64,29 +168,73 @@ class WindowCounters:
             states.append(WindowState(allowed, max(0, rule.max_requests - count), start + rule.window))
         return states
 
-    def _hit_redis(self, checks) -> list[WindowState]:
-        import redis
 
-        store = self.storage
-        acquire, window = store.lua_acquire_moving_window, store.lua_moving_window
+class RedisWindows:
+    """:data:`HIT_SCRIPT` over connections of its own.
+
+    A lean client: one packed ``EVALSHA`` per request on a connection taken from a free list,
+    put back only after its whole reply was read (so it never holds unread data and needs no
+    check when taken again), dropped on any connection error. A connection that failed when
+    reused (Redis restarted, idle connection closed) is replaced once by a new one, as
+    redis-py's pool would; a restarted Redis that forgot the script gets it loaded again.
+    """
+
+    def __init__(self, storage) -> None:
+        pool = storage.get_connection().connection_pool
+        self.connection_class, self.connection_kwargs = pool.connection_class, pool.connection_kwargs
+        self.prefix = storage.prefixed_key("")
+        self.idle: list = []
+
+    def hit(self, checks) -> list[WindowState]:
         now = time.time()
-        for attempt in (1, 2):
-            pipe = store.get_connection().pipeline(transaction=False)
-            for rule, identity in checks:
-                key = store.prefixed_key(rule.storage_key(identity))
-                pipe.evalsha(acquire.sha, 1, key, now, rule.max_requests, rule.window, 1)
-                pipe.evalsha(window.sha, 1, key, now - rule.window, rule.max_requests)
-            results = pipe.execute(raise_on_error=False)
-            if not any(isinstance(r, redis.exceptions.NoScriptError) for r in results) or attempt == 2:
-                break
-            for script in (acquire, window):  # a restarted Redis forgot the scripts: load them once
-                store.get_connection().script_load(script.script)
-        errors = [r for r in results if isinstance(r, Exception)]
-        if errors:
-            raise CounterStoreDown(str(errors[0]))
+        keys, args = [], [now, TRIM_GRACE]
+        for rule, identity in checks:
+            keys.append(self.prefix + rule.storage_key(identity))
+            args += (rule.max_requests, rule.window)
+        reply = self._evalsha(("EVALSHA", HIT_SCRIPT_SHA, len(keys), *keys, *args))
         states = []
         for index, (rule, _identity) in enumerate(checks):
-            acquired, found = results[2 * index], results[2 * index + 1]
-            start, count = (float(found[0]), int(found[1])) if found else (now, 0)
+            acquired, count, oldest = reply[3 * index: 3 * index + 3]
+            start = float(oldest) if count else now
             states.append(WindowState(bool(acquired), max(0, rule.max_requests - count), start + rule.window))
         return states
+
+    def _evalsha(self, command):
+        reused = bool(self.idle)
+        connection = self.idle.pop() if reused else self.connection_class(**self.connection_kwargs)
+        try:
+            try:
+                reply = self._call(connection, command)
+            except (redis.ConnectionError, OSError) as exc:
+                if not reused or isinstance(exc, TimeoutError):  # a hung Redis: one timeout is enough
+                    raise
+                connection.disconnect()  # it went stale while idle: one new connection, one retry
+                reply = self._call(connection, command)
+        except redis.ResponseError:
+            self.idle.append(connection)  # an error reply was read whole: the connection is clean
+            raise
+        except BaseException:
+            connection.disconnect()
+            raise
+        self.idle.append(connection)
+        return reply
+
+    @staticmethod
+    def _call(connection, command):
+        connection.send_command(*command)
+        try:
+            return connection.read_response()
+        except redis.exceptions.NoScriptError:  # a restarted Redis forgot the script: load it once
+            connection.send_command("SCRIPT", "LOAD", HIT_SCRIPT)
+            connection.read_response()
+            connection.send_command(*command)
+            return connection.read_response()
+
+    def disconnect(self) -> None:
+        """Close the idle connections (after a failure: each would fail once more)."""
+        idle, self.idle = self.idle, []
+        for connection in idle:
+            try:
+                connection.disconnect()
+            except Exception:  # noqa: BLE001 (closing a dead socket)
+                pass
