@@ -89,3 +89,39 @@ def test_a_gateway_message_with_a_traceback_stays_on_one_line(style):
     assert (fields["level"], fields["logger"], fields["request_id"], fields["msg"]) == (
         "ERROR", "gateway.x", "req-1", "failed for a b")
     assert "ValueError: bad \"value\"\nsecond line" in fields["exc"]
+
+
+@pytest.mark.parametrize("style", ["logfmt", "json"])
+def test_access_line_written_directly_is_the_line_logging_writes(style, tmp_path):
+    import datetime as dt
+
+    from gunicorn.config import Config
+
+    from gateway.logconfig import ACCESS_FIELDS, gunicorn_logger
+
+    cfg = Config()
+    cfg.set("accesslog", str(tmp_path / "access.log"))
+    cfg.set("errorlog", str(tmp_path / "error.log"))
+    logger = gunicorn_logger(style)(cfg)
+
+    class Resp:
+        status, sent = "404 NOT FOUND", 74
+        headers = [("Content-Type", "application/json"), ("X-Request-ID", "27ee3e81-d8b9-4860-8746-92bd90b88f8e")]
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/a b/é", "QUERY_STRING": "page=2&token=s3cret",
+               "RAW_URI": "/api/a%20b/%C3%A9?page=2&token=s3cret", "REMOTE_ADDR": "127.0.0.1",
+               "HTTP_USER_AGENT": 'curl/8.5.0 "quoted"',
+               ACCESS_FIELDS: {"user": "u1", "service": "fast", "route": "/api/*", "remote": "10.0.0.7"}}
+    logger.access(Resp, None, environ, dt.timedelta(microseconds=48_100))  # straight to the file
+    logger.access_log.addFilter(lambda record: True)  # any filter: the line goes through logging
+    logger.access(Resp, None, environ, dt.timedelta(microseconds=48_100))
+    direct, through_logging = (tmp_path / "access.log").read_text().splitlines()
+    if style == "json":
+        direct, through_logging = json.loads(direct), json.loads(through_logging)
+        assert direct.pop("ts")[:16] == through_logging.pop("ts")[:16]
+    else:
+        direct, through_logging = parse_logfmt(direct), parse_logfmt(through_logging)
+        assert direct.pop("ts")[:16] == through_logging.pop("ts")[:16]
+    assert direct == through_logging
+    assert direct["request_id"] == "27ee3e81-d8b9-4860-8746-92bd90b88f8e" and direct["status"] in ("404", 404)
+    assert "s3cret" not in str(direct)
