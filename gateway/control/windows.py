@@ -3,8 +3,8 @@
 On Redis every rule of a request is checked in ONE round trip, one ``EVALSHA`` of
 :data:`HIT_SCRIPT`: for each rule's key it does what the ``limits`` library's two moving-window
 scripts do (acquire a slot, then find the oldest timestamp in the window and how many there
-are), and drops the timestamps that left the window more than :data:`TRIM_GRACE` seconds ago,
-so that both stay cheap however busy a key is. On the in-memory storage the library's calls
+are), and drops the timestamps that left the window more than :data:`TRIM_GRACE` seconds ago
+(in batches), so that both stay cheap however busy a key is. On the in-memory storage the library's calls
 are made one by one (no network). Both give the same answers; a storage failure surfaces as
 :class:`CounterStoreDown`.
 """
@@ -24,52 +24,60 @@ import redis
 HIT_SCRIPT = """
 local now = tonumber(ARGV[1])
 local grace = tonumber(ARGV[2])
+local TRIM_BATCH = 32
 
--- How many entries at the tail (the oldest end) are older than target. Timestamps are close to
--- evenly spread, so the first probe is where target falls between the oldest one and now;
--- from there a galloping search, then a bisection: a few LINDEXes near the tail, O(log k) at
--- worst for k old entries.
-local function older_at_tail(key, n, target)
+-- Split a list (newest first) at target: how many entries at its tail (the oldest end) are
+-- older than target, and the value of the one before them (the oldest not older; nil if none).
+-- Timestamps are close to evenly spread, so the first probe is where target falls between the
+-- oldest one and now; from there a galloping search, then a bisection: a few LINDEXes near the
+-- tail, O(log k) at worst for k old entries.
+local function split(key, n, target)
     if n == 0 then
-        return 0
+        return 0, nil
     end
-    local oldest = tonumber(redis.call('lindex', key, -1))
-    if oldest >= target then
-        return 0
+    local tail = tonumber(redis.call('lindex', key, -1))
+    if tail >= target then
+        return 0, tail
     end
-    local old, new = 1, n + 1  -- entry -old is older than target; entry -new is not (n + 1: beyond the head)
-    local guess = 1
-    if now > oldest then
-        guess = math.floor(n * (target - oldest) / (now - oldest) + 0.5)
+    if n == 1 then
+        return 1, nil
     end
-    guess = math.max(2, math.min(n, guess))
+    local old, new, newval = 1, n + 1, nil  -- entry -old is older than target, entry -new is not
+    local guess = 2
+    if now > tail then
+        guess = math.max(2, math.min(n, math.floor(n * (target - tail) / (now - tail) + 0.5)))
+    end
+    local value = tonumber(redis.call('lindex', key, -guess))
     local step = 1
-    if tonumber(redis.call('lindex', key, -guess)) < target then
+    if value < target then
         old = guess
         while old + step <= n do
-            if tonumber(redis.call('lindex', key, -(old + step))) >= target then
-                new = old + step
+            value = tonumber(redis.call('lindex', key, -(old + step)))
+            if value >= target then
+                new, newval = old + step, value
                 break
             end
             old = old + step
             step = step * 2
         end
     else
-        new = guess
+        new, newval = guess, value
         while new - step > old do
-            if tonumber(redis.call('lindex', key, -(new - step))) < target then
+            value = tonumber(redis.call('lindex', key, -(new - step)))
+            if value < target then
                 old = new - step
                 break
             end
-            new = new - step
+            new, newval = new - step, value
             step = step * 2
         end
     end
     while new - old > 1 do
         local mid = math.floor((old + new) / 2)
-        if tonumber(redis.call('lindex', key, -mid)) < target then old = mid else new = mid end
+        value = tonumber(redis.call('lindex', key, -mid))
+        if value < target then old = mid else new, newval = mid, value end
     end
-    return old
+    return old, newval
 end
 
 local out = {}
@@ -78,32 +86,34 @@ for i, key in ipairs(KEYS) do
     local expiry = tonumber(ARGV[2 * i + 2])
     local target = now - expiry
     -- acquire_moving_window.lua of limits, amount 1
-    local acquired = 0
+    local acquired, n = 0, nil
     if limit >= 1 then
         local entry = redis.call('lindex', key, limit - 1)
         if not (entry and tonumber(entry) >= target) then
-            redis.call('lpush', key, now)
-            redis.call('ltrim', key, 0, limit - 1)
+            n = redis.call('lpush', key, now)
+            if n > limit then
+                redis.call('ltrim', key, 0, limit - 1)
+                n = limit
+            end
             redis.call('expire', key, expiry)
             acquired = 1
         end
     end
-    -- timestamps that left the window more than grace seconds ago can no longer count
-    local n = redis.call('llen', key)
-    local stale = older_at_tail(key, n, target - grace)
-    if stale > 0 then
+    if not n then
+        n = redis.call('llen', key)
+    end
+    -- timestamps that left the window more than grace seconds ago can no longer count: dropped
+    -- TRIM_BATCH or more at a time
+    if n >= TRIM_BATCH and tonumber(redis.call('lindex', key, -TRIM_BATCH)) < target - grace then
+        local stale = split(key, n, target - grace)
         redis.call('ltrim', key, 0, -(stale + 1))
         n = n - stale
     end
-    -- moving_window.lua of limits: the oldest entry in the window and how many there are
-    local old = older_at_tail(key, n, target)
+    -- moving_window.lua of limits: how many entries are in the window, and the oldest of them
+    local old, oldest = split(key, n, target)
     out[3 * i - 2] = acquired
     out[3 * i - 1] = n - old
-    if n - old > 0 then
-        out[3 * i] = tostring(tonumber(redis.call('lindex', key, -(old + 1))))
-    else
-        out[3 * i] = false
-    end
+    out[3 * i] = n - old > 0 and tostring(oldest)
 end
 return out
 """
