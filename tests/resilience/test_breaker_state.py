@@ -214,7 +214,8 @@ def test_a_worker_follows_a_reset_it_did_not_make(gateway_app, workers):
 
 def test_a_poll_older_than_a_local_write_does_not_undo_it(gateway_app, workers):
     worker = workers()
-    breaker = worker.breakers.get("orders") or worker._add(route_to())
+    route = route_to()
+    breaker = worker.breakers.get("orders") or worker._add(route.target_service, route.target_url)
     generation = breaker.storage.generation
     fail(worker, 3)
     assert breaker.storage.generation > generation and breaker.state == "open"
