@@ -71,11 +71,25 @@ class ServerProcess:
             os.killpg(self.process.pid, sig)
 
     def stop(self, timeout: float = 10.0, sig: int = signal.SIGINT) -> None:
-        """Stop the process group: SIGINT (gunicorn's quick shutdown) by default, then SIGKILL."""
+        """Stop the process group: SIGINT (gunicorn's quick shutdown) by default, then SIGKILL.
+
+        A gunicorn worker still booting when the SIGINT comes has not installed its own handlers
+        yet: it loses the signal, and the master waits its whole graceful timeout for it. So a
+        SIGINT is sent again to the group every half second after the first second (the master,
+        already stopping, ignores it; a worker that has booted meanwhile quits).
+        """
         if self.process.poll() is None:
             self.send_signal(sig)
+            deadline = time.monotonic() + timeout
+            if sig == signal.SIGINT:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.process.wait(min(1.0, timeout))
+                while self.process.poll() is None and time.monotonic() < deadline:
+                    self.send_signal(sig)
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        self.process.wait(min(0.5, max(0.0, deadline - time.monotonic())))
             try:
-                self.process.wait(timeout)
+                self.process.wait(max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self.send_signal(signal.SIGKILL)
                 self.process.wait(5)
@@ -138,7 +152,8 @@ def admin_session(gateway: ServerProcess) -> requests.Session:
 
 def add_route(admin: requests.Session, **fields) -> dict:
     """Create a route through the admin API and return it."""
-    response = admin.post(f"{admin.base}/routes", json=fields, timeout=5)
+    # The first request to a gateway just started may wait for its worker to boot (a busy machine).
+    response = admin.post(f"{admin.base}/routes", json=fields, timeout=30)
     assert response.status_code == 201, response.text
     return response.json()
 
