@@ -8,6 +8,7 @@ the run instead of being skipped.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import uuid
@@ -36,17 +37,33 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError("GATEWAY_REQUIRE_BACKENDS=1 but REDIS_URL is not set")
 
 
+@pytest.fixture(scope="session")
+def migrated_databases(tmp_path_factory):
+    """Return the session's migrated database of a backend, made on first use (dropped at the end).
+
+    Made once per backend and session even when the backends alternate: pytest-xdist hands a
+    worker a whole file, SQLite and PostgreSQL tests together, and ``database_url`` is set up
+    again at each switch.
+    """
+    made: dict[str, str] = {}
+    with contextlib.ExitStack() as stack:
+        def url_of(backend: str) -> str:
+            if backend not in made:
+                if backend == "sqlite":
+                    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'gateway.db'}"
+                else:
+                    url = stack.enter_context(fresh_postgres_database(POSTGRES_URL, "engadi_test"))
+                migrate_to_head(url)
+                made[backend] = url
+            return made[backend]
+
+        yield url_of
+
+
 @pytest.fixture(scope="session", params=DB_BACKENDS)
-def database_url(request, tmp_path_factory):
+def database_url(request, migrated_databases):
     """A migrated, empty database for this test session, one per backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'gateway.db'}"
-        migrate_to_head(url)
-        yield url
-        return
-    with fresh_postgres_database(POSTGRES_URL, "engadi_test") as url:
-        migrate_to_head(url)
-        yield url
+    return migrated_databases(request.param)
 
 
 def migrate_to_head(url: str) -> None:
