@@ -91,7 +91,9 @@ def test_the_admin_role_setting_decides_who_is_admin(make_app):
 
 # --- unknown paths and methods ---------------------------------------------------------------
 
-UNKNOWN_PATHS = [API, f"{API}/", f"{API}/nope", f"{ROUTES}/", f"{ROUTES}/{uuid.uuid4()}/extra", f"{HEALTH}/x",
+# A fixed id: parameters must be the same in every process that collects them (pytest-xdist).
+SOME_ID = "5f0c2a8e-3b1d-4e6f-9a7c-0d2e4b6f8a1c"
+UNKNOWN_PATHS = [API, f"{API}/", f"{API}/nope", f"{ROUTES}/", f"{ROUTES}/{SOME_ID}/extra", f"{HEALTH}/x",
                  f"{API}/config", f"{SERVICES}/content/metrics", f"{API}/routes;x"]
 
 
@@ -104,7 +106,7 @@ def test_an_unknown_admin_path_is_401_403_then_404(shared_client, shared_user, s
 
 @pytest.mark.parametrize(("method", "path", "allow"), [
     ("PATCH", ROUTES, "GET, HEAD, OPTIONS, POST"),
-    ("POST", f"{ROUTES}/{uuid.uuid4()}", "DELETE, GET, HEAD, OPTIONS, PUT"),
+    ("POST", f"{ROUTES}/{SOME_ID}", "DELETE, GET, HEAD, OPTIONS, PUT"),
     ("DELETE", CORS, "GET, HEAD, OPTIONS, PUT"),
     ("PUT", f"{SERVICES}/content", "DELETE, OPTIONS"),
     ("GET", f"{SERVICES}/content/reset", "OPTIONS, POST"),
@@ -128,7 +130,7 @@ def test_the_aggregate_health_is_public_for_every_caller(shared_client, shared_u
 # --- request ids -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("request_id", ["a", "A" * 128, "abc.DEF_123-x", str(uuid.uuid4())])
+@pytest.mark.parametrize("request_id", ["a", "A" * 128, "abc.DEF_123-x", SOME_ID])
 @pytest.mark.parametrize("auth", ["none", "admin"])
 def test_a_valid_request_id_is_echoed(shared_client, shared_admin, request_id, auth):
     headers = {"X-Request-ID": request_id, **(shared_admin if auth == "admin" else {})}
