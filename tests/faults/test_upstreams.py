@@ -83,6 +83,7 @@ def test_an_upstream_that_never_answers_is_504_at_the_route_timeout_and_other_ro
                                                                                               upstream):
     route_timeout = 2
     with MisbehavingUpstream("hang") as silent, start_gateway(database_url, RATE_LIMIT_ENABLED="false") as gateway:
+        wait_until(lambda: worker_pids(gateway), 20, 0.05, "the worker started")  # forked after the port opens
         assert len(worker_pids(gateway)) == 1  # embedded mode: the fast and the hung requests share a worker
         admin = admin_session(gateway)
         add_route(admin, path_pattern="/silent/*", target_service="silent", target_url=silent.url, is_public=True,
