@@ -131,10 +131,11 @@ def test_one_checker_for_two_instances_of_two_workers_on_redis(database_url, red
     with deployment(database_url, 2, REDIS_URL=redis_url, WEB_CONCURRENCY=2) as (first, second):
         register(first, upstream)
         Watcher(first).wait_for("healthy")
-        assert hits_per_second(upstream, 4) <= 1.5  # one check a second, not four
+        # One check a second, not four: over 2 s one checker makes 2 (3 at most, with jitter), four make about 8.
+        assert hits_per_second(upstream, 2) <= 1.5
         first.stop()  # whoever led, the deployment goes on checking (at most a lease's time later)
         wait_until(lambda: hits_per_second(upstream, 2) >= 0.5, 10, 0, "the other instance checking")
-        assert hits_per_second(upstream, 3) <= 1.5
+        assert hits_per_second(upstream, 2) <= 1.5
         assert service(second)["status"] == "healthy"
 
 
@@ -144,7 +145,7 @@ def test_one_checker_for_two_instances_on_postgresql_without_redis(database_url,
     with deployment(database_url, 2) as (first, second):
         register(first, upstream)
         Watcher(first).wait_for("healthy")
-        assert hits_per_second(upstream, 4) <= 1.5
+        assert hits_per_second(upstream, 2) <= 1.5
         first.stop()
         wait_until(lambda: hits_per_second(upstream, 2) >= 0.5, 10, 0, "the other instance checking")
-        assert hits_per_second(upstream, 3) <= 1.5
+        assert hits_per_second(upstream, 2) <= 1.5
