@@ -39,7 +39,7 @@ def test_limit_is_exact_across_two_instances_of_two_workers(two_instances):
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
         results = list(pool.map(one, range(80)))
-    assert results.count(200) == 20
+    assert results.count(200) == 20, results
     assert results.count(429) == 60
 
 
