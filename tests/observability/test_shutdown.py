@@ -35,7 +35,7 @@ def test_sigterm_writes_the_queued_rows(database_url, upstream):
                   is_public=True, strip_prefix=True)
         statuses = [request(gateway.port, "GET", f"/obs/echo/queued-{n}").status for n in range(40)]
         assert statuses == [200] * 40
-        assert count_rows(database_url) == 0  # still in the worker's queue
+        assert count_rows(database_url, "path LIKE '/obs/echo/queued-%'") == 0  # still in the worker's queue
         gateway.stop(timeout=30, sig=signal.SIGTERM)
         assert gateway.process.returncode == 0
     assert count_rows(database_url, "path LIKE '/obs/echo/queued-%'") == 40

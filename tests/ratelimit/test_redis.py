@@ -7,10 +7,12 @@ import time
 import uuid
 
 import pytest
+import sqlalchemy as sa
 
 from tests.proxy.conftest import empty_database
 from tests.ratelimit.conftest import add_rule, hit, statuses
 from tests.support.backends import require_backends
+from tests.support.observability_servers import engine_for
 from tests.support.servers import add_route, admin_session, restart_redis, start_gateway, start_redis
 
 pytestmark = pytest.mark.slow
@@ -56,19 +58,28 @@ def private_redis():
 
 @contextlib.contextmanager
 def gateway_on(database_url, redis, upstream, **settings):
-    """A gateway on a private Redis with a route /r/* (removed afterwards, with its rules)."""
-    with start_gateway(database_url, REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
-                       RATE_LIMIT_ENABLED="false", HEALTH_CHECK_ENABLED="false", **settings) as server:
-        admin = admin_session(server)
-        route = add_route(admin, path_pattern="/r/*", target_service="upstream", target_url=upstream.url,
-                          is_public=True)
-        try:
-            yield server
-        finally:
-            admin.delete(f"{admin.base}/routes/{route['id']}")
-            for rule in admin.get(f"{admin.base}/config/rate-limits").json()["items"]:
-                if rule["path_pattern"] == "/r/*":
-                    admin.delete(f"{admin.base}/config/rate-limits/{rule['id']}")
+    """A gateway on a private Redis with a route /r/* (removed afterwards, with its rules and log rows).
+
+    Only its own rows go: a module's gateways (``two_instances``) may still be using the database.
+    """
+    try:
+        with start_gateway(database_url, REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
+                           RATE_LIMIT_ENABLED="false", HEALTH_CHECK_ENABLED="false", **settings) as server:
+            admin = admin_session(server)
+            route = add_route(admin, path_pattern="/r/*", target_service="upstream", target_url=upstream.url,
+                              is_public=True)
+            try:
+                yield server
+            finally:
+                admin.delete(f"{admin.base}/routes/{route['id']}")
+                for rule in admin.get(f"{admin.base}/config/rate-limits").json()["items"]:
+                    if rule["path_pattern"] == "/r/*":
+                        admin.delete(f"{admin.base}/config/rate-limits/{rule['id']}")
+    finally:  # once the gateway has stopped: it writes its last rows as it stops
+        engine = engine_for(database_url)
+        with engine.connect() as connection:
+            connection.execute(sa.text("DELETE FROM gateway_logs WHERE path LIKE '/r/%'"))
+        engine.dispose()
 
 
 def test_redis_stopped_mid_traffic_fails_open_and_recovers(database_url, private_redis, upstream):
