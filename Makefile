@@ -32,8 +32,10 @@ serve: install
 
 run: seed serve
 
+# Two pytest-xdist workers, each handed whole files (a file's module-scoped servers start once): most
+# tests wait on real server processes rather than the CPU.
 test: install-dev
-	$(BIN)/pytest -x -q
+	$(BIN)/pytest -x -q -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) .pytest_cache
