@@ -32,18 +32,27 @@ class Answer(NamedTuple):
 class UpstreamBody:
     """Iterate the upstream body undecoded; return the connection to the pool when done.
 
-    If the client goes away before the end, the connection is closed instead, so that
-    half-read data never reaches the next request on it.
+    The first chunk is read when the body is made, before the client is sent anything: an
+    upstream that breaks off between its headers and its body can still be answered with the
+    gateway's 502 (urllib3's exceptions propagate to the forwarder, which turns them into it).
+    After that, a broken upstream cuts the client's response short and closes its connection,
+    as nginx does. If the client goes away before the end, the upstream connection is closed
+    instead of pooled, so that half-read data never reaches the next request on it.
     """
 
-    __slots__ = ("raw", "done")
+    __slots__ = ("raw", "done", "chunks", "first")
 
     def __init__(self, raw) -> None:
         self.raw = raw
         self.done = False
+        self.chunks = raw.stream(CHUNK, decode_content=False)
+        self.first = next(self.chunks, None)
 
     def __iter__(self):
-        yield from self.raw.stream(CHUNK, decode_content=False)
+        first, self.first = self.first, None
+        if first is not None:
+            yield first
+        yield from self.chunks
         self.done = True
 
     def close(self) -> None:

@@ -141,3 +141,23 @@ def test_a_reset_after_the_request_is_retried_only_for_idempotent_methods(resett
     if method != "HEAD":
         assert reply.json()["error"] == "bad_gateway"
     assert upstream.count(method, target) == attempts
+
+
+@pytest.mark.parametrize("mode", ["headers-only", "partial"])
+def test_an_upstream_that_breaks_off_its_body_is_a_502_before_any_byte_and_a_cut_after(database_url, mode):
+    import http.client
+
+    with MisbehavingUpstream(mode) as upstream, start_gateway(database_url, RATE_LIMIT_ENABLED="false") as gateway:
+        add_route(admin_session(gateway), path_pattern="/cut/*", target_service="cut", target_url=upstream.url,
+                  is_public=True, retry_count=0, timeout=5, circuit_breaker_enabled=False)
+        if mode == "headers-only":  # nothing sent yet: the gateway can still say what happened
+            reply = request(gateway.port, "GET", "/cut/x", headers={"X-Request-ID": "cut-1"})
+            assert reply.status == 502
+            assert reply.json() == {"error": "bad_gateway", "message": "cut could not be reached.",
+                                    "request_id": "cut-1"}
+        else:  # the status and 10 bytes are on their way: the client's response is cut short, as nginx does
+            with pytest.raises(http.client.IncompleteRead):
+                request(gateway.port, "GET", "/cut/x")
+        assert request(gateway.port, "GET", "/health").status == 200  # the worker carries on
+        assert "Error handling request" not in gateway.output() or mode == "partial"
+    empty_database(database_url)

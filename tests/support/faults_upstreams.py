@@ -4,7 +4,9 @@
 counts it, and then, by its mode:
 
 - ``reset``: closes the connection with a TCP reset (``SO_LINGER`` 0) instead of answering;
-- ``hang``: keeps the connection open and never answers, until the upstream is stopped.
+- ``hang``: keeps the connection open and never answers, until the upstream is stopped;
+- ``headers-only``: answers 200 with ``Content-Length: 100`` and closes before the body;
+- ``partial``: the same, with 10 of the 100 bytes before closing.
 
 It runs on threads of the test process (a real listening socket, one thread per connection)
 so that a test reads its counts directly; :meth:`stop` closes the listener and every
@@ -23,10 +25,10 @@ MAX_HEAD = 65536
 
 
 class MisbehavingUpstream:
-    """A TCP server that reads requests and answers none of them (``mode``: ``reset`` or ``hang``)."""
+    """A TCP server that reads requests and answers none of them whole (``mode``: see the module)."""
 
     def __init__(self, mode: str) -> None:
-        if mode not in ("reset", "hang"):
+        if mode not in ("reset", "hang", "headers-only", "partial"):
             raise ValueError(mode)
         self.mode = mode
         self.seen: collections.Counter = collections.Counter()  # (method, target) -> requests read
@@ -88,6 +90,9 @@ class MisbehavingUpstream:
                 self.seen[request] += 1
             if self.mode == "hang":
                 self._stopped.wait()
+            elif self.mode in ("headers-only", "partial"):
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n"
+                connection.sendall(head + (b"0123456789" if self.mode == "partial" else b""))
             else:  # reset: RST instead of FIN, once the request was read
                 connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         except OSError:
