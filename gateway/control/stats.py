@@ -1,6 +1,6 @@
 """Request-log analytics, computed in the database: totals, error rate, percentiles, top endpoints.
 
-Counts come from one grouped scan of the window (by service, route pattern, status and target group: a few
+Counts come from one grouped scan of the window (by service, route pattern and status: a few
 hundred groups at most, rolled up here). Percentiles are PostgreSQL's ``percentile_cont``; on
 SQLite, window functions rank the response times and the same linear interpolation is applied
 to the two ranks around each percentile, so both backends give the same numbers.
@@ -56,14 +56,13 @@ def window(hours: int) -> tuple[dt.datetime, dt.datetime]:
 def gateway_stats(session, hours: int) -> dict:
     """Return totals, error rate, mean and percentile times, per-service and per-status counts, top endpoints."""
     since, until = window(hours)
-    rows = grouped_counts(session, since)
-    total, services, statuses, endpoints = rollup(rows)
+    total, services, statuses, endpoints = rollup(grouped_counts(session, since))
     overall, _ = percentiles(session, since, per_service=False)
     summary = total.as_dict()
     return {"hours": hours, "since": since, "until": until, "total_requests": summary["requests"],
             "error_count": summary["errors"], "error_rate": summary["error_rate"],
             "avg_response_time": summary["avg_response_time"], **{name: overall[name] for name, _ in PERCENTILES},
-            **breakdowns(services, statuses, endpoints), "requests_by_group": by_group(rows)}
+            **breakdowns(services, statuses, endpoints), "requests_by_group": by_group(session, since)}
 
 
 def breakdowns(services: dict, statuses: dict, endpoints: dict) -> dict:
@@ -79,9 +78,9 @@ def breakdowns(services: dict, statuses: dict, endpoints: dict) -> dict:
 
 
 def grouped_counts(session, since: dt.datetime) -> list:
-    """Return one row per (service, route pattern, status, target group) of the window with its tallies."""
+    """Return one row per (service, route pattern, status) of the window with its tallies."""
     errors = sa.func.sum(sa.case((is_error(), 1), else_=0))
-    columns = (L.target_service, L.route_pattern, L.status_code, L.target_group)
+    columns = (L.target_service, L.route_pattern, L.status_code)
     return session.execute(
         sa.select(*columns, sa.func.count().label("requests"), errors.label("errors"),
                   sa.func.count(L.response_time).label("timed"), sa.func.sum(L.response_time).label("time_sum"))
@@ -100,14 +99,27 @@ def rollup(rows) -> tuple[Tally, dict, dict, dict]:
     return total, services, statuses, endpoints
 
 
-def by_group(rows) -> list:
-    """Return the tallies per (route pattern, target group) of routes with several targets."""
-    groups: dict = {}
-    for row in rows:
-        if row.target_group is not None:
-            groups.setdefault((row.route_pattern, row.target_group), Tally()).add(row)
-    return [{"route_pattern": pattern, "target_group": group, **tally.as_dict()}
-            for (pattern, group), tally in sorted(groups.items(), key=lambda item: (item[0][0] or "", item[0][1]))]
+def by_group(session, since: dt.datetime) -> list:
+    """Return the tallies per (route pattern, target group) of routes with several targets.
+
+    A query of its own over the rows that have a group (a partial index): grouping every row
+    by one more column would cost the whole report a third more on a large log.
+    """
+    errors = sa.func.sum(sa.case((is_error(), 1), else_=0))
+    rows = session.execute(
+        sa.select(L.route_pattern, L.target_group, sa.func.count().label("requests"), errors.label("errors"),
+                  sa.func.count(L.response_time).label("timed"), sa.func.sum(L.response_time).label("time_sum"))
+        .where(L.created_at >= since, L.target_group.is_not(None))
+        .group_by(L.route_pattern, L.target_group).order_by(L.route_pattern, L.target_group)
+    ).all()
+    return [{"route_pattern": row.route_pattern, "target_group": row.target_group, **tally_of(row).as_dict()}
+            for row in rows]
+
+
+def tally_of(row) -> Tally:
+    tally = Tally()
+    tally.add(row)
+    return tally
 
 
 def top(endpoints: dict) -> list:

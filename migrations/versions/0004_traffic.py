@@ -15,6 +15,8 @@ down_revision = '0003_observability'
 branch_labels = None
 depends_on = None
 
+GROUP_CONDITION = "target_group IS NOT NULL"
+
 
 def upgrade():
     with op.batch_alter_table('route_configs', schema=None) as batch_op:
@@ -23,10 +25,13 @@ def upgrade():
         batch_op.alter_column('target_url', existing_type=sa.String(length=2048), nullable=True)
     with op.batch_alter_table('gateway_logs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('target_group', sa.String(length=100), nullable=True))
+        batch_op.create_index('ix_gateway_logs_groups_created_at', ['created_at'], unique=False,
+                              postgresql_where=sa.text(GROUP_CONDITION), sqlite_where=sa.text(GROUP_CONDITION))
 
 
 def downgrade():
     with op.batch_alter_table('gateway_logs', schema=None) as batch_op:
+        batch_op.drop_index('ix_gateway_logs_groups_created_at')
         batch_op.drop_column('target_group')
     with op.batch_alter_table('route_configs', schema=None) as batch_op:
         batch_op.alter_column('target_url', existing_type=sa.String(length=2048), nullable=False)
