@@ -47,21 +47,3 @@ def test_a_peer_outside_the_allowed_networks_is_refused_after_connecting(local_s
     only_private = (ipaddress.ip_network("10.0.0.0/8"),)
     with pytest.raises(ForbiddenUpstream):
         manager(only_private).request("GET", f"http://localhost:{local_server}/", retries=False)
-
-
-def test_liveness_check_matches_urllib3s(local_server):
-    """The pooled connection's check answers what urllib3's own wait_for_read(sock, 0) answers."""
-    from urllib3.util.wait import wait_for_read
-
-    from gateway.pipeline.guardedpool import readable_now
-
-    pool = manager(()).connection_from_url(f"http://127.0.0.1:{local_server}/")
-    conn = pool.ConnectionCls("127.0.0.1", local_server)
-    assert conn.is_connected is False  # never connected
-    conn.connect()
-    assert conn.is_connected is True and readable_now(conn.sock) is wait_for_read(conn.sock, timeout=0.0) is False
-    conn.sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # the server answers, then closes
-    assert wait_for_read(conn.sock, timeout=5.0)
-    assert conn.is_connected is False and readable_now(conn.sock) is wait_for_read(conn.sock, timeout=0.0) is True
-    conn.close()
-    assert conn.is_connected is False
