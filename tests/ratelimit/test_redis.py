@@ -101,12 +101,14 @@ def test_redis_stopped_mid_traffic_fails_open_and_recovers(database_url, private
 def test_fail_closed_refuses_while_redis_is_down(database_url, private_redis, upstream):
     with gateway_on(database_url, private_redis, upstream, RATE_LIMIT_FAIL_CLOSED="true") as gateway:
         add_rule(admin_session(gateway), "per_ip", 5, 60, "/r/*")
+        time.sleep(0.6)  # both workers have the rule (CONFIG_POLL_INTERVAL is 0.2 s in the tests)
         assert hit(gateway, "/r/x").status == 200
         private_redis.stop()
         refused = hit(gateway, "/r/x")
         assert refused.status == 503
         assert refused.json()["error"] == "service_unavailable"
         assert refused.headers["Retry-After"] == "1"
+        assert [hit(gateway, "/r/x").status for _ in range(6)] == [503] * 6  # every worker, pooled connection or not
 
 
 def test_usage_listing_reads_redis(two_instances):
