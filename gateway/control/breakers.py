@@ -92,8 +92,7 @@ class BreakerRegistry:
         generations = {name: breaker.storage.generation for name, breaker in self.breakers.items()}
         try:
             with control_engine(self.app).connect() as connection:
-                known = circuitrows.read_all(connection)
-                health = circuitrows.read_health(connection)
+                known, health = circuitrows.read_all(connection)
         except SQLAlchemyError as exc:
             self._fail(exc)
             return False

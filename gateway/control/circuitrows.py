@@ -45,16 +45,11 @@ def _values(record: CircuitRecord) -> dict:
             "circuit_opened_at": record.opened_at}
 
 
-def read_all(connection) -> dict[str, CircuitRecord]:
-    """Return every registered service's circuit, by service name."""
-    rows = connection.execute(sa.select(TABLE.c.service_name, *COLUMNS))
-    return {row.service_name: CircuitRecord.from_row(row) for row in rows}
-
-
-def read_health(connection) -> dict[str, str]:
-    """Return every registered service's health status, by service name."""
-    rows = connection.execute(sa.select(TABLE.c.service_name, TABLE.c.status))
-    return {row.service_name: row.status for row in rows}
+def read_all(connection) -> tuple[dict[str, CircuitRecord], dict[str, str]]:
+    """Return every registered service's circuit and its health status, by service name (one query)."""
+    rows = connection.execute(sa.select(TABLE.c.service_name, TABLE.c.status, *COLUMNS)).all()
+    return ({row.service_name: CircuitRecord.from_row(row) for row in rows},
+            {row.service_name: row.status for row in rows})
 
 
 def read_one(connection, name: str) -> CircuitRecord | None:

@@ -35,6 +35,12 @@ class Tally:
     timed: int = 0
     time_sum: float = 0.0
 
+    @classmethod
+    def of(cls, row) -> Tally:
+        tally = cls()
+        tally.add(row)
+        return tally
+
     def add(self, row) -> None:
         self.requests += row.requests
         self.errors += int(row.errors or 0)
@@ -79,13 +85,16 @@ def breakdowns(services: dict, statuses: dict, endpoints: dict) -> dict:
 
 def grouped_counts(session, since: dt.datetime) -> list:
     """Return one row per (service, route pattern, status) of the window with its tallies."""
+    return tallied(session, (L.target_service, L.route_pattern, L.status_code), L.created_at >= since)
+
+
+def tallied(session, columns: tuple, *conditions, ordered: bool = False) -> list:
+    """Return one row per value of ``columns`` among the rows meeting ``conditions``, with its tallies."""
     errors = sa.func.sum(sa.case((is_error(), 1), else_=0))
-    columns = (L.target_service, L.route_pattern, L.status_code)
-    return session.execute(
-        sa.select(*columns, sa.func.count().label("requests"), errors.label("errors"),
-                  sa.func.count(L.response_time).label("timed"), sa.func.sum(L.response_time).label("time_sum"))
-        .where(L.created_at >= since).group_by(*columns)
-    ).all()
+    query = (sa.select(*columns, sa.func.count().label("requests"), errors.label("errors"),
+                       sa.func.count(L.response_time).label("timed"), sa.func.sum(L.response_time).label("time_sum"))
+             .where(*conditions).group_by(*columns))
+    return session.execute(query.order_by(*columns) if ordered else query).all()
 
 
 def rollup(rows) -> tuple[Tally, dict, dict, dict]:
@@ -105,21 +114,10 @@ def by_group(session, since: dt.datetime) -> list:
     A query of its own over the rows that have a group (a partial index): grouping every row
     by one more column would cost the whole report a third more on a large log.
     """
-    errors = sa.func.sum(sa.case((is_error(), 1), else_=0))
-    rows = session.execute(
-        sa.select(L.route_pattern, L.target_group, sa.func.count().label("requests"), errors.label("errors"),
-                  sa.func.count(L.response_time).label("timed"), sa.func.sum(L.response_time).label("time_sum"))
-        .where(L.created_at >= since, L.target_group.is_not(None))
-        .group_by(L.route_pattern, L.target_group).order_by(L.route_pattern, L.target_group)
-    ).all()
-    return [{"route_pattern": row.route_pattern, "target_group": row.target_group, **tally_of(row).as_dict()}
+    rows = tallied(session, (L.route_pattern, L.target_group), L.created_at >= since, L.target_group.is_not(None),
+                   ordered=True)
+    return [{"route_pattern": row.route_pattern, "target_group": row.target_group, **Tally.of(row).as_dict()}
             for row in rows]
-
-
-def tally_of(row) -> Tally:
-    tally = Tally()
-    tally.add(row)
-    return tally
 
 
 def top(endpoints: dict) -> list:

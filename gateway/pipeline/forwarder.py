@@ -185,6 +185,22 @@ class Forwarder:
         ctx.error = f"{exc.__class__.__name__}: {_reason(exc)}"
         return last or not _backoff(attempt, deadline)
 
+    def body(self, ctx, response) -> UpstreamBody:
+        """Return the body with its first chunk read: a failure there is still a 502 or a 504 for the client.
+
+        :raise BadGateway: the upstream broke the connection before its body.
+        :raise GatewayTimeout: its body did not start within the route's timeout.
+        """
+        try:
+            return UpstreamBody(response)
+        except ReadTimeoutError as exc:
+            _discard(response)
+            raise self._timeout(ctx) from exc
+        except CONNECTION_ERRORS as exc:
+            _discard(response)
+            ctx.error = f"body broken off: {exc.__class__.__name__}: {_reason(exc)}"
+            raise self._unreachable(ctx) from None
+
     @staticmethod
     def _timeout(ctx) -> GatewayTimeout:
         ctx.error = f"no answer within {ctx.route.timeout:g} s"
@@ -248,24 +264,7 @@ def forward(ctx) -> Answer:
     if ctx.method == "HEAD" or status in NO_BODY_STATUSES or status < 200:
         response.release_conn()
         return Answer(status, headers, ())
-    return Answer(status, headers, first_chunk_read(ctx, proxy, response))
-
-
-def first_chunk_read(ctx, proxy: Forwarder, response) -> UpstreamBody:
-    """Return the body with its first chunk read: a failure there is still a 502 or a 504 for the client.
-
-    :raise BadGateway: the upstream broke the connection before its body.
-    :raise GatewayTimeout: its body did not start within the route's timeout.
-    """
-    try:
-        return UpstreamBody(response)
-    except ReadTimeoutError as exc:
-        _discard(response)
-        raise proxy._timeout(ctx) from exc
-    except CONNECTION_ERRORS as exc:
-        _discard(response)
-        ctx.error = f"body broken off: {exc.__class__.__name__}: {_reason(exc)}"
-        raise proxy._unreachable(ctx) from None
+    return Answer(status, headers, proxy.body(ctx, response))
 
 
 def _discard(response) -> None:

@@ -24,6 +24,7 @@ from http.cookies import CookieError, SimpleCookie
 
 DEFAULT_GROUP = "default"
 GROUP_HEADER = "X-Gateway-Group"  # tells the upstream which group it serves
+COOKIES_KEY = "gateway.cookies"  # the WSGI environ key of the parsed cookies
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -120,24 +121,19 @@ class TrafficPlan:
             for rule in traffic.get("match") or ())
         self.sticky = parse_sticky(traffic.get("sticky"))
         self.group_order = tuple(group for group, _ in self.group_weights)
+        # The targets of every group with a weight above zero: where a weighted choice may fall back.
+        self.weighted_members = tuple(index for group, weight in self.group_weights if weight > 0
+                                      for index in self.groups[group])
         self._groups_rr = SmoothWeighted(weight for _, weight in self.group_weights)
         self._targets_rr = SmoothWeighted(target.weight for target in targets)
 
-    @property
-    def group_names(self) -> tuple[str, ...]:
-        return tuple(self.groups)
-
     def pinned_group(self, environ: dict) -> str | None:
         """Return the group a match rule pins the request to, if one matches."""
-        cookies = None
         for rule in self.rules:
             if rule.kind == "header":
                 if environ.get(rule.name) == rule.value:
                     return rule.group
-                continue
-            if cookies is None:
-                cookies = request_cookies(environ)
-            if cookies.get(rule.name) == rule.value:
+            elif request_cookies(environ).get(rule.name) == rule.value:
                 return rule.group
         return None
 
@@ -162,18 +158,20 @@ class TrafficPlan:
 
     def pick(self, group: str | None, usable) -> Target | None:
         """Return the next target of ``group`` (of any weighted group when None) that ``usable`` accepts."""
-        members = self.groups.get(group, ()) if group is not None else self.weighted_members()
+        members = self.groups.get(group, ()) if group is not None else self.weighted_members
         index = self._targets_rr.pick([index for index in members if usable(self.targets[index])])
         return self.targets[index] if index is not None else None
 
-    def weighted_members(self) -> tuple[int, ...]:
-        """Return the targets of every group with a weight above zero."""
-        return tuple(index for group, weight in self.group_weights if weight > 0 for index in self.groups[group])
-
 
 def request_cookies(environ: dict) -> dict[str, str]:
-    """Return the request's cookies by name (a malformed header gives none)."""
-    header = environ.get("HTTP_COOKIE")
+    """Return the request's cookies by name (a malformed header gives none), parsed once per request."""
+    cookies = environ.get(COOKIES_KEY)
+    if cookies is None:
+        cookies = environ[COOKIES_KEY] = _parse_cookies(environ.get("HTTP_COOKIE"))
+    return cookies
+
+
+def _parse_cookies(header: str | None) -> dict[str, str]:
     if not header:
         return {}
     jar = SimpleCookie()
