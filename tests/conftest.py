@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from gateway import create_app
 from gateway.extensions import db
 from tests.support.backends import BackendMissing, fresh_postgres_database, redis_url_or_none, require_backends
+from tests.support.servers import local_session
 
 POSTGRES_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -122,6 +123,13 @@ def empty_tables() -> None:
     with db.engine.begin() as connection:
         for table in reversed(db.metadata.sorted_tables):
             connection.execute(table.delete())
+
+
+@pytest.fixture
+def http():
+    """A requests session for the servers a test started on 127.0.0.1."""
+    with local_session() as session:
+        yield session
 
 
 @pytest.fixture

@@ -20,11 +20,11 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from demo import layout as layouts
 from demo.processes import port_problem
 from gateway.settings import SERVICES
+from tests.support.servers import local_session
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]
@@ -111,12 +111,6 @@ def start_demo(offset, tmp_path):
             demo.process.wait(30)
 
 
-def http() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False
-    return session
-
-
 def child_groups(pid: int) -> set[int]:
     """Return the process groups of the children of ``pid`` (from /proc)."""
     groups = set()
@@ -155,7 +149,7 @@ def assert_all_stopped(demo: Demo, groups: set[int]) -> None:
 def make_the_printed_calls(banner: str, base: str) -> None:
     """The public call, the protected one without and with the printed user token, the burst."""
     user_token = re.search(r"^export USER_TOKEN=(\S+)$", banner, re.M).group(1)
-    with http() as client:
+    with local_session() as client:
         public = client.post(f"{base}/api/v1/auth/login", json={"username": "demo"}, timeout=10)
         assert public.status_code == 200, public.text
         assert public.json()["received_headers"]["X-Request-ID"] == public.headers["X-Request-ID"]
@@ -178,7 +172,7 @@ def stop_and_start_a_standin(demo: Demo) -> None:
     url = f"{demo.layout.gateway_url}/api/v1/auth/me"
     demo.send("stop auth")
     demo.wait_for("auth stopped", timeout=20)
-    with http() as client:
+    with local_session() as client:
         assert client.get(url, timeout=10).status_code in (502, 503)
         demo.send("start auth")
         demo.wait_for("auth started", timeout=30)

@@ -9,13 +9,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import requests
 
 from tests.conftest import REDIS_URL
 from tests.dashboard.conftest import login_link
 from tests.proxy.conftest import empty_database
 from tests.support.resilience_servers import start_counting_upstream, wait_until
-from tests.support.servers import add_route, admin_session, start_gateway, token
+from tests.support.servers import add_route, admin_session, local_session, start_gateway, token
 
 pytestmark = pytest.mark.slow
 SETTINGS = {"HEALTH_CHECK_INTERVAL": 1, "HEALTH_CHECK_TIMEOUT": 1, "CIRCUIT_BREAKER_FAILURE_THRESHOLD": 3,
@@ -53,8 +52,7 @@ def register(gateway, upstream) -> str:
 
 def status_of(gateway, path: str) -> int:
     """Return the status of one proxied GET on a new connection."""
-    with requests.Session() as session:
-        session.trust_env = False
+    with local_session() as session:
         return session.get(f"{gateway.url}{path}", timeout=10, headers={"Connection": "close"}).status_code
 
 

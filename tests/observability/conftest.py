@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import requests
 
 from tests.proxy.conftest import empty_database
 from tests.support.servers import add_route, admin_session, free_port, start_gateway, start_upstream
@@ -36,14 +35,6 @@ def gateway(database_url, upstream):
 @pytest.fixture(scope="module")
 def admin(gateway):
     return admin_session(gateway)
-
-
-@pytest.fixture
-def http():
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import requests
 import sqlalchemy as sa
 
 from gateway.extensions import db
@@ -54,9 +53,3 @@ def routes(admin, upstream):
     return made
 
 
-@pytest.fixture
-def http():
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()

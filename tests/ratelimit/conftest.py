@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
 
 from tests.proxy.conftest import empty_database, upstream  # noqa: F401 (fixture)
 from tests.support.rawhttp import request
+from tests.support.resilience_servers import wait_until as poll_until
 from tests.support.servers import add_route, admin_session, start_gateway, token
 
 
@@ -50,9 +50,4 @@ def statuses(gateway, path, count, **kwargs) -> list[int]:
 
 def wait_until(predicate, within=2.5, step=0.05):
     """Poll ``predicate`` until it is true; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(step)
-    raise AssertionError(f"not true within {within} s")
+    return poll_until(predicate, within, step)

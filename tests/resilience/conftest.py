@@ -10,7 +10,7 @@ import requests
 
 from tests.proxy.conftest import empty_database
 from tests.support.resilience_servers import start_counting_upstream
-from tests.support.servers import add_route, admin_session
+from tests.support.servers import add_route, admin_session, local_session
 
 __all__ = ["empty_database"]
 # Short enough that each test waits a few seconds at most.
@@ -26,14 +26,6 @@ def upstream():
     server.stop()
 
 
-@pytest.fixture
-def http():
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()
-
-
 def service_route(gateway, upstream, **fields) -> str:
     """Add a public route /<name>/* to a new service of ``upstream`` (prefix stripped); return the name."""
     name = f"svc-{uuid.uuid4().hex[:8]}"
@@ -44,8 +36,7 @@ def service_route(gateway, upstream, **fields) -> str:
 
 def get(gateway, path: str, timeout: float = 10) -> requests.Response:
     """One request on a new connection (so that any worker may take it)."""
-    with requests.Session() as session:
-        session.trust_env = False
+    with local_session() as session:
         return session.get(f"{gateway.url}{path}", timeout=timeout, headers={"Connection": "close"})
 
 

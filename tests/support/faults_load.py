@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 import requests
 
+from tests.support.servers import local_session
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Outcome:
@@ -76,8 +78,7 @@ class Load:
             return sorted(self.outcomes, key=lambda outcome: outcome.started)
 
     def _client(self, deadline: float) -> None:
-        with requests.Session() as session:
-            session.trust_env = False
+        with local_session() as session:
             while not self._stop.is_set() and time.monotonic() < deadline:
                 with self._lock:
                     n = next(self._numbers)

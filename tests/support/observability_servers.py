@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import time
 import uuid
 
 import sqlalchemy as sa
 
+from tests.support.resilience_servers import wait_until
+
 
 def wait_for(predicate, within: float = 5.0, step: float = 0.1):
     """Poll ``predicate`` until it returns something truthy; return it, or fail after ``within`` s."""
-    deadline = time.monotonic() + within
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"not true within {within} s (last: {value!r})")
-        time.sleep(step)
+    return wait_until(predicate, within, step)
 
 
 def full_output(server) -> str:

@@ -9,9 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
-
-from tests.support.servers import BIN, ROOT, ServerProcess, free_port, gateway_env, gunicorn_args
+from tests.support.servers import BIN, ROOT, ServerProcess, free_port, gateway_env, gunicorn_args, local_session
 
 UPSTREAM_APP = "tests.support.resilience_upstream:app"
 PID_LINE = re.compile(r"request_id=(\S+) pid=<?(\d+)>? status=(\d+)")
@@ -27,18 +25,12 @@ def start_counting_upstream(port: int | None = None) -> ServerProcess:
 
 def count(upstream: ServerProcess, prefix: str = "") -> int:
     """Return how many requests under ``/prefix`` reached the upstream."""
-    return _session().get(f"{upstream.url}/_count/{prefix.lstrip('/')}", timeout=5).json()["count"]
+    return local_session().get(f"{upstream.url}/_count/{prefix.lstrip('/')}", timeout=5).json()["count"]
 
 
 def set_health(upstream: ServerProcess, mode: str) -> None:
     """Make the upstream's /health answer ``ok``, ``degraded``, ``fail`` or ``slow-<s>``."""
-    _session().put(f"{upstream.url}/_health/{mode}", timeout=5).raise_for_status()
-
-
-def _session() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False
-    return session
+    local_session().put(f"{upstream.url}/_health/{mode}", timeout=5).raise_for_status()
 
 
 def start_gateway_naming_workers(database_url: str, **settings) -> ServerProcess:
@@ -66,5 +58,5 @@ def wait_until(predicate, within: float, step: float = 0.05, what: str = "condit
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"{what} not true within {within} s")
+            raise AssertionError(f"{what} not true within {within} s (last: {value!r})")
         time.sleep(step)

@@ -141,10 +141,16 @@ def token(sub: str = "user-1", roles=("user",), ttl: int = 300, secret: str = TE
     return jwt.encode(payload, secret, algorithm=algorithm)
 
 
-def admin_session(gateway: ServerProcess) -> requests.Session:
-    """Return a session that talks to the gateway's admin API with an admin token."""
+def local_session() -> requests.Session:
+    """Return a session for servers on 127.0.0.1: no proxy or .netrc from the environment."""
     session = requests.Session()
     session.trust_env = False
+    return session
+
+
+def admin_session(gateway: ServerProcess) -> requests.Session:
+    """Return a session that talks to the gateway's admin API with an admin token."""
+    session = local_session()
     session.headers["Authorization"] = f"Bearer {token('admin', ('admin',))}"
     session.base = f"{gateway.url}/api/v1/gateway"
     return session

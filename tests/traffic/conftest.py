@@ -8,11 +8,9 @@ import uuid
 import pytest
 
 from tests.proxy.conftest import empty_database
-from tests.resilience.conftest import http
 from tests.support.resilience_servers import count
 from tests.support.servers import ServerProcess, admin_session, start_gateway, start_upstream
 
-__all__ = ["http"]
 UPSTREAM_APP = "tests.support.traffic_upstream:app"
 # Health checks every second, circuits read back every 0.2 s: each test waits a few seconds at most.
 SETTINGS = {"HEALTH_CHECK_INTERVAL": 1, "HEALTH_CHECK_TIMEOUT": 3, "HEALTH_CHECK_SLOW_THRESHOLD": 2.5,
