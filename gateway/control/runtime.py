@@ -59,14 +59,18 @@ class Runtime:
         """
         snapshot = self.snapshot
         if snapshot.version < 0 and time.monotonic() >= self._next_attempt:
-            self.refresh()
+            self.refresh(first=True)
             snapshot = self.snapshot
         return snapshot
 
-    def refresh(self) -> bool:
+    def refresh(self, first: bool = False) -> bool:
         """Rebuild the snapshot if the stored version moved; return whether it did.
 
-        The first call in a process also starts the background poller.
+        The first call in a process also starts the background poller. ``first``: only while
+        nothing is loaded yet and no failed try is recent. The requests that queued on the lock
+        behind the one that loads the snapshot then return at once: they used to read the
+        database again one after another, and a worker that met its first requests under load
+        (500 at once) kept some of them waiting 10 s.
         """
         from gateway.models import read_version
 
@@ -74,6 +78,8 @@ class Runtime:
         with self._lock, self.app.app_context():
             from gateway.extensions import db
 
+            if first and (self.snapshot.version >= 0 or time.monotonic() < self._next_attempt):
+                return False
             try:
                 version = read_version(db.session)
                 if version == self.snapshot.version:

@@ -1,5 +1,6 @@
 """Run-time configuration: changes reach every instance within 2 s, with no restart."""
 
+import threading
 import time
 
 import pytest
@@ -8,6 +9,7 @@ from gateway import create_app
 from gateway.extensions import db
 from gateway.models import RouteConfig
 from tests.support.rawhttp import request
+from tests.support.resilience_servers import wait_until
 from tests.support.servers import admin_session, start_gateway
 
 
@@ -49,3 +51,44 @@ def test_change_written_outside_the_api_is_picked_up(database_url, gateway, upst
         db.session.commit()
         db.engine.dispose()
     wait_for_status(gateway.port, "/direct/x", 200, server=gateway)
+
+
+class CountingLock:
+    """A lock that counts the threads waiting for it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.arrived = 0
+
+    def __enter__(self):
+        self.arrived += 1
+        self.lock.acquire()
+
+    def __exit__(self, *exc_info):
+        self.lock.release()
+
+
+def test_requests_queued_behind_the_first_load_do_not_repeat_it(database_url, monkeypatch):
+    """A worker's first requests arrive together: one reads the configuration, the others wait and use it."""
+    import gateway.models
+    from gateway.control.runtime import EXTENSION_KEY
+
+    app = create_app({"DATABASE_URL": database_url, "REDIS_URL": "", "CONFIG_POLL_INTERVAL": "60"})
+    worker = app.extensions[EXTENSION_KEY]
+    reads = []
+    real_read = gateway.models.read_version
+    monkeypatch.setattr(gateway.models, "read_version", lambda session: reads.append(1) or real_read(session))
+    worker._lock = CountingLock()
+    versions = []
+    with worker._lock.lock:  # the first request's load is under way
+        threads = [threading.Thread(target=lambda: versions.append(worker.current().version)) for _ in range(20)]
+        for thread in threads:
+            thread.start()
+        wait_until(lambda: worker._lock.arrived == 20, within=10, what="20 requests waiting for the first load")
+    for thread in threads:
+        thread.join(10)
+    worker.stop()
+    with app.app_context():
+        db.engine.dispose()
+    assert len(reads) == 1
+    assert len(versions) == 20 and all(version >= 0 for version in versions)
