@@ -42,7 +42,9 @@ def test_a_worker_killed_under_load_is_replaced_and_serves_the_same_routes(datab
                 killed_at = time.monotonic()
                 os.kill(victim, signal.SIGKILL)
                 replaced = wait_until(lambda: (worker_pids(gateway) - before) or None, 20, 0.05, "a new worker")
-                time.sleep(2.0)  # the new worker boots, loads the routes from the database, and serves
+                # The new worker boots (3 s on a slow machine), loads the routes from the database, and serves.
+                wait_until(lambda: len([o for o in load.done() if o.started > killed_at + 0.1]) > 20, 30, 0.1,
+                           "20 requests sent after the kill answered")
             outcomes = load.stop()
             (newcomer,) = replaced
             assert len(worker_pids(gateway)) == workers and victim not in worker_pids(gateway)
