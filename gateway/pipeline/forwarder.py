@@ -26,7 +26,7 @@ from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionErro
 from gateway.errors import BadGateway, GatewayTimeout, PayloadTooLarge
 from gateway.pipeline.body import BodyTooLarge, request_body
 from gateway.pipeline.circuit import next_target
-from gateway.pipeline.guardedpool import guard_pools
+from gateway.pipeline.guardedpool import closed_while_idle, guard_pools
 from gateway.pipeline.headers import downstream_headers, upstream_headers, via_token
 from gateway.pipeline.response import Answer, UpstreamBody
 from gateway.pipeline.routing import upstream_path
@@ -174,8 +174,17 @@ class Forwarder:
         with self._deadline(remaining, DeadlineExceeded):
             return self._urlopen(upstream, urllib3.Timeout(connect=connect, read=timeout))
 
+    @classmethod
+    def _urlopen(cls, upstream: UpstreamRequest, timeout: urllib3.Timeout):
+        try:
+            return cls._urlopen_once(upstream, timeout)
+        except ProtocolError as exc:
+            if not (closed_while_idle(exc) and upstream.replayable and upstream.method in IDEMPOTENT):
+                raise
+        return cls._urlopen_once(upstream, timeout)  # the pooled connection was stale: once more, not an attempt
+
     @staticmethod
-    def _urlopen(upstream: UpstreamRequest, timeout: urllib3.Timeout):
+    def _urlopen_once(upstream: UpstreamRequest, timeout: urllib3.Timeout):
         return upstream.pool.urlopen(upstream.method, upstream.target, body=upstream.body, headers=upstream.headers,
                                      redirect=False, assert_same_host=False, preload_content=False,
                                      decode_content=False, retries=False, timeout=timeout, chunked=upstream.chunked)
@@ -221,7 +230,11 @@ def _backoff(attempt: int, deadline: float) -> bool:
 
 
 def _reason(exc: Exception) -> str:
+    """The message of ``exc``, with the cause urllib3 wraps in "Connection aborted." and the like."""
     text = str(exc.args[0] if exc.args else exc)
+    cause = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], BaseException) else None
+    if cause is not None:
+        text = f"{text} ({cause.__class__.__name__}: {cause})"
     return text[:200]
 
 

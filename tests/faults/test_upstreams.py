@@ -143,6 +143,30 @@ def test_a_reset_after_the_request_is_retried_only_for_idempotent_methods(resett
     assert upstream.count(method, target) == attempts
 
 
+@pytest.fixture(scope="module")
+def closing_idle(database_url):
+    """One worker in front of an upstream that closes each kept-alive connection when its second request arrives."""
+    with (MisbehavingUpstream("idle-close") as upstream,
+          start_gateway(database_url, RATE_LIMIT_ENABLED="false", WEB_CONCURRENCY=1) as gateway):
+        add_route(admin_session(gateway), path_pattern="/idle/*", target_service="idle", target_url=upstream.url,
+                  is_public=True, retry_count=0, timeout=5, circuit_breaker_enabled=False)
+        yield gateway, upstream
+    empty_database(database_url)
+
+
+def test_a_kept_alive_connection_closed_as_a_request_arrives_is_replaced_for_idempotent_methods(closing_idle):
+    """retry_count 0: the second send is not a retry, the upstream never handled the first (nginx, Go do the same)."""
+    gateway, upstream = closing_idle
+    targets = [f"/idle/{n}-{time.monotonic_ns()}" for n in range(4)]
+    assert [request(gateway.port, "GET", target).status for target in targets] == [200] * 4
+    # the first went on a new connection; each later one met the previous connection closing, then a new one
+    assert [upstream.count("GET", target) for target in targets] == [1, 2, 2, 2]
+    post = f"/idle/post-{time.monotonic_ns()}"
+    reply = request(gateway.port, "POST", post, body=b"payload")  # on the last GET's pooled connection
+    assert reply.status == 502 and reply.json()["error"] == "bad_gateway"
+    assert upstream.count("POST", post) == 1
+
+
 @pytest.mark.parametrize("mode", ["headers-only", "partial"])
 def test_an_upstream_that_breaks_off_its_body_is_a_502_before_any_byte_and_a_cut_after(database_url, mode):
     import http.client

@@ -6,7 +6,9 @@ counts it, and then, by its mode:
 - ``reset``: closes the connection with a TCP reset (``SO_LINGER`` 0) instead of answering;
 - ``hang``: keeps the connection open and never answers, until the upstream is stopped;
 - ``headers-only``: answers 200 with ``Content-Length: 100`` and closes before the body;
-- ``partial``: the same, with 10 of the 100 bytes before closing.
+- ``partial``: the same, with 10 of the 100 bytes before closing;
+- ``idle-close``: answers the first request of each connection (200, kept alive) and closes the
+  connection when the next one arrives, as a server whose keep-alive timer fires just then.
 
 It runs on threads of the test process (a real listening socket, one thread per connection)
 so that a test reads its counts directly; :meth:`stop` closes the listener and every
@@ -28,7 +30,7 @@ class MisbehavingUpstream:
     """A TCP server that reads requests and answers none of them whole (``mode``: see the module)."""
 
     def __init__(self, mode: str) -> None:
-        if mode not in ("reset", "hang", "headers-only", "partial"):
+        if mode not in ("reset", "hang", "headers-only", "partial", "idle-close"):
             raise ValueError(mode)
         self.mode = mode
         self.seen: collections.Counter = collections.Counter()  # (method, target) -> requests read
@@ -53,6 +55,11 @@ class MisbehavingUpstream:
     def total(self) -> int:
         with self._lock:
             return sum(self.seen.values())
+
+    def _count(self, request: tuple[str, str] | None) -> None:
+        if request is not None:
+            with self._lock:
+                self.seen[request] += 1
 
     def stop(self) -> None:
         """Close the listener and every connection."""
@@ -86,9 +93,11 @@ class MisbehavingUpstream:
             request = read_request(connection)
             if request is None:
                 return
-            with self._lock:
-                self.seen[request] += 1
-            if self.mode == "hang":
+            self._count(request)
+            if self.mode == "idle-close":
+                connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok")
+                self._count(read_request(connection))  # then closed, unanswered
+            elif self.mode == "hang":
                 self._stopped.wait()
             elif self.mode in ("headers-only", "partial"):
                 head = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n"
