@@ -16,7 +16,7 @@ if _settings.worker_count_warning():
 prepare_multiprocess_dir()
 
 bind = f"0.0.0.0:{_settings.port}"
-worker_class = "gevent"
+worker_class = "gateway.worker.GatewayWorker"  # gunicorn's gevent worker, accepting new connections in batches
 workers = _settings.workers
 worker_connections = 1000
 timeout = 60
