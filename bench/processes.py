@@ -105,6 +105,11 @@ def gunicorn(app: str, port: int, workers: int, env: dict, workdir: Path, name: 
     return running(args, port, env={**env, "PYTHONPATH": str(ROOT)}, cwd=workdir, log=workdir / f"{name}.log")
 
 
+def slow_upstream(port: int, workdir: Path):
+    """bench/slow_upstream.py: every answer 50 ms after its request."""
+    return running([sys.executable, "-m", "bench.slow_upstream", str(port)], port, log=workdir / "slow.log")
+
+
 def gateway(port: int, env: dict, workdir: Path, name: str = "gateway"):
     """The gateway as deployed: gunicorn -c gunicorn.conf.py wsgi:app."""
     args = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "--backlog", "4096",

@@ -56,8 +56,7 @@ def run_all(workdir: Path, args) -> str:
     ports = {name: proc.free_port() for name in ("upstream", "nginx_proxy", "slow", "bare", "gateway", "nolog")}
     with contextlib.ExitStack() as stack:
         stack.enter_context(proc.nginx(workdir, ports["upstream"], ports["nginx_proxy"]))
-        stack.enter_context(proc.gunicorn("bench.slow_upstream:app", ports["slow"], 2, dict(os.environ), workdir,
-                                          "slow"))
+        stack.enter_context(proc.slow_upstream(ports["slow"], workdir))
         stack.enter_context(proc.gunicorn("bench.bare_proxy:app", ports["bare"], 2,
                                           {**os.environ, "UPSTREAM": f"http://127.0.0.1:{ports['upstream']}"},
                                           workdir, "bare"))
@@ -85,8 +84,10 @@ def measure(workdir: Path, args, ports: dict, gateway, database: str) -> str:
         "latency_e": wrk(f"{url['gateway']}/api/small.json", 5, 1, threads=1, token=token),
         "mib_b": wrk(f"{url['nginx_proxy']}/1mib.bin", duration, 16),
         "mib_d": wrk(f"{url['gateway']}/pub/1mib.bin", duration, 16),
-        "slow_500": wrk(f"{url['gateway']}/slow/", duration, 500),
+        "slow_direct": wrk(f"{url['slow']}/", duration, 500),
     }
+    scenario.warm_up([f"{url['gateway']}/slow/"], token, connections=500)  # the pool to the slow upstream
+    extras["slow_500"] = wrk(f"{url['gateway']}/slow/", duration, 500)
     big = None if args.skip_big else scenario.big_download(gateway, f"{url['gateway']}/pub/1gib.bin",
                                                            f"{url['nginx_proxy']}/1gib.bin")
     stats = scenario.stats_timing(database)

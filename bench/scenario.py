@@ -91,7 +91,7 @@ def user_token() -> str:
                       algorithm="HS256")
 
 
-def warm_up(urls: list[str], token: str) -> None:
+def warm_up(urls: list[str], token: str, connections: int = 64) -> None:
     """Check each URL answers 200, then load it for a few seconds (every worker, every pool warm)."""
     from bench.wrk import wrk
 
@@ -99,7 +99,7 @@ def warm_up(urls: list[str], token: str) -> None:
     session.trust_env = False
     for url in urls:
         session.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).raise_for_status()
-        wrk(url, 3, 64, token=token)
+        wrk(url, 3, connections, token=token)
 
 
 def big_download(gateway, url: str, nginx_url: str) -> dict:
@@ -136,7 +136,10 @@ def extra_lines(extras: dict, big: dict | None, stats: str) -> list[str]:
         f"({extras['mib_d'].rps:,.0f} req/s), nginx proxy {extras['mib_b'].transfer_per_sec}/s "
         f"({extras['mib_b'].rps:,.0f} req/s).",
         f"- 500 connections to the 50 ms upstream through the gateway: {extras['slow_500'].rps:,.0f} req/s, "
-        f"p50 {extras['slow_500'].p50:.1f} ms, p99 {extras['slow_500'].p99:.1f} ms, errors {extras['slow_500'].errors}.",
+        f"p50 {extras['slow_500'].p50:.1f} ms, p99 {extras['slow_500'].p99:.1f} ms "
+        f"({extras['slow_500'].p99 / (extras['slow_500'].p50 or 1):.1f} × p50), errors {extras['slow_500'].errors}; "
+        f"the upstream alone: {extras['slow_direct'].rps:,.0f} req/s, p50 {extras['slow_direct'].p50:.1f} ms, "
+        f"p99 {extras['slow_direct'].p99:.1f} ms.",
         f"- Request logging off: (d) {extras['nolog_d'].rps:,.0f} req/s.",
         f"- /stats over 1 million log rows on PostgreSQL: {stats}.",
     ]
