@@ -29,8 +29,9 @@ def deployment(database_url, instances: int = 1, **settings):
 
 def register(gateway, upstream, name: str = "watched") -> None:
     admin = admin_session(gateway)
+    # Often the instance's first request: it may wait for a worker to boot (4 at once on a busy machine).
     response = admin.post(f"{admin.base}/services", json={"service_name": name, "service_url": upstream.url},
-                          timeout=5)
+                          timeout=30)
     assert response.status_code == 201, response.text
 
 
