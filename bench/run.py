@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import platform
 import shutil
@@ -24,6 +25,7 @@ from bench import scenario
 from bench.wrk import WrkResult, wrk
 
 RESULTS = Path(__file__).resolve().parent / "results"
+ROUNDS = 3  # throughput runs per target, interleaved
 
 
 def main() -> int:
@@ -45,7 +47,9 @@ def main() -> int:
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of each of the other wrk runs")
+    parser.add_argument("--round-seconds", type=int, default=5,
+                        help=f"seconds of each throughput run ({ROUNDS} per target, in turn)")
     parser.add_argument("--connections", type=int, default=64, help="connections per throughput run")
     parser.add_argument("--skip-big", action="store_true", help="skip the 1 GiB download")
     return parser.parse_args()
@@ -64,22 +68,28 @@ def run_all(workdir: Path, args) -> str:
         env = scenario.gateway_env(database, logging=True)
         scenario.configure(env, workdir, ports)
         gateway = stack.enter_context(proc.gateway(ports["gateway"], env, workdir))
-        return measure(workdir, args, ports, gateway, database)
+        # The same gateway without request logging, measured in turn with the others.
+        stack.enter_context(proc.gateway(ports["nolog"], scenario.gateway_env(database, logging=False), workdir,
+                                         "nolog"))
+        return measure(args, ports, gateway, database)
 
 
-def measure(workdir: Path, args, ports: dict, gateway, database: str) -> str:
+def measure(args, ports: dict, gateway, database: str) -> str:
     duration, connections = args.duration, args.connections
     token = scenario.user_token()
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    scenario.warm_up([f"{url['gateway']}/pub/small.json", f"{url['gateway']}/api/small.json"], token)
-    rows = {
-        "a": wrk(f"{url['upstream']}/small.json", duration, connections),
-        "b": wrk(f"{url['nginx_proxy']}/small.json", duration, connections),
-        "c": wrk(f"{url['bare']}/small.json", duration, connections),
-        "d": wrk(f"{url['gateway']}/pub/small.json", duration, connections),
-        "e": wrk(f"{url['gateway']}/api/small.json", duration, connections, token=token),
-    }
+    scenario.warm_up([f"{url['gateway']}/pub/small.json", f"{url['gateway']}/api/small.json",
+                      f"{url['nolog']}/pub/small.json"], token)
+    rows = interleaved({
+        "a": (f"{url['upstream']}/small.json", None),
+        "b": (f"{url['nginx_proxy']}/small.json", None),
+        "c": (f"{url['bare']}/small.json", None),
+        "d": (f"{url['gateway']}/pub/small.json", None),
+        "e": (f"{url['gateway']}/api/small.json", token),
+        "nolog_d": (f"{url['nolog']}/pub/small.json", None),
+    }, args.round_seconds, connections)
     extras = {
+        "nolog_d": rows.pop("nolog_d"),
         "latency_a": wrk(f"{url['upstream']}/small.json", 5, 1, threads=1),
         "latency_e": wrk(f"{url['gateway']}/api/small.json", 5, 1, threads=1, token=token),
         "mib_b": wrk(f"{url['nginx_proxy']}/1mib.bin", duration, 16),
@@ -91,10 +101,24 @@ def measure(workdir: Path, args, ports: dict, gateway, database: str) -> str:
     big = None if args.skip_big else scenario.big_download(gateway, f"{url['gateway']}/pub/1gib.bin",
                                                            f"{url['nginx_proxy']}/1gib.bin")
     stats = scenario.stats_timing(database)
-    with proc.gateway(ports["nolog"], scenario.gateway_env(database, logging=False), workdir, "nolog"):
-        scenario.warm_up([f"{url['nolog']}/pub/small.json"], token)
-        extras["nolog_d"] = wrk(f"{url['nolog']}/pub/small.json", duration, connections)
-    return render(rows, extras, big, stats, duration, connections)
+    return render(rows, extras, big, stats, args.round_seconds, connections)
+
+
+def interleaved(targets: dict[str, tuple[str, str | None]], seconds: int, connections: int) -> dict[str, WrkResult]:
+    """Run wrk ROUNDS times on each target, in turn; keep each target's median run (by req/s).
+
+    In turn, so that a shared machine slowing down or speeding up during the benchmark moves
+    every target alike and the ratios stay meaningful; errors are the sum of all runs.
+    """
+    runs: dict[str, list[WrkResult]] = {key: [] for key in targets}
+    for _ in range(ROUNDS):
+        for key, (target, token) in targets.items():
+            runs[key].append(wrk(target, seconds, connections, token=token))
+    medians = {}
+    for key, results in runs.items():
+        middle = sorted(results, key=lambda result: result.rps)[len(results) // 2]
+        medians[key] = dataclasses.replace(middle, errors=sum(result.errors for result in results))
+    return medians
 
 
 def render(rows: dict[str, WrkResult], extras: dict[str, WrkResult], big, stats, duration: int,
@@ -104,14 +128,15 @@ def render(rows: dict[str, WrkResult], extras: dict[str, WrkResult], big, stats,
              "d": "(d) gateway, public route", "e": "(e) gateway, JWT route + 2 Redis rate limits + breaker + logging"}
     lines = [f"Machine: {platform.node()} — {os.cpu_count()} cores, {platform.platform()}, Python "
              f"{platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
-             f"wrk -t2 -c{connections} -d{duration}s --latency; gateway: gunicorn -c gunicorn.conf.py, 2 gevent "
-             "workers, PostgreSQL, Redis, access log on.", "",
+             f"wrk -t2 -c{connections} -d{duration}s --latency, {ROUNDS} runs per target taken in turn, the median "
+             "(by req/s) shown; gateway: gunicorn -c gunicorn.conf.py, 2 gevent workers, PostgreSQL, Redis, access "
+             "log on.", "",
              "| target | req/s | p50 ms | p99 ms | errors |", "| --- | ---: | ---: | ---: | ---: |"]
     lines += [f"| {names[key]} | {r.rps:,.0f} | {r.p50:.2f} | {r.p99:.2f} | {r.errors} |" for key, r in rows.items()]
     c = rows["c"].rps or 1
     lines += ["", f"Ratios: (d)/(c) = {rows['d'].rps / c:.2f}, (e)/(c) = {rows['e'].rps / c:.2f}, "
                   f"(e)/(b) = {rows['e'].rps / (rows['b'].rps or 1):.3f}.", ""]
-    lines += scenario.extra_lines(extras, big, stats)
+    lines += scenario.extra_lines(extras, big, stats, rows["d"].rps)
     return "\n".join(lines) + "\n"
 
 
