@@ -9,7 +9,6 @@ import urllib3
 
 from gateway.pipeline.guardedpool import guard_pools
 from gateway.upstreams import ForbiddenUpstream
-from tests.support.resilience_servers import wait_until
 
 
 @pytest.fixture
@@ -48,28 +47,3 @@ def test_a_peer_outside_the_allowed_networks_is_refused_after_connecting(local_s
     only_private = (ipaddress.ip_network("10.0.0.0/8"),)
     with pytest.raises(ForbiddenUpstream):
         manager(only_private).request("GET", f"http://localhost:{local_server}/", retries=False)
-
-
-def test_a_pooled_connection_is_connected_until_its_peer_closes():
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
-    try:
-        pool = manager(()).connection_from_url(f"http://127.0.0.1:{listener.getsockname()[1]}/")
-        connection = pool._new_conn()
-        assert not connection.is_connected  # not connected yet
-        connection.connect()
-        peer, _ = listener.accept()
-        assert connection.is_connected
-        peer.sendall(b"x")  # unexpected bytes: not fit for a new request either
-        wait_until(lambda: not connection.is_connected, within=5, what="unread bytes seen")
-        connection.close()
-        connection.connect()
-        second, _ = listener.accept()
-        assert connection.is_connected
-        second.close()
-        wait_until(lambda: not connection.is_connected, within=5, what="the peer's close seen")
-        peer.close()
-        connection.close()
-    finally:
-        listener.close()
