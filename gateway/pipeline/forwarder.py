@@ -26,7 +26,7 @@ from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionErro
 from gateway.errors import BadGateway, GatewayTimeout, PayloadTooLarge
 from gateway.pipeline.body import BodyTooLarge, request_body
 from gateway.pipeline.circuit import next_target
-from gateway.pipeline.guardedpool import closed_while_idle, guard_pools
+from gateway.pipeline.guardedpool import closed_while_idle, guard_pools, wrapped_cause
 from gateway.pipeline.headers import downstream_headers, upstream_headers, via_token
 from gateway.pipeline.response import Answer, UpstreamBody
 from gateway.pipeline.routing import upstream_path
@@ -232,7 +232,7 @@ def _backoff(attempt: int, deadline: float) -> bool:
 def _reason(exc: Exception) -> str:
     """The message of ``exc``, with the cause urllib3 wraps in "Connection aborted." and the like."""
     text = str(exc.args[0] if exc.args else exc)
-    cause = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], BaseException) else None
+    cause = wrapped_cause(exc)
     if cause is not None:
         text = f"{text} ({cause.__class__.__name__}: {cause})"
     return text[:200]

@@ -47,6 +47,12 @@ class KeepAliveAware:
         return response
 
 
+def wrapped_cause(exc: Exception) -> BaseException | None:
+    """Return the exception urllib3 wrapped in ``exc`` (``ProtocolError("Connection aborted.", cause)``)."""
+    cause = exc.args[1] if len(exc.args) > 1 else None
+    return cause if isinstance(cause, BaseException) else None
+
+
 def closed_while_idle(exc: Exception) -> bool:
     """Whether urllib3's ``exc`` is a kept-alive connection the upstream closed before it answered.
 
@@ -54,8 +60,7 @@ def closed_while_idle(exc: Exception) -> bool:
     closes as a request arrives on it has not handled it, so an idempotent request can be sent
     again on a new connection, as nginx and Go's http.Transport do.
     """
-    cause = exc.args[1] if isinstance(exc, ProtocolError) and len(exc.args) > 1 else None
-    return getattr(cause, "idle_closed", False)
+    return isinstance(exc, ProtocolError) and getattr(wrapped_cause(exc), "idle_closed", False)
 
 
 def guard_pools(pool_manager, allowed: tuple) -> None:
