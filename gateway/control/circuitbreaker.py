@@ -71,7 +71,11 @@ class Ticket:
         except Exception:  # the upstream answered: a bookkeeping bug must not fail the request
             log.exception("circuit %s: recording the outcome failed", self.breaker.name)
         finally:
-            self.release()
+            if self.trial and self.lease is not None and self.breaker.state == "open":
+                lease, self.lease = self.lease, None
+                self.breaker.hold_trial(lease)
+            else:
+                self.release()
 
 
 class ServiceBreaker:
@@ -138,3 +142,13 @@ class ServiceBreaker:
 
     def release_trial(self, lease: str) -> None:
         self.leases.release(self.trial_key, lease)
+
+    def hold_trial(self, lease: str) -> None:
+        """After a failed trial: keep the slot for the new open period instead of freeing it.
+
+        Another worker learns of the reopening only at its next poll; until then it still sees
+        the old open period, long over, and would send a trial of its own (a request to the
+        failing upstream, or a success that closes the circuit). The lease held by this worker
+        refuses it until the new period ends. An operator's reset clears the lease.
+        """
+        self.leases.extend(self.trial_key, lease, self.breaker.reset_timeout)

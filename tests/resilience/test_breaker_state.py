@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from gateway.control import circuitrows
 from gateway.control.breakers import BreakerRegistry, CircuitOpen
+from gateway.control.circuitbreaker import trial_key
 from gateway.control.controldb import control_engine, create_control_engine
 from gateway.extensions import db
 from gateway.models import ServiceHealth, read_version
@@ -159,8 +160,30 @@ def test_with_redis_one_trial_at_a_time_across_workers(make_app, redis_url):
             with pytest.raises(CircuitOpen):
                 worker.admit(route_to())
         trial.answered(200)
-        assert first.admit(route_to()).trial  # the next trial may come from any worker
+        next_trial = first.admit(route_to())
+        assert next_trial.trial  # the next trial may come from any worker
+        next_trial.release()  # its lease would outlive the test in the shared Redis
     finally:
+        first.stop(), second.stop()
+
+
+def test_with_redis_a_failed_trial_holds_off_a_worker_that_has_not_seen_the_reopening(make_app, redis_url):
+    app = make_app(REDIS_URL=redis_url, **SETTINGS)
+    first, second = BreakerRegistry(app), BreakerRegistry(app)
+    try:
+        fail(first, 3)
+        age_opening(app, 31)
+        first.refresh(), second.refresh()
+        second.admit(route_to()).answered(503)  # the trial fails: second reopens the circuit
+        assert first.breakers["orders"].seconds_to_trial() <= 0  # first has not polled: the old opening, long over
+        with pytest.raises(CircuitOpen):
+            first.admit(route_to())
+        first.refresh()
+        with pytest.raises(CircuitOpen) as refused:
+            first.admit(route_to())
+        assert refused.value.retry_after >= 29  # the new open period, now known
+    finally:
+        first.leases.clear(trial_key(first.prefix, "orders"))  # held for 30 s in the shared Redis
         first.stop(), second.stop()
 
 
