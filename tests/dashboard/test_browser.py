@@ -14,7 +14,7 @@ from tests.conftest import REDIS_URL
 from tests.dashboard.conftest import login_link
 from tests.proxy.conftest import empty_database
 from tests.support.resilience_servers import start_counting_upstream, wait_until
-from tests.support.servers import add_route, admin_session, local_session, start_gateway, token
+from tests.support.servers import add_route, add_service, admin_session, local_session, start_gateway, token
 
 pytestmark = pytest.mark.slow
 SETTINGS = {"HEALTH_CHECK_INTERVAL": 1, "HEALTH_CHECK_TIMEOUT": 1, "CIRCUIT_BREAKER_FAILURE_THRESHOLD": 3,
@@ -43,8 +43,7 @@ def register(gateway, upstream) -> str:
     """Register a health-checked service of ``upstream`` and a public route /<name>/* to it; return the name."""
     name = f"svc-{uuid.uuid4().hex[:8]}"
     admin = admin_session(gateway)
-    response = admin.post(f"{admin.base}/services", json={"service_name": name, "service_url": upstream.url}, timeout=5)
-    assert response.status_code == 201, response.text
+    add_service(admin, name, upstream.url)
     add_route(admin, path_pattern=f"/{name}/*", target_service=name, target_url=upstream.url, is_public=True,
               strip_prefix=True, retry_count=0, timeout=3)
     return name

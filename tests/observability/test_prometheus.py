@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.proxy.conftest import empty_database
 from tests.support.observability_servers import engine_for, wait_for
 from tests.support.rawhttp import request
-from tests.support.servers import add_route, admin_session, start_gateway
+from tests.support.servers import add_route, add_service, admin_session, start_gateway
 
 pytestmark = pytest.mark.slow
 ROUTE = {"service": "metered", "route": "/m/*", "method": "GET"}
@@ -140,8 +140,7 @@ def test_requests_in_flight(gateway):
 
 def test_circuit_state_per_service_from_the_shared_rows(gateway, database_url, upstream):
     admin = admin_session(gateway)
-    assert admin.post(f"{admin.base}/services", json={"service_name": "metered",
-                                                      "service_url": upstream.url}).status_code == 201
+    add_service(admin, "metered", upstream.url)
     samples = scrape(gateway)
     assert value(samples, "gateway_circuit_state", service="metered", state="closed") == 1
     assert value(samples, "gateway_circuit_state", service="metered", state="open") == 0

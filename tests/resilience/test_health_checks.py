@@ -9,7 +9,7 @@ import pytest
 
 from tests.resilience.conftest import CIRCUIT, empty_database, get, service_route
 from tests.support.resilience_servers import count, set_health, start_counting_upstream, wait_until
-from tests.support.servers import admin_session, start_gateway
+from tests.support.servers import add_service, admin_session, start_gateway
 
 pytestmark = pytest.mark.slow
 # The slow threshold is generous except where slowness is the point: a busy machine is not a slow service.
@@ -28,11 +28,7 @@ def deployment(database_url, instances: int = 1, **settings):
 
 
 def register(gateway, upstream, name: str = "watched") -> None:
-    admin = admin_session(gateway)
-    # Often the instance's first request: it may wait for a worker to boot (4 at once on a busy machine).
-    response = admin.post(f"{admin.base}/services", json={"service_name": name, "service_url": upstream.url},
-                          timeout=30)
-    assert response.status_code == 201, response.text
+    add_service(admin_session(gateway), name, upstream.url)  # often the instance's first request
 
 
 def service(gateway, name: str = "watched") -> dict:

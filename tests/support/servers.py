@@ -156,6 +156,13 @@ def admin_session(gateway: ServerProcess) -> requests.Session:
     return session
 
 
+def add_service(admin: requests.Session, name: str, url: str) -> dict:
+    """Register a service through the admin API and return it (the same wait as :func:`add_route`)."""
+    response = admin.post(f"{admin.base}/services", json={"service_name": name, "service_url": url}, timeout=30)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 def add_route(admin: requests.Session, **fields) -> dict:
     """Create a route through the admin API and return it."""
     # The first request to a gateway just started may wait for its worker to boot (a busy machine).

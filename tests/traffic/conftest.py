@@ -9,7 +9,7 @@ import pytest
 
 from tests.proxy.conftest import empty_database
 from tests.support.resilience_servers import count
-from tests.support.servers import ServerProcess, admin_session, start_gateway, start_upstream
+from tests.support.servers import ServerProcess, add_service, admin_session, start_gateway, start_upstream
 
 UPSTREAM_APP = "tests.support.traffic_upstream:app"
 # Health checks every second, circuits read back every 0.2 s: each test waits a few seconds at most.
@@ -65,8 +65,7 @@ def unique(prefix: str) -> str:
 def register(admin, url: str, name: str | None = None) -> str:
     """Register a service at ``url``; return its name."""
     name = name or unique("svc")
-    response = admin.post(f"{admin.base}/services", json={"service_name": name, "service_url": url}, timeout=5)
-    assert response.status_code == 201, response.text
+    add_service(admin, name, url)
     return name
 
 
