@@ -23,7 +23,8 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy
 OWNED = frozenset({"host", "content-length", "expect", "x-user-id", "x-user-roles", "x-forwarded-for",
                    "x-forwarded-proto", "x-forwarded-host", "x-request-id", "via", "x-original-url",
                    "x-rewrite-url", "script-name"})
-# Response headers the serving gateway sets itself (gunicorn writes Date and Server).
+# Response headers the upstream's are not passed on: gunicorn writes the gateway's Date, and no
+# Server at all (no banner, the upstream's included; see gateway.gunicornanswers).
 RESPONSE_OWNED = frozenset({"date", "server"})
 VIA_PREFIX = "1.1 engadi-gateway"
 
