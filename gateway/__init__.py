@@ -20,9 +20,9 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         adminguard,
         api,
         cli,
+        clientinput,
         dashboard,
         errors,
-        expectcontinue,
         extensions,
         identity,
         logconfig,
@@ -52,7 +52,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(proxy.bp)  # last: the catch-all
     errors.init_app(app)  # after api: replaces flask-smorest's own error handler
     dispatch.init_app(app)  # proxied requests around Flask's per-request machinery
-    expectcontinue.init_app(app)  # outermost: it wraps wsgi.input for both paths
+    clientinput.init_app(app)  # outermost: it wraps wsgi.input for both paths (100 Continue, body deadlines)
     return app
 
 

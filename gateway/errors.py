@@ -41,6 +41,7 @@ Forbidden = _error("Forbidden", 403, "forbidden", "This token does not grant acc
 NotFound = _error("NotFound", 404, "not_found", "No such resource.")
 RouteNotFound = _error("RouteNotFound", 404, "route_not_found", "No route matches this path.")
 MethodNotAllowed = _error("MethodNotAllowed", 405, "method_not_allowed", "This method is not allowed here.")
+RequestTimeout = _error("RequestTimeout", 408, "request_timeout", "The request body did not arrive in time.")
 Conflict = _error("Conflict", 409, "conflict", "This conflicts with an existing resource.")
 PayloadTooLarge = _error("PayloadTooLarge", 413, "payload_too_large", "The request body is too large.")
 ValidationFailed = _error("ValidationFailed", 422, "validation_error", "The input is invalid.")

@@ -260,6 +260,10 @@ class Settings:
     gateway_retry_count: int = _setting("GATEWAY_RETRY_COUNT", "3", int_parser(0, 10), "Default retries for idempotent requests")
     gateway_max_connections: int = _setting("GATEWAY_MAX_CONNECTIONS", "100", int_parser(1, 100000), "Pooled upstream connections per host per worker")
     gateway_max_body_size: int = _setting("GATEWAY_MAX_BODY_SIZE", str(10 * MIB), int_parser(0), "Largest request body (bytes); larger → 413")
+    gateway_body_idle_timeout: float = _setting("GATEWAY_BODY_IDLE_TIMEOUT", "10", float_parser(0.0),
+                                                "Seconds a client may send no byte of its request body; then 408")
+    gateway_body_timeout: float = _setting("GATEWAY_BODY_TIMEOUT", "60", float_parser(0.0),
+                                           "Seconds a client has for its whole request body, from the first read; then 408")
     gateway_admin_role: str = _setting("GATEWAY_ADMIN_ROLE", "admin", parse_text, "Role that makes a token an admin token")
     cors_origins: tuple[str, ...] = _setting("CORS_ORIGINS", "", parse_origins, "Origins allowed by CORS at first start (then via the API)")
     trusted_proxies: tuple = _setting("TRUSTED_PROXIES", "", parse_networks, "IPs/CIDRs whose X-Forwarded-For is believed")
@@ -333,6 +337,9 @@ class Settings:
             raise SettingsError("SECRET_KEY", "a secret of your own when ENVIRONMENT=production")
         if self.environment == "production" and len(self.secret_key) < 32 and self.algorithm.startswith("HS"):
             raise SettingsError("SECRET_KEY", "at least 32 characters when ENVIRONMENT=production")
+        if self.gateway_body_idle_timeout > self.gateway_body_timeout:
+            raise SettingsError("GATEWAY_BODY_IDLE_TIMEOUT", f"at most GATEWAY_BODY_TIMEOUT ({self.gateway_body_timeout:g} s)",
+                                f"{self.gateway_body_idle_timeout:g}")
         if self.algorithm[:2] in ("RS", "ES") and not self.jwt_public_key:
             raise SettingsError("JWT_PUBLIC_KEY", f"a PEM public key when ALGORITHM={self.algorithm}")
 

@@ -28,6 +28,8 @@ BAD_VALUES = [
     ("GATEWAY_CONNECT_TIMEOUT", "0"), ("GATEWAY_CONNECT_TIMEOUT", "nan"), ("GATEWAY_CONNECT_TIMEOUT", "inf"),
     ("GATEWAY_RETRY_COUNT", "-1"), ("GATEWAY_RETRY_COUNT", "11"), ("GATEWAY_MAX_CONNECTIONS", "0"),
     ("GATEWAY_MAX_BODY_SIZE", "-1"), ("GATEWAY_MAX_BODY_SIZE", "10MB"), ("GATEWAY_ADMIN_ROLE", ""),
+    ("GATEWAY_BODY_IDLE_TIMEOUT", "0"), ("GATEWAY_BODY_IDLE_TIMEOUT", "ten"), ("GATEWAY_BODY_TIMEOUT", "-1"),
+    ("GATEWAY_BODY_TIMEOUT", "inf"),
     ("CORS_ORIGINS", "app.example.org"), ("CORS_ORIGINS", "https://a.example.org/path"),
     ("TRUSTED_PROXIES", "10.0.0.0/33"), ("TRUSTED_PROXIES", "proxy.local"),
     ("UPSTREAM_ALLOWED_NETWORKS", "10.0.0.0/33"), ("UPSTREAM_ALLOWED_NETWORKS", "internal"), ("RATE_LIMIT_PER_USER", "0"),
@@ -71,6 +73,7 @@ def test_the_defaults_are_valid():
     settings = Settings.from_env({})
     assert (settings.gateway_timeout, settings.gateway_retry_count, settings.circuit_breaker_enabled) == (30, 3, True)
     assert settings.gateway_admin_role == "admin" and settings.gateway_max_body_size == 10 * 1024 * 1024
+    assert (settings.gateway_body_idle_timeout, settings.gateway_body_timeout) == (10, 60)
     assert settings.is_sqlite and settings.sqlalchemy_url.endswith("instance/gateway.db")
 
 
@@ -123,6 +126,13 @@ def test_database_url_accepts_postgresql_and_sqlite(raw, expected):
 
 def test_rs256_needs_a_public_key():
     assert refusal({"ALGORITHM": "RS256"}).name == "JWT_PUBLIC_KEY"
+
+
+def test_the_body_idle_timeout_may_not_exceed_the_total():
+    error = refusal({"GATEWAY_BODY_IDLE_TIMEOUT": "30", "GATEWAY_BODY_TIMEOUT": "20"})
+    assert error.name == "GATEWAY_BODY_IDLE_TIMEOUT" and "GATEWAY_BODY_TIMEOUT (20 s)" in str(error)
+    settings = Settings.from_env({"GATEWAY_BODY_IDLE_TIMEOUT": "0.5", "GATEWAY_BODY_TIMEOUT": "0.5"})
+    assert (settings.gateway_body_idle_timeout, settings.gateway_body_timeout) == (0.5, 0.5)
 
 
 @pytest.mark.parametrize(("variable", "value", "named"), [

@@ -23,7 +23,7 @@ from flask import current_app, g
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError
 
-from gateway.errors import BadGateway, GatewayTimeout, PayloadTooLarge
+from gateway.errors import BadGateway, GatewayTimeout, PayloadTooLarge, RequestTimeout
 from gateway.pipeline.body import BodyTooLarge, request_body
 from gateway.pipeline.circuit import next_target
 from gateway.pipeline.guardedpool import closed_while_idle, guard_pools, wrapped_cause
@@ -60,6 +60,11 @@ class UpstreamRequest:
     @property
     def replayable(self) -> bool:
         return self.body is None or isinstance(self.body, bytes)
+
+    @property
+    def waiting_on_client(self) -> bool:
+        """Whether the request was interrupted while reading the client's body (the client is the slow side)."""
+        return getattr(self.body, "waiting", False)
 
 
 def _gevent_timeout():
@@ -128,6 +133,8 @@ class Forwarder:
 
         :raise BadGateway: the upstream could not be reached, broke the connection, or is not allowed.
         :raise GatewayTimeout: no answer within the route's timeout.
+        :raise RequestTimeout: the client's streamed body stalled (its deadlines, or the route's timeout
+            running out while the gateway waited for it).
         :raise PayloadTooLarge: a streamed body passed the limit.
         """
         route = ctx.route
@@ -137,7 +144,11 @@ class Forwarder:
             last = attempt + 1 == attempts
             try:
                 response = self._send_once(upstream, deadline, route.timeout)
-            except (ReadTimeoutError, DeadlineExceeded) as exc:
+            except DeadlineExceeded as exc:
+                if upstream.waiting_on_client:
+                    raise self._client_too_slow(ctx) from None
+                raise self._timeout(ctx) from exc
+            except ReadTimeoutError as exc:
                 raise self._timeout(ctx) from exc
             except ConnectTimeoutError as exc:
                 if isinstance(exc, NewConnectionError):  # urllib3 derives it from ConnectTimeoutError
@@ -216,6 +227,13 @@ class Forwarder:
         return GatewayTimeout(f"{ctx.route.target_service} did not answer within {ctx.route.timeout:g} s.")
 
     @staticmethod
+    def _client_too_slow(ctx) -> RequestTimeout:
+        """Return the 408 for a route timeout that ran out while the gateway waited for the client's body."""
+        # The client was the slow side: not a failure of the upstream (no circuit tick, no retry).
+        ctx.error = f"request body not received within the route's {ctx.route.timeout:g} s"
+        return RequestTimeout(f"The request body did not arrive within the route's timeout of {ctx.route.timeout:g} s.")
+
+    @staticmethod
     def _unreachable(ctx) -> BadGateway:
         return BadGateway(f"{ctx.route.target_service} could not be reached.")
 
@@ -251,7 +269,8 @@ def send_through_circuit(proxy: Forwarder, ctx, upstream: UpstreamRequest):
     """Send; tell the route's circuit breaker (when the circuit step gave a ticket) how it went.
 
     Connection errors, timeouts and 5xx answers (after retries) are failures, other answers
-    successes; a request that fails on the client's side (body too large) tells nothing.
+    successes; a request that fails on the client's side (body too large, too slow or broken
+    off: 413, 408, 400) tells nothing.
     """
     if ctx.ticket is None and ctx.target is None:
         return proxy.send(ctx, upstream)

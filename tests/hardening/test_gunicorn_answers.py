@@ -43,13 +43,16 @@ def refused(gateway, raw: bytes):
     (b"G(T /public/x HTTP/1.1\r\nHost: t\r\n\r\n", 400, "bad_request"),
     (b"GET /public/x HTTP/1.1\r\nHost: t\r\nBad Name: 1\r\n\r\n", 400, "bad_request"),
     (b"GET /public/x HTTP/1.1\r\nHost: t\r\nX-Folded: a\r\n b\r\n\r\n", 400, "bad_request"),
+    (b"POST /public/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "bad_request"),
     (f"GET /public/{LONG} HTTP/1.1\r\nHost: t\r\n\r\n".encode(), 414, "uri_too_long"),
     (f"GET /public/x HTTP/1.1\r\nHost: t\r\nX-Big: {BIG}\r\n\r\n".encode(), 431, "request_header_fields_too_large"),
     (b"GET /public/x HTTP/1.1\r\nHost: t\r\n" + b"".join(b"X-H%d: 1\r\n" % n for n in range(120)) + b"\r\n",
      431, "request_header_fields_too_large"),
     (b"POST /public/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 400, "bad_request"),
-], ids=["garbage", "version", "method", "header-name", "obsolete-folding", "request-line-414",
-        "header-field-431", "header-count-431", "transfer-coding"])
+    (b"POST /api/v1/gateway/routes HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + token("admin", ("admin",)).encode()
+     + b"\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\nzz\r\n", 400, "bad_request"),
+], ids=["garbage", "version", "method", "header-name", "obsolete-folding", "chunk-size", "request-line-414",
+        "header-field-431", "header-count-431", "transfer-coding", "admin-chunk-size"])
 def test_gunicorns_refusals_are_the_contracts_json(gateway, raw, status, error):
     reply = refused(gateway, raw)
     assert reply.status == status, reply.body
