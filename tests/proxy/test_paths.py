@@ -3,6 +3,7 @@
 import pytest
 
 from tests.support.rawhttp import request
+from tests.support.servers import add_route, token
 
 
 def upstream_target(gateway, target, headers=None):
@@ -93,3 +94,42 @@ def test_priority_then_specificity(gateway, admin, upstream):
     admin.post(f"{admin.base}/routes", json={**common, "path_pattern": "/prio/*/b", "priority": 10,
                                              "target_url": upstream.url + "/echo/high"}).raise_for_status()
     assert upstream_target(gateway, "/prio/a/b") == "/echo/high/prio/a/b"
+
+
+@pytest.mark.parametrize(("sent", "received"), [
+    ("/public/x/..;/y", "/public/y"),
+    ("/public/x/..;jsessionid=1/y", "/public/y"),
+    ("/public/x/%2e%2e;/y", "/public/y"),
+    ("/public/x/.%2E;v=2/y", "/public/y"),
+    ("/public/x/.;/y", "/public/x/y"),
+    ("/public/x/;v=1/y", "/public/x/y"),
+    ("/public/x/y;v=1", "/public/x/y;v=1"),  # parameters on an ordinary segment are forwarded as they came
+])
+def test_dot_segments_with_parameters_are_resolved_before_forwarding(gateway, routes, sent, received):
+    """A servlet container reads ``..;x`` as ``..``: the upstream must never be the one to resolve it."""
+    assert upstream_target(gateway, sent) == received
+
+
+@pytest.fixture(scope="module")
+def servlet_routes(admin, upstream, routes):
+    """The issue's layout: a public application with a protected sub-route below it."""
+    common = {"target_service": "upstream", "target_url": upstream.url, "retry_count": 0,
+              "circuit_breaker_enabled": False, "timeout": 5}
+    add_route(admin, path_pattern="/pub/*", is_public=True, **common)
+    add_route(admin, path_pattern="/pub/admin/*", **common)
+
+
+@pytest.mark.parametrize("spelling", [
+    "/pub/x/..;/admin/users", "/pub/x/..;jsessionid=1/admin/users", "/pub/x/%2e%2e;/admin/users",
+    "/pub/x/y/..;/..;/admin/users", "/pub/.;/admin/users", "/pub/;x/admin/users",
+])
+def test_a_dot_segment_with_parameters_does_not_skip_a_protected_sub_route(gateway, servlet_routes, spelling):
+    reply = request(gateway.port, "GET", spelling)
+    assert reply.status == 401, (spelling, reply.status, reply.body)
+    bearer = {"Authorization": f"Bearer {token('u-1')}"}
+    assert upstream_target(gateway, spelling, bearer) == "/pub/admin/users"  # with a token: resolved, then sent
+
+
+def test_the_public_part_stays_public(gateway, servlet_routes):
+    assert upstream_target(gateway, "/pub/x/..;/users") == "/pub/users"
+
