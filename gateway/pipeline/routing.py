@@ -199,6 +199,11 @@ def path_keys(normalised_path: str) -> tuple[str, ...]:
     return tuple(match_key(s) for s in stripped.split("/"))
 
 
+def match_form(keys: tuple[str, ...]) -> str:
+    """Return the spelling routes are matched on: the keys as a path (no parameters, no trailing slash)."""
+    return "/" + "/".join(keys)
+
+
 def upstream_path(spec: RouteSpec, normalised_path: str) -> str:
     """Return the path sent upstream: the normalised path, minus the matched prefix if asked."""
     if not spec.strip_prefix:
