@@ -133,3 +133,39 @@ def test_a_dot_segment_with_parameters_does_not_skip_a_protected_sub_route(gatew
 def test_the_public_part_stays_public(gateway, servlet_routes):
     assert upstream_target(gateway, "/pub/x/..;/users") == "/pub/users"
 
+
+# --- the gateway's own paths: the admin guard and Flask's router see one spelling -------------
+
+ADMIN_TOKEN = {"Authorization": f"Bearer {token('admin', ('admin',))}"}
+
+
+@pytest.mark.parametrize("spelling", [
+    "/api/v1/gateway/services/..%2Fhealth", "/api/v1/gateway/services/%2e%2e%2fhealth",
+    "/api/v1/gateway/health/", "/api/v1/gateway/health;x", "/api/v1/gateway;x/routes", "/api/v1;x/gateway/routes",
+    "/api/v1//gateway/routes", "/%61pi/v1/gateway/routes", "/api/v1/gateway/routes/..;/services",
+    "/api/v1/x/../gateway/services/content/health",
+])
+def test_every_spelling_under_the_admin_api_needs_an_admin_token(gateway, routes, spelling):
+    reply = request(gateway.port, "GET", spelling)
+    assert reply.status == 401, (spelling, reply.status, reply.body)
+    assert reply.json()["error"] == "unauthorized"
+
+
+@pytest.mark.parametrize("spelling", [
+    "/api/v1/gateway/services/../health", "/api/v1/gateway/services/x/..;/..;/health",
+    "/%61pi/v1//gateway/./health", "/api/v1/gateway/routes/%2e%2e/health",
+])
+def test_flask_serves_the_path_the_guard_decided_on(gateway, routes, spelling):
+    """Judged public as /api/v1/gateway/health, so served as that: never another view without a token."""
+    direct = request(gateway.port, "GET", "/api/v1/gateway/health")
+    reply = request(gateway.port, "GET", spelling)
+    assert direct.status == 200 and "services" in direct.json()
+    assert (reply.status, sorted(reply.json())) == (direct.status, sorted(direct.json()))
+
+
+@pytest.mark.parametrize("spelling", ["/%61pi/v1//gateway/routes", "/api/v1/x/../gateway/routes",
+                                      "/api/v1/gateway/services/..;/routes", "/api/./v1/gateway/routes"])
+def test_any_spelling_of_an_admin_path_reaches_its_view_with_a_token(gateway, routes, spelling):
+    reply = request(gateway.port, "GET", spelling, ADMIN_TOKEN)
+    assert reply.status == 200, (spelling, reply.status, reply.body)
+    assert reply.json()["total"] >= len(routes)
