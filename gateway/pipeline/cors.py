@@ -14,9 +14,14 @@ from gateway.control.runtime import runtime
 from gateway.pipeline.response import Answer
 
 
+def answers_preflight(ctx) -> bool:
+    """Return whether the gateway answers this request itself, as a preflight from an allowed origin."""
+    return ctx.is_preflight and ctx.snapshot.cors.allows(ctx.origin)
+
+
 def answer_preflight(ctx):
     """Return a 204 for a preflight from an allowed origin, without contacting the upstream."""
-    if ctx.is_preflight and ctx.snapshot.cors.allows(ctx.origin):
+    if answers_preflight(ctx):
         return preflight_answer(ctx.snapshot.cors, ctx.origin, ctx.environ)
     return None
 
