@@ -25,6 +25,7 @@ OWNED = frozenset({"host", "content-length", "expect", "x-user-id", "x-user-role
                    "x-rewrite-url", "script-name"})
 # Response headers the serving gateway sets itself (gunicorn writes Date and Server).
 RESPONSE_OWNED = frozenset({"date", "server"})
+CORS_PREFIX = "access-control-"  # the upstream's CORS response headers: the gateway's policy decides
 VIA_PREFIX = "1.1 engadi-gateway"
 
 
@@ -89,8 +90,13 @@ def _add_forwarding(headers: dict, environ: dict, trusted: tuple) -> None:
 
 
 def downstream_headers(raw_headers, via_entry: str) -> list[tuple[str, str]]:
-    """Return the upstream response's headers to pass to the client (every Set-Cookie kept)."""
+    """Return the upstream response's headers to pass to the client (every Set-Cookie kept).
+
+    The upstream's ``Access-Control-*`` headers never pass: the gateway's CORS policy is the
+    only one clients see, so an upstream cannot open its responses to origins the gateway refuses.
+    """
     drop = HOP_BY_HOP | RESPONSE_OWNED | connection_tokens(raw_headers.get("Connection"))
-    headers = [(name, value) for name, value in raw_headers.items() if name.lower() not in drop]
+    headers = [(name, value) for name, value in raw_headers.items()
+               if (lower := name.lower()) not in drop and not lower.startswith(CORS_PREFIX)]
     headers.append(("Via", via_entry))
     return headers
