@@ -16,7 +16,7 @@ from flask import current_app, g, request
 
 from gateway.errors import Forbidden, Unauthorized
 from gateway.identity import authenticate
-from gateway.pipeline.pathnorm import BadPath, normalise_path
+from gateway.pipeline.routing import ADMIN_NAMESPACE, path_keys
 
 ADMIN_PREFIX = "/api/v1/gateway"
 PUBLIC_PATHS = frozenset({"/api/v1/gateway/health"})
@@ -30,18 +30,20 @@ def init_app(app) -> None:
 
 
 def require_admin_for_gateway_api() -> None:
-    """Demand an admin token for the gateway's own API (its path spelled any way).
+    """Demand an admin token for the gateway's own API.
+
+    Decided on the very path Flask routes on: the WSGI entry (``pipeline.dispatch``) has put
+    the normalised path there, whatever spelling the client used. The namespace is told by the
+    match keys (``/api/v1/gateway;x/...`` is in it, as for the proxy's reserved paths), and only
+    the exact spelling of the public health path is public: no path Flask could route to an
+    admin view escapes the check.
 
     :raise Unauthorized: no valid token. :raise Forbidden: a valid token without the admin role.
     """
     path = request.path
-    if ADMIN_PREFIX not in path:
-        return  # the common case, decided without normalising
-    try:
-        path = normalise_path(path)
-    except BadPath:
-        pass
-    if not (path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")) or path.rstrip("/") in PUBLIC_PATHS:
+    if ADMIN_NAMESPACE[-1] not in path or path in PUBLIC_PATHS:
+        return  # the common case, decided without splitting the path (a key is a segment's start)
+    if path_keys(path)[:len(ADMIN_NAMESPACE)] != ADMIN_NAMESPACE:
         return
     g.identity = require_admin(admin_authorization())
 

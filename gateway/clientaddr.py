@@ -6,6 +6,8 @@ import ipaddress
 
 from flask import current_app, request
 
+ENVIRON_KEY = "gateway.client_ip"
+
 
 def resolve_client_ip(peer: str, forwarded_for: str | None, trusted: tuple) -> str:
     """Walk ``X-Forwarded-For`` from the right while each hop is a trusted proxy.
@@ -39,9 +41,16 @@ def client_ip(environ: dict | None = None) -> str:
     """Return the client IP of ``environ`` (default: the current request's), cached in it."""
     if environ is None:
         environ = request.environ
-    cached = environ.get("gateway.client_ip")
+    cached = environ.get(ENVIRON_KEY)
     if cached is None:
-        trusted = current_app.config["GATEWAY_SETTINGS"].trusted_proxies
+        cached = client_ip_with(environ, current_app.config["GATEWAY_SETTINGS"].trusted_proxies)
+    return cached
+
+
+def client_ip_with(environ: dict, trusted: tuple) -> str:
+    """Return the client IP of ``environ`` given the trusted proxies, cached in it."""
+    cached = environ.get(ENVIRON_KEY)
+    if cached is None:
         cached = resolve_client_ip(environ.get("REMOTE_ADDR") or "", environ.get("HTTP_X_FORWARDED_FOR"), trusted)
-        environ["gateway.client_ip"] = cached
+        environ[ENVIRON_KEY] = cached
     return cached

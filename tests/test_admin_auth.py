@@ -104,6 +104,19 @@ def test_an_unknown_admin_path_is_401_403_then_404(shared_client, shared_user, s
     assert_error(shared_client.get(path, headers=shared_admin), 404, "not_found")
 
 
+def test_a_shifted_path_info_does_not_move_an_admin_path(shared_client, shared_admin):
+    """Flask routes on the request target the client sent, not on a PATH_INFO a SCRIPT_NAME has shifted.
+
+    (gunicorn takes a client's ``SCRIPT_NAME:`` header for its SCRIPT_NAME unless it drops
+    headers with underscores, which it does by default; another server may not.)
+    """
+    shifted = {"SCRIPT_NAME": ROUTES, "PATH_INFO": "/", "RAW_URI": ROUTES, "REQUEST_URI": ROUTES}
+    assert_unauthorized(shared_client.get(ROUTES, environ_overrides=shifted))
+    response = shared_client.get(ROUTES, headers=shared_admin, environ_overrides=shifted)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert "items" in response.get_json()
+
+
 @pytest.mark.parametrize(("method", "path", "allow"), [
     ("PATCH", ROUTES, "GET, HEAD, OPTIONS, POST"),
     ("POST", f"{ROUTES}/{SOME_ID}", "DELETE, GET, HEAD, OPTIONS, PUT"),

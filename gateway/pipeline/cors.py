@@ -1,8 +1,9 @@
 """CORS: preflights from allowed origins answered here; allowed origins get the headers.
 
-When the gateway has a CORS policy (any allowed origin), it owns CORS: the upstream's own
-``Access-Control-*`` headers are replaced for allowed origins and removed for the others.
-With no policy, upstream CORS headers pass untouched.
+The gateway's policy is the only CORS policy clients see: the forwarder drops every
+``Access-Control-*`` header of an upstream's response (see ``headers.downstream_headers``),
+and only origins the gateway allows get its own. With no allowed origin, no response of a
+proxied route carries CORS headers.
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ from gateway.control.runtime import runtime
 from gateway.pipeline.response import Answer
 
 
+def answers_preflight(ctx) -> bool:
+    """Return whether the gateway answers this request itself, as a preflight from an allowed origin."""
+    return ctx.is_preflight and ctx.snapshot.cors.allows(ctx.origin)
+
+
 def answer_preflight(ctx):
     """Return a 204 for a preflight from an allowed origin, without contacting the upstream."""
-    if ctx.is_preflight and ctx.snapshot.cors.allows(ctx.origin):
+    if answers_preflight(ctx):
         return preflight_answer(ctx.snapshot.cors, ctx.origin, ctx.environ)
     return None
 

@@ -6,14 +6,20 @@ paths (``/health``, ``/metrics``, ``/api/v1/gateway``, the docs, ``/dashboard``)
 everything else straight through :data:`gateway.pipeline.STEPS` inside a bare app context
 (``current_app`` and ``g`` work; ``request`` does not), then does here what Flask's hooks do
 for the own endpoints: the request id, CORS headers, rate-limit headers and the recording.
-A path Flask would route elsewhere never reaches this code, and anything unusual (a path not
-starting with ``/``) still falls back to the proxy blueprint, which runs the same steps.
+
+The split is decided on the normalised path's match keys, as the pipeline decides which paths
+are reserved, never on gunicorn's ``PATH_INFO`` (percent-decoded, dot segments unresolved,
+shifted by a client's ``SCRIPT_NAME`` header). A request for the gateway's own paths is handed
+to Flask with ``PATH_INFO`` rewritten to the normalised path, so the admin guard and Flask's
+router see one spelling: ``/api/v1/gateway/services/../health`` is ``/api/v1/gateway/health``
+to both, and ``/%61pi/v1//gateway/routes`` is ``/api/v1/gateway/routes``.
 """
 
 from __future__ import annotations
 
 import http
 import logging
+from urllib.parse import unquote
 
 from flask import g
 from werkzeug.wsgi import ClosingIterator
@@ -23,14 +29,15 @@ from gateway.control.breakers import release_ticket
 from gateway.control.runtime import runtime
 from gateway.errors import GatewayError, error_body
 from gateway.pipeline import recorder
-from gateway.pipeline.context import ProxyContext
+from gateway.pipeline.context import ProxyContext, split_target
 from gateway.pipeline.cors import apply_cors
+from gateway.pipeline.normalise import request_path
+from gateway.pipeline.pathnorm import BadPath
 from gateway.pipeline.response import Answer
+from gateway.pipeline.routing import is_reserved_path
 from gateway.requestid import HEADER, request_id_from
 
 log = logging.getLogger("gateway.dispatch")
-OWN_PREFIXES = ("/health", "/metrics", "/api/v1/gateway", "/api/v1/docs", "/api/v1/redoc", "/api/v1/openapi.json",
-                "/dashboard")
 JSON = ("Content-Type", "application/json")
 _REASONS = {status.value: f"{status.value} {status.phrase}" for status in http.HTTPStatus}
 
@@ -45,12 +52,28 @@ def init_app(app) -> None:
     flask_wsgi = app.wsgi_app
 
     def wsgi_app(environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if not path.startswith("/") or path.startswith(OWN_PREFIXES):
+        if is_own(environ):
             return flask_wsgi(environ, start_response)
         return serve(app, environ, start_response)
 
     app.wsgi_app = wsgi_app
+
+
+def is_own(environ: dict) -> bool:
+    """Return whether the request is for the gateway's own endpoints; if so, point Flask at its normalised path.
+
+    A malformed path is not: the pipeline answers it with a 400.
+    """
+    try:
+        path, keys = request_path(environ, split_target(environ)[0])
+    except BadPath:
+        return False
+    if not is_reserved_path(keys):
+        return False
+    # Flask routes on PATH_INFO (percent-decoded, WSGI's latin-1 text) under SCRIPT_NAME.
+    environ["PATH_INFO"] = unquote(path, encoding="latin-1")
+    environ["SCRIPT_NAME"] = ""
+    return True
 
 
 def serve(app, environ: dict, start_response):

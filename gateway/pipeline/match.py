@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.errors import MethodNotAllowed, RouteNotFound, ServiceUnavailable
+from gateway.pipeline.cors import answers_preflight
 from gateway.pipeline.routing import ADMIN_NAMESPACE, is_reserved_path
 
 
@@ -18,7 +19,10 @@ def match_route(ctx) -> None:
     if ctx.snapshot.version < 0:
         raise ServiceUnavailable("The gateway could not load its routes yet; try again shortly.",
                                  headers={"Retry-After": "1"})
-    method = None if ctx.is_preflight else ctx.method
+    # A preflight the gateway answers itself asks about another method: any route of the path
+    # will do. Any other OPTIONS (a disallowed origin's preflight included) would be forwarded,
+    # so it needs a route that allows OPTIONS.
+    method = None if answers_preflight(ctx) else ctx.method
     match = ctx.snapshot.routes.match(ctx.keys, method)
     if match.route is None:
         if match.allowed:

@@ -8,7 +8,11 @@ without that route's checks. Rules (RFC 3986 §6.2.2):
   upper-cased and kept; ``%2F`` is not a separator and stays ``%2F``;
 - characters that may not appear raw in a path are percent-encoded;
 - ``.`` and ``..`` segments are resolved (never above the root), empty segments (``//``)
-  are removed; a trailing slash is kept.
+  are removed; a trailing slash is kept;
+- a segment that is empty, ``.`` or ``..`` once its path parameters are dropped (``;x``,
+  ``..;``, ``%2e%2e;jsessionid=1``) is treated as that segment, parameters and all: a servlet
+  container upstream drops the parameters and resolves it, so forwarded as a literal it would
+  lead somewhere the gateway never checked (``/public/x/..;/admin``).
 """
 
 from __future__ import annotations
@@ -35,13 +39,14 @@ def normalise_path(raw: str) -> str:
     if not raw.startswith("/"):
         raise BadPath("the request target must be a path starting with /")
     segments = raw.split("/")[1:]
-    trailing = segments[-1] == "" and len(segments) > 1
+    trailing = match_key(segments[-1]) == "" and len(segments) > 1
     out: list[str] = []
     for segment in segments:
         segment = normalise_segment(segment)
-        if segment == "" or segment == ".":
+        key = segment.partition(";")[0] if ";" in segment else segment  # match_key(), inlined: the hot loop
+        if key == "" or key == ".":
             continue
-        if segment == "..":
+        if key == "..":
             if out:
                 out.pop()
             continue

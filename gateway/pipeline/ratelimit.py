@@ -2,7 +2,8 @@
 
 Keys: ``per_user`` the token's ``sub`` (anonymous requests are not counted by it),
 ``per_ip`` the client IP (``X-Forwarded-For`` believed only from ``TRUSTED_PROXIES``),
-``per_endpoint`` method and normalised path, ``global`` one counter. The response carries
+``per_endpoint`` method and the path's match form (the segments routes are matched on:
+``/a;x`` and ``/a/`` count as ``/a``), ``global`` one counter. The response carries
 ``X-RateLimit-*`` of the tightest rule. When the counter storage is down the request goes
 through (fail-open) unless ``RATE_LIMIT_FAIL_CLOSED``; the storage is not asked again for a
 second, so a dead Redis costs one timeout per second, not one per request.
@@ -20,6 +21,7 @@ from flask import current_app, g
 from gateway.clientaddr import client_ip
 from gateway.control.windows import CounterStoreDown, WindowCounters
 from gateway.errors import RateLimitExceeded, ServiceUnavailable
+from gateway.pipeline.routing import match_form
 
 log = logging.getLogger("gateway.ratelimit")
 EXTENSION_KEY = "gateway.ratelimit_guard"
@@ -35,7 +37,7 @@ def identity_for(rule, ctx) -> str | None:
     if kind == "per_ip":
         return f"ip:{client_ip(ctx.environ)}"
     if kind == "per_endpoint":
-        return f"endpoint:{ctx.method} {ctx.path}"
+        return f"endpoint:{ctx.method} {match_form(ctx.keys)}"
     return "global"
 
 

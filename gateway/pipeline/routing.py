@@ -21,6 +21,7 @@ RESERVED_PATHS = (("health",), ("metrics",), ("api", "v1", "docs"), ("api", "v1"
                   ("api", "v1", "openapi.json"))
 RESERVED_NAMESPACES = (("api", "v1", "gateway"), ("api", "v1", "docs-assets"), ("dashboard",))
 ADMIN_NAMESPACE = RESERVED_NAMESPACES[0]
+_RESERVED_FIRST = frozenset(keys[0] for keys in RESERVED_PATHS + RESERVED_NAMESPACES)
 
 
 class BadPattern(ValueError):
@@ -103,6 +104,8 @@ def compile_pattern(text: str) -> Pattern:
 
 def is_reserved_path(keys: tuple[str, ...]) -> bool:
     """Return whether a normalised request path is one of the gateway's own."""
+    if not keys or keys[0] not in _RESERVED_FIRST:
+        return False  # most proxied paths: one set lookup (this runs on every request)
     return keys in RESERVED_PATHS or any(keys[:len(ns)] == ns for ns in RESERVED_NAMESPACES)
 
 
@@ -197,6 +200,11 @@ def path_keys(normalised_path: str) -> tuple[str, ...]:
     if not stripped:
         return ()
     return tuple(match_key(s) for s in stripped.split("/"))
+
+
+def match_form(keys: tuple[str, ...]) -> str:
+    """Return the spelling routes are matched on: the keys as a path (no parameters, no trailing slash)."""
+    return "/" + "/".join(keys)
 
 
 def upstream_path(spec: RouteSpec, normalised_path: str) -> str:

@@ -128,9 +128,9 @@ def test_the_proxy_never_forwards_the_dashboard_namespace(client, admin_headers)
         "retry_count": 0, "circuit_breaker_enabled": False})
     assert response.status_code == 201
     assert client.get("/elsewhere").status_code == 502  # the catch-all route forwards (nothing listens)
-    for path in ("/dashboard/nope", "/dashboard//static/x", "/dashboard/%2e/nope"):
-        answer = client.get(path)
-        assert answer.status_code == 404 and answer.get_json()["error"] == "route_not_found", path
+    for path in ("/dashboard/nope", "/dashboard//static/x", "/dashboard/%2e/nope", "/dashboard;x/nope"):
+        answer = client.get(path)  # the dashboard's own 404 (an asset it lacks) or the proxy's, never the upstream
+        assert answer.status_code == 404 and answer.get_json()["error"] in ("not_found", "route_not_found"), path
     assert client.get(PAGE).status_code == 200
 
 

@@ -1,10 +1,12 @@
 """CORS from the admin API's settings: preflights answered here, headers for allowed origins."""
 
 import time
+import uuid
 
 import pytest
 
 from tests.support.rawhttp import request
+from tests.support.servers import add_route
 
 ALLOWED = "https://app.engadi.org"
 
@@ -78,3 +80,36 @@ def test_cors_changes_apply_without_restart(gateway, cors, admin):
             break
         time.sleep(0.1)
     assert reply.headers.get("Access-Control-Allow-Origin") == other
+
+
+@pytest.fixture(scope="module")
+def counted(admin, upstream):
+    """A public route without OPTIONS whose requests the upstream counts: /counted/<key>/0 reaches /flaky/<key>/0."""
+    add_route(admin, path_pattern="/counted/*", methods=["GET", "POST"], is_public=True, strip_prefix=True,
+              target_service="upstream", target_url=upstream.url + "/flaky", retry_count=0,
+              circuit_breaker_enabled=False)
+
+
+def upstream_hits(http, upstream, key):
+    return http.get(f"{upstream.url}/hits/{key}").json()["hits"]
+
+
+def test_a_preflight_from_a_refused_origin_needs_a_route_that_allows_options(gateway, cors, counted, upstream, http):
+    key = f"refused-{uuid.uuid4().hex[:8]}"
+    assert request(gateway.port, "GET", f"/counted/{key}/0").status == 200
+    assert upstream_hits(http, upstream, key) == 1  # positive control: these requests are counted
+    reply = preflight(gateway, "https://evil.example", f"/counted/{key}/0")
+    assert reply.status == 405, reply.body
+    assert reply.headers["Allow"] == "GET, POST"
+    assert not [name for name, _ in reply.header_lines if name.lower().startswith("access-control-")]
+    assert upstream_hits(http, upstream, key) == 1  # not forwarded
+
+
+def test_a_preflight_from_an_allowed_origin_is_answered_on_a_route_without_options(gateway, cors, counted, upstream,
+                                                                                    http):
+    key = f"allowed-{uuid.uuid4().hex[:8]}"
+    reply = preflight(gateway, ALLOWED, f"/counted/{key}/0")
+    assert reply.status == 204
+    assert reply.headers["Access-Control-Allow-Origin"] == ALLOWED
+    assert request(gateway.port, "GET", f"/counted/{key}/0").status == 200
+    assert upstream_hits(http, upstream, key) == 1  # only the GET reached it

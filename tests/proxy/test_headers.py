@@ -2,18 +2,19 @@
 
 import socket
 import threading
+import time
 
 import pytest
 
 from gateway.pipeline.headers import via_token
 from tests.support.rawhttp import exchange, request
-from tests.support.servers import TEST_SECRET, token
+from tests.support.servers import TEST_SECRET, start_gateway, token
 
 VIA = via_token(TEST_SECRET)
 
 
-def echoed_headers(gateway, target="/public/h", headers=None):
-    reply = request(gateway.port, "GET", target, headers)
+def echoed_headers(gateway, target="/public/h", headers=None, source=None):
+    reply = request(gateway.port, "GET", target, headers, source=source)
     assert reply.status == 200, reply.body
     received = {}
     for name, value in reply.json()["headers"]:
@@ -35,6 +36,40 @@ def test_untrusted_client_cannot_set_forwarded_proto_or_host(gateway, routes):
     _, received = echoed_headers(gateway, headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example"})
     assert received["x-forwarded-proto"] == ["http"]
     assert received["x-forwarded-host"] == [f"127.0.0.1:{gateway.port}"]
+
+
+SPOOFED = {"X-Real-IP": "6.6.6.6", "Forwarded": 'for=6.6.6.6;proto=https;host="bank.example"',
+           "X-Forwarded-For": "198.51.100.9"}
+
+
+def test_untrusted_client_cannot_set_real_ip_or_forwarded(gateway, routes):
+    _, received = echoed_headers(gateway, headers=SPOOFED)
+    assert received["x-real-ip"] == ["127.0.0.1"]
+    assert received["forwarded"] == [f'for=127.0.0.1;host="127.0.0.1:{gateway.port}";proto=http']
+
+
+@pytest.fixture(scope="module")
+def trusting_gateway(database_url, routes):
+    """A second instance on the same database that believes 127.0.0.1 (a local proxy), not 127.0.0.2."""
+    with start_gateway(database_url, TRUSTED_PROXIES="127.0.0.1", RATE_LIMIT_ENABLED="false") as server:
+        deadline = time.monotonic() + 30  # its first request may wait for the worker to boot
+        while request(server.port, "GET", "/public/h", timeout=30).status != 200:
+            assert time.monotonic() < deadline, "the second gateway never served the public route"
+            time.sleep(0.1)
+        yield server
+
+
+def test_a_trusted_proxy_is_believed_for_real_ip_and_forwarded(trusting_gateway):
+    _, received = echoed_headers(trusting_gateway, headers=SPOOFED)
+    assert received["x-real-ip"] == ["198.51.100.9"]  # the client the gateway resolved from X-Forwarded-For
+    assert received["forwarded"] == [f'{SPOOFED["Forwarded"]}, '
+                                     f'for=127.0.0.1;host="127.0.0.1:{trusting_gateway.port}";proto=http']
+
+
+def test_an_untrusted_peer_of_a_gateway_with_trusted_proxies_is_not(trusting_gateway):
+    _, received = echoed_headers(trusting_gateway, headers=SPOOFED, source="127.0.0.2")
+    assert received["x-real-ip"] == ["127.0.0.2"]
+    assert received["forwarded"] == [f'for=127.0.0.2;host="127.0.0.1:{trusting_gateway.port}";proto=http']
 
 
 def test_request_id_is_kept_when_valid_and_replaced_otherwise(gateway, routes):

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.support.rawhttp import request
+from tests.support.servers import add_route, token
 
 
 def upstream_target(gateway, target, headers=None):
@@ -93,3 +94,78 @@ def test_priority_then_specificity(gateway, admin, upstream):
     admin.post(f"{admin.base}/routes", json={**common, "path_pattern": "/prio/*/b", "priority": 10,
                                              "target_url": upstream.url + "/echo/high"}).raise_for_status()
     assert upstream_target(gateway, "/prio/a/b") == "/echo/high/prio/a/b"
+
+
+@pytest.mark.parametrize(("sent", "received"), [
+    ("/public/x/..;/y", "/public/y"),
+    ("/public/x/..;jsessionid=1/y", "/public/y"),
+    ("/public/x/%2e%2e;/y", "/public/y"),
+    ("/public/x/.%2E;v=2/y", "/public/y"),
+    ("/public/x/.;/y", "/public/x/y"),
+    ("/public/x/;v=1/y", "/public/x/y"),
+    ("/public/x/y;v=1", "/public/x/y;v=1"),  # parameters on an ordinary segment are forwarded as they came
+])
+def test_dot_segments_with_parameters_are_resolved_before_forwarding(gateway, routes, sent, received):
+    """A servlet container reads ``..;x`` as ``..``: the upstream must never be the one to resolve it."""
+    assert upstream_target(gateway, sent) == received
+
+
+@pytest.fixture(scope="module")
+def servlet_routes(admin, upstream, routes):
+    """The issue's layout: a public application with a protected sub-route below it."""
+    common = {"target_service": "upstream", "target_url": upstream.url, "retry_count": 0,
+              "circuit_breaker_enabled": False, "timeout": 5}
+    add_route(admin, path_pattern="/pub/*", is_public=True, **common)
+    add_route(admin, path_pattern="/pub/admin/*", **common)
+
+
+@pytest.mark.parametrize("spelling", [
+    "/pub/x/..;/admin/users", "/pub/x/..;jsessionid=1/admin/users", "/pub/x/%2e%2e;/admin/users",
+    "/pub/x/y/..;/..;/admin/users", "/pub/.;/admin/users", "/pub/;x/admin/users",
+])
+def test_a_dot_segment_with_parameters_does_not_skip_a_protected_sub_route(gateway, servlet_routes, spelling):
+    reply = request(gateway.port, "GET", spelling)
+    assert reply.status == 401, (spelling, reply.status, reply.body)
+    bearer = {"Authorization": f"Bearer {token('u-1')}"}
+    assert upstream_target(gateway, spelling, bearer) == "/pub/admin/users"  # with a token: resolved, then sent
+
+
+def test_the_public_part_stays_public(gateway, servlet_routes):
+    assert upstream_target(gateway, "/pub/x/..;/users") == "/pub/users"
+
+
+# --- the gateway's own paths: the admin guard and Flask's router see one spelling -------------
+
+ADMIN_TOKEN = {"Authorization": f"Bearer {token('admin', ('admin',))}"}
+
+
+@pytest.mark.parametrize("spelling", [
+    "/api/v1/gateway/services/..%2Fhealth", "/api/v1/gateway/services/%2e%2e%2fhealth",
+    "/api/v1/gateway/health/", "/api/v1/gateway/health;x", "/api/v1/gateway;x/routes", "/api/v1;x/gateway/routes",
+    "/api/v1//gateway/routes", "/%61pi/v1/gateway/routes", "/api/v1/gateway/routes/..;/services",
+    "/api/v1/x/../gateway/services/content/health",
+])
+def test_every_spelling_under_the_admin_api_needs_an_admin_token(gateway, routes, spelling):
+    reply = request(gateway.port, "GET", spelling)
+    assert reply.status == 401, (spelling, reply.status, reply.body)
+    assert reply.json()["error"] == "unauthorized"
+
+
+@pytest.mark.parametrize("spelling", [
+    "/api/v1/gateway/services/../health", "/api/v1/gateway/services/x/..;/..;/health",
+    "/%61pi/v1//gateway/./health", "/api/v1/gateway/routes/%2e%2e/health",
+])
+def test_flask_serves_the_path_the_guard_decided_on(gateway, routes, spelling):
+    """Judged public as /api/v1/gateway/health, so served as that: never another view without a token."""
+    direct = request(gateway.port, "GET", "/api/v1/gateway/health")
+    reply = request(gateway.port, "GET", spelling)
+    assert direct.status == 200 and "services" in direct.json()
+    assert (reply.status, sorted(reply.json())) == (direct.status, sorted(direct.json()))
+
+
+@pytest.mark.parametrize("spelling", ["/%61pi/v1//gateway/routes", "/api/v1/x/../gateway/routes",
+                                      "/api/v1/gateway/services/..;/routes", "/api/./v1/gateway/routes"])
+def test_any_spelling_of_an_admin_path_reaches_its_view_with_a_token(gateway, routes, spelling):
+    reply = request(gateway.port, "GET", spelling, ADMIN_TOKEN)
+    assert reply.status == 200, (spelling, reply.status, reply.body)
+    assert reply.json()["total"] >= len(routes)

@@ -38,6 +38,17 @@ def test_per_endpoint_counts_method_and_path_for_everyone(gateway, admin):
     assert hit(gateway, "/rl/ep/a", method="DELETE").status == 200
 
 
+def test_per_endpoint_counts_every_spelling_of_a_path_together(gateway, admin):
+    """Parameters, a trailing slash or dot segments do not open a fresh counter: the key is the match form."""
+    add_rule(admin, "per_endpoint", 3, 60, "/rl/spell/*")
+    assert hit(gateway, "/rl/spell/a").status == 200
+    assert hit(gateway, "/rl/spell/a;x=1").status == 200
+    assert hit(gateway, "/rl/spell/a/").status == 200
+    assert [hit(gateway, spelling).status for spelling in ("/rl/spell/a;y", "/rl/spell/./a/", "/rl/spell/b/../a",
+                                                           "/rl/spell/%61", "/rl/spell/a;jsessionid=2/")] == [429] * 5
+    assert hit(gateway, "/rl/spell/b;x").status == 200  # another endpoint has its own counter
+
+
 def test_global_counts_everyone_together(gateway, admin):
     add_rule(admin, "global", 3, 60, "/rl/global/*")
     assert hit(gateway, "/rl/global/a", user="alice").status == 200

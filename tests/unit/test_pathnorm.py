@@ -26,13 +26,23 @@ from gateway.pipeline.pathnorm import BadPath, match_key, normalise_path
     ("/caf\u00e9", "/caf%E9"),
     ('/a"b', "/a%22b"),
     ("/a;v=1/b", "/a;v=1/b"),
+    ("/a/x/..;/b", "/a/b"),
+    ("/a/x/..;jsessionid=1/b", "/a/b"),
+    ("/a/x/%2e%2e;/b", "/a/b"),
+    ("/a/x/.%2E;x=1/b", "/a/b"),
+    ("/a/.;x/b", "/a/b"),
+    ("/a/;x/b", "/a/b"),
+    ("/a/x/..;", "/a"),
+    ("/a/;x", "/a/"),
+    ("/a/...;/b", "/a/...;/b"),
+    ("/a/..x;/b", "/a/..x;/b"),
     ("/a\\b", "/a%5Cb"),
 ])
 def test_normalise_path(raw, expected):
     assert normalise_path(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["/a/b/./c//d", "/%2e%2e/x", "/a%2Fb/../c", "/caf%C3%A9", "/a/b/"])
+@pytest.mark.parametrize("raw", ["/a/b/./c//d", "/%2e%2e/x", "/a%2Fb/../c", "/caf%C3%A9", "/a/b/", "/a/x/..;y/b;z"])
 def test_normalisation_is_idempotent(raw):
     once = normalise_path(raw)
     assert normalise_path(once) == once
