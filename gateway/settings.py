@@ -266,7 +266,7 @@ class Settings:
                                            "Seconds a client has for its whole request body, from the first read; then 408")
     gateway_admin_role: str = _setting("GATEWAY_ADMIN_ROLE", "admin", parse_text, "Role that makes a token an admin token")
     cors_origins: tuple[str, ...] = _setting("CORS_ORIGINS", "", parse_origins, "Origins allowed by CORS at first start (then via the API)")
-    trusted_proxies: tuple = _setting("TRUSTED_PROXIES", "", parse_networks, "IPs/CIDRs whose X-Forwarded-For is believed")
+    trusted_proxies: tuple = _setting("TRUSTED_PROXIES", "", parse_networks, "IPs/CIDRs whose X-Forwarded-For/-Proto/-Host and Forwarded are believed")
     upstream_allowed_networks: tuple = _setting("UPSTREAM_ALLOWED_NETWORKS", "", parse_networks,
                                                 "CIDRs upstreams may be in; empty: any but link-local/cloud metadata")
     rate_limit_enabled: bool = _setting("RATE_LIMIT_ENABLED", "true", parse_bool, "Apply the default per-user/per-IP rules")
