@@ -200,6 +200,16 @@ def parse_bearer_secret(name: str, raw: str) -> str | None:
     return value
 
 
+def parse_claim_value(name: str, raw: str) -> str | None:
+    """Accept a token claim value (visible characters, no spaces); empty means unset."""
+    value = raw.strip()
+    if not value:
+        return None
+    if not all(33 <= ord(ch) < 127 for ch in value):
+        raise SettingsError(name, "visible ASCII characters without spaces (or empty: not checked)", raw)
+    return value
+
+
 def parse_pem(name: str, raw: str) -> str | None:
     """Accept a PEM key given inline (with \\n escapes) or as a path to a file; empty means unset."""
     value = raw.strip()
@@ -242,6 +252,10 @@ class Settings:
     jwt_public_key: str | None = _setting("JWT_PUBLIC_KEY", "", parse_pem, "PEM public key (inline or a file path) for RS*/ES* tokens")
     jwt_private_key: str | None = _setting("JWT_PRIVATE_KEY", "", parse_pem, "PEM private key for `token create` with RS*/ES*")
     jwt_leeway: int = _setting("JWT_LEEWAY", "0", int_parser(0, 300), "Seconds of clock skew allowed on exp/nbf")
+    jwt_issuer: str | None = _setting("JWT_ISSUER", "", parse_claim_value,
+                                      "When set, tokens must carry this iss (and `token create` sets it)")
+    jwt_audience: str | None = _setting("JWT_AUDIENCE", "", parse_claim_value,
+                                        "When set, tokens' aud must name it (and `token create` sets it)")
     database_url: str = _setting("DATABASE_URL", "", lambda n, r: parse_database_url(n, r) if r.strip() else "",
                                  "PostgreSQL or SQLite URL; empty: SQLite in instance/gateway.db")
     redis_url: str | None = _setting("REDIS_URL", "", lambda n, r: parse_redis_url(n, r) if r.strip() else None,

@@ -17,6 +17,7 @@ STRONG_SECRET = "s" * 40
 
 BAD_VALUES = [
     ("PROJECT_NAME", "  "), ("PORT", "0"), ("PORT", "65536"), ("PORT", "http"), ("ENVIRONMENT", "prod"),
+    ("JWT_ISSUER", "https://auth example"), ("JWT_AUDIENCE", "gate\tway"),
     ("SECRET_KEY", ""), ("ALGORITHM", "none"), ("ALGORITHM", "HS999"),
     ("JWT_PUBLIC_KEY", "/nonexistent/public.pem"), ("JWT_PRIVATE_KEY", "/nonexistent/private.pem"),
     ("JWT_LEEWAY", "-1"), ("JWT_LEEWAY", "301"), ("DATABASE_URL", "mysql://db.example.org/gateway"),
@@ -90,6 +91,13 @@ def test_production_refuses_the_default_secret_key(environment):
     assert refusal({"ENVIRONMENT": environment}).name == "SECRET_KEY"
     assert refusal({"ENVIRONMENT": environment, "SECRET_KEY": DEFAULT_SECRET_KEY}).name == "SECRET_KEY"
     assert Settings.from_env({"ENVIRONMENT": environment, "SECRET_KEY": STRONG_SECRET}).environment == "production"
+
+
+def test_issuer_and_audience_are_unset_by_default():
+    settings = Settings.from_env({})
+    assert (settings.jwt_issuer, settings.jwt_audience) == (None, None)
+    settings = Settings.from_env({"JWT_ISSUER": " https://auth.example.org ", "JWT_AUDIENCE": "engadi-gateway"})
+    assert (settings.jwt_issuer, settings.jwt_audience) == ("https://auth.example.org", "engadi-gateway")
 
 
 def test_production_refuses_a_short_secret_key_without_showing_it():

@@ -10,10 +10,10 @@ import pytest
 from gateway.identity import InvalidToken, verify
 from tests.conftest import make_token
 from tests.support.admin_tokens import claims, hs256_token, unsigned_token
+from tests.support.servers import TEST_SECRET
 
 ROUTES = "/api/v1/gateway/routes"
 COOKIE, HINT, HEADER = "engadi_dashboard", "engadi_dashboard_session", {"X-Engadi-Dashboard": "1"}
-DEV_SECRET = b"dev-insecure-secret-key-change-me"  # the default SECRET_KEY of the test apps
 
 
 def login_token(app, sub="ops", roles=("admin",), expires=dt.timedelta(seconds=60), purpose="dashboard-login"):
@@ -104,6 +104,8 @@ BAD_LOGIN_TOKENS = {
     "unsigned": lambda app: unsigned_token(claims(purpose="dashboard-login")),
     "a normal admin token": lambda app: make_token(app, "ops", ("admin",)),
     "another purpose": lambda app: login_token(app, purpose="password-reset"),
+    "no exp": lambda app: login_token(app, expires=None),
+    "refresh type": lambda app: hs256_token(TEST_SECRET.encode(), claims(purpose="dashboard-login", type="refresh")),
 }
 
 
@@ -153,14 +155,26 @@ def test_an_authorization_header_wins_over_the_cookie(app, client):
     assert client.get(ROUTES, headers={**HEADER, **user}).status_code == 403
 
 
-@pytest.mark.parametrize("token", [
-    lambda app: make_token(app, "ops", ("admin",), expires=dt.timedelta(seconds=-5)),
-    lambda app: hs256_token(b"another-secret", claims()),
-    lambda app: make_token(app, "u", ("user",)),
+@pytest.mark.parametrize(("token", "status"), [
+    (lambda app: make_token(app, "ops", ("admin",), expires=dt.timedelta(seconds=-5)), 401),
+    (lambda app: hs256_token(b"another-secret", claims()), 401),
+    (lambda app: make_token(app, "u", ("user",)), 403),
+    (lambda app: make_token(app, "ops", ("admin",), expires=None), 401),  # never expires: not an access token
+    (lambda app: hs256_token(TEST_SECRET.encode(), claims(type="refresh")), 401),
 ])
-def test_a_bad_cookie_is_refused(app, client, token):
+def test_a_bad_cookie_is_refused(app, client, token, status):
     client.set_cookie(COOKIE, token(app), path="/api/v1/gateway")
-    assert client.get(ROUTES, headers=HEADER).status_code in (401, 403)
+    assert client.get(ROUTES, headers=HEADER).status_code == status
+
+
+def test_with_issuer_and_audience_set_the_cli_link_and_its_session_work(make_app):
+    app = make_app(JWT_ISSUER="https://auth.engadi.example", JWT_AUDIENCE="engadi-gateway")
+    result = app.test_cli_runner().invoke(args=["token", "create", "--sub", "ops", "--role", "admin", "--login-url"])
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    response = client.get(urlsplit(result.stdout.strip())._replace(scheme="", netloc="").geturl())
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert client.get(ROUTES, headers=HEADER).status_code == 200
 
 
 # --- signing out -----------------------------------------------------------------------------
