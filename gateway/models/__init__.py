@@ -3,6 +3,7 @@
 from gateway.models import config_version
 from gateway.models.config_version import ConfigVersion, bump_version, read_version
 from gateway.models.cors_config import CORS_ROW_ID, DEFAULT_CORS, CorsConfig
+from gateway.models.deployment import Deployment, deployment_id
 from gateway.models.gateway_log import GatewayLog
 from gateway.models.rate_limit_rule import LIMIT_TYPES, RateLimitRule
 from gateway.models.route_config import ALL_METHODS, RouteConfig
@@ -17,6 +18,6 @@ config_version.CONFIG_MODELS.update({
 
 __all__ = [
     "ALL_METHODS", "CIRCUIT_STATES", "CORS_ROW_ID", "DEFAULT_CORS", "HEALTH_STATUSES", "LIMIT_TYPES",
-    "ConfigVersion", "CorsConfig", "GatewayLog", "RateLimitRule", "RouteConfig", "ServiceHealth",
-    "bump_version", "read_version",
+    "ConfigVersion", "CorsConfig", "Deployment", "GatewayLog", "RateLimitRule", "RouteConfig",
+    "ServiceHealth", "bump_version", "deployment_id", "read_version",
 ]
