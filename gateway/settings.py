@@ -210,7 +210,8 @@ def parse_claim_value(name: str, raw: str) -> str | None:
     return value
 
 
-_HOST_NAME = re.compile(r"(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
 
 
 def parse_host(name: str, raw: str) -> str | None:
@@ -256,8 +257,10 @@ class Settings:
 
     project_name: str = _setting("PROJECT_NAME", "Gateway Service", parse_text, "Name shown in the API docs")
     port: int = _setting("PORT", "8000", int_parser(1, 65535), "Port gunicorn binds")
-    host: str | None = _setting("HOST", "", parse_host,
-                                "Address gunicorn binds; empty: 0.0.0.0, or 127.0.0.1 when development signs with the default SECRET_KEY")
+    host: str | None = _setting(
+        "HOST", "", parse_host,
+        "Address gunicorn binds; empty: 0.0.0.0, or 127.0.0.1 when development signs with the default SECRET_KEY",
+    )
     environment: str = _setting(
         "ENVIRONMENT", "development", choice_parser("development", "testing", "staging", "production", lower=True),
         "development, testing, staging or production",

@@ -3,8 +3,8 @@
 ``flask --app wsgi token create --sub ID --role admin --login-url`` prints
 ``/dashboard/login?token=<login token>``. Visiting it verifies that token (signed here, unexpired,
 ``purpose`` ``dashboard-login``, admin role), spends it (a link works once: its ``jti`` is kept in
-the database until it expires, see :mod:`gateway.models.login_link`) and sets the session cookie: a normal admin JWT lasting
-``DASHBOARD_SESSION_LIFETIME``; HttpOnly, SameSite=Strict, Secure on https, and its Path is the
+the database until it expires, see :mod:`gateway.models.login_link`) and sets the session cookie:
+a normal admin JWT lasting ``DASHBOARD_SESSION_LIFETIME``; HttpOnly, SameSite=Strict, Secure on https, and its Path is the
 admin API, the one place that reads it (with the dashboard's header, see :mod:`gateway.adminguard`):
 with Path=/ the browser would also send it to proxied routes, and the proxy passes cookies on to
 upstream services. A second cookie, with no secret in it, tells the page's script that a session
