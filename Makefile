@@ -1,4 +1,6 @@
 # Two commands: `make run` (install, migrate, seed, serve on :8000) and `make test`.
+# On a fresh clone ENVIRONMENT is development (its default) and SECRET_KEY the published default: the
+# gateway then serves on 127.0.0.1:8000 only, with a warning (set SECRET_KEY, or HOST=0.0.0.0 to opt in).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

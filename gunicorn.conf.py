@@ -10,12 +10,14 @@ from gateway.settings import Settings
 
 load_dotenv(".env")  # a local .env, like the flask CLI reads; real environment variables win
 _settings = Settings.from_env()
-if _settings.worker_count_warning():
-    print(_settings.worker_count_warning(), file=sys.stderr)
+for _warning in (_settings.worker_count_warning(), _settings.default_key_warning()):
+    if _warning:
+        print(_warning, file=sys.stderr)
 # Before any worker imports prometheus_client: its samples go to files all workers' scrapes merge.
 prepare_multiprocess_dir()
 
-bind = f"0.0.0.0:{_settings.port}"
+# HOST:PORT; with the published default SECRET_KEY (development only) HOST defaults to 127.0.0.1.
+bind = _settings.bind
 worker_class = "gateway.worker.GatewayWorker"  # gunicorn's gevent worker, accepting new connections in batches
 workers = _settings.workers
 worker_connections = 1000

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import statistics
 import sys
 import time
@@ -20,6 +21,8 @@ import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
+
+SECRET = secrets.token_urlsafe(48)  # outside development the published default key is refused
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -70,7 +73,7 @@ def time_endpoints(url: str) -> None:
     from gateway import create_app
     from tests.conftest import make_token
 
-    app = create_app({"DATABASE_URL": url, "REDIS_URL": "", "ENVIRONMENT": "testing"})
+    app = create_app({"DATABASE_URL": url, "REDIS_URL": "", "ENVIRONMENT": "testing", "SECRET_KEY": SECRET})
     client = app.test_client()
     headers = {"Authorization": f"Bearer {make_token(app, 'bench', ('admin',))}"}
     for endpoint in ENDPOINTS:
@@ -94,7 +97,7 @@ def migrate(url: str) -> None:
 
     from gateway import create_app
 
-    app = create_app({"DATABASE_URL": url, "REDIS_URL": "", "ENVIRONMENT": "testing"})
+    app = create_app({"DATABASE_URL": url, "REDIS_URL": "", "ENVIRONMENT": "testing", "SECRET_KEY": SECRET})
     with app.app_context():
         upgrade()
     app.extensions["gateway.runtime"].stop()

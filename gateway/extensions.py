@@ -77,6 +77,12 @@ def _jwt_config(settings):
         "JWT_TOKEN_LOCATION": ["headers"],
         "JWT_IDENTITY_CLAIM": "sub",
         "JWT_DECODE_LEEWAY": settings.jwt_leeway,
+        # Checked on every token when set (PyJWT then also refuses a token without the claim);
+        # tokens the gateway signs (`token create`, dashboard sessions) carry them.
+        "JWT_DECODE_ISSUER": settings.jwt_issuer,
+        "JWT_ENCODE_ISSUER": settings.jwt_issuer,
+        "JWT_DECODE_AUDIENCE": settings.jwt_audience,
+        "JWT_ENCODE_AUDIENCE": settings.jwt_audience,
         "JWT_ERROR_MESSAGE_KEY": "message",
     }
 

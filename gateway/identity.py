@@ -1,8 +1,11 @@
 """Who is calling: the bearer token, verified with flask-jwt-extended's configuration.
 
 Only the ``Authorization`` header is read (query-string tokens end up in logs). Only the
-configured algorithm is accepted, which refuses ``alg: none`` and HS/RS confusion; ``exp``
-is enforced. Every failure is one exception, :class:`InvalidToken`, turned into a 401.
+configured algorithm is accepted, which refuses ``alg: none`` and HS/RS confusion. Only access
+tokens are accepted: ``exp`` is required and enforced (a token without it would never expire),
+and a refresh token (``type`` other than ``access``) is refused; ``iss`` and ``aud`` are checked
+when ``JWT_ISSUER`` / ``JWT_AUDIENCE`` are set. Every failure is one exception,
+:class:`InvalidToken`, turned into a 401.
 
 A token with a ``purpose`` claim (the dashboard's login links) is good for that purpose only:
 :func:`verify` refuses it, :func:`verify_for_purpose` accepts nothing else.
@@ -24,6 +27,8 @@ from gateway.tokencache import TokenCache
 REMOTE_KEY = "gateway.remoteauth"
 CACHE_KEY = "gateway.token_cache"
 PURPOSE_CLAIM = "purpose"
+ACCESS_TYPE = "access"  # flask-jwt-extended's ``type`` claim; a token without one is taken as an access token
+DECODE_ERRORS = (pyjwt.PyJWTError, JWTExtendedException, ValueError, TypeError)
 
 
 class InvalidToken(Exception):
@@ -55,28 +60,45 @@ def bearer_token(authorization: str | None) -> str | None:
 def verify(token: str) -> Identity:
     """Verify ``token`` and return its identity (asking the auth service when so configured).
 
-    A token verified a moment ago is taken from the app's :class:`TokenCache` until its ``exp``.
+    A token verified a moment ago is taken from the app's :class:`TokenCache`: until its ``exp``,
+    or, when the auth service vouched for it, no longer than ``AUTH_REMOTE_CACHE_SECONDS``.
 
     :raise InvalidToken: on any problem with the token.
     """
     cache = current_app.extensions[CACHE_KEY]
     identity = cache.get(token)
     if identity is None:
-        identity = _verify_now(token)
-        cache.put(token, identity, identity.claims.get("exp"))
+        identity, until = _verify_now(token)
+        cache.put(token, identity, until)
     return identity
 
 
-def _verify_now(token: str) -> Identity:
+def _verify_now(token: str) -> tuple[Identity, float]:
+    """Return the identity of ``token`` and until when (Unix time) it may be remembered."""
     try:
         claims = decode_token(token)
-    except (pyjwt.PyJWTError, JWTExtendedException, ValueError, TypeError) as exc:
-        claims = _remote_claims(token, exc)
-        if claims is None:
+    except DECODE_ERRORS as exc:
+        vouched = _remote_claims(token, exc)
+        if vouched is None:
             raise InvalidToken(_describe(exc)) from None
+        return _identity(vouched.claims), vouched.until
+    require_access_token(claims)
     if PURPOSE_CLAIM in claims:
         raise InvalidToken("it is good for one purpose only (a login link), not as an access token")
-    return _identity(claims)
+    return _identity(claims), float(claims["exp"])
+
+
+def require_access_token(claims: dict) -> None:
+    """Refuse verified claims that are not an access token's.
+
+    :raise InvalidToken: no ``exp`` (the token would never expire), or another ``type`` (a refresh token).
+    """
+    if not isinstance(claims.get("exp"), (int, float)):
+        raise InvalidToken("it has no expiry (exp)")
+    kind = claims.get("type", ACCESS_TYPE)
+    if kind != ACCESS_TYPE:
+        raise InvalidToken("it is a refresh token, not an access token" if kind == "refresh"
+                           else "it is not an access token")
 
 
 def verify_for_purpose(token: str, purpose: str) -> Identity:
@@ -88,8 +110,9 @@ def verify_for_purpose(token: str, purpose: str) -> Identity:
     """
     try:
         claims = decode_token(token)
-    except (pyjwt.PyJWTError, JWTExtendedException, ValueError, TypeError) as exc:
+    except DECODE_ERRORS as exc:
         raise InvalidToken(_describe(exc)) from None
+    require_access_token(claims)
     if claims.get(PURPOSE_CLAIM) != purpose:
         raise InvalidToken(f"it is not a {purpose} token")
     return _identity(claims)
@@ -117,13 +140,16 @@ def authenticate(authorization: str | None) -> Identity:
                            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
 
 
-def _remote_claims(token: str, error: Exception) -> dict | None:
+def _remote_claims(token: str, error: Exception) -> remoteauth.Vouched | None:
     """Ask the auth service about a token refused locally, if enabled and eligible."""
     validator = current_app.extensions.get(REMOTE_KEY)
-    if validator is None or not remoteauth.is_eligible(token, error):
+    if validator is None:
+        return None
+    unverified = validator.eligible_claims(token, error)
+    if unverified is None:
         return None
     try:
-        return validator.claims(token)
+        return validator.vouch(token, float(unverified["exp"]))
     except remoteauth.RemoteUnavailable:
         return None
 
@@ -136,15 +162,22 @@ def _roles(value) -> tuple[str, ...]:
     return ()
 
 
+DESCRIPTIONS = (
+    (pyjwt.ExpiredSignatureError, "it has expired"),
+    (pyjwt.InvalidAlgorithmError, "its algorithm is not accepted"),
+    (pyjwt.InvalidSignatureError, "its signature does not verify"),
+    (pyjwt.ImmatureSignatureError, "it is not valid yet"),
+    (pyjwt.InvalidIssuerError, "its issuer (iss) is not accepted"),
+    (pyjwt.InvalidAudienceError, "its audience (aud) is not accepted"),
+)
+
+
 def _describe(exc: Exception) -> str:
-    if isinstance(exc, pyjwt.ExpiredSignatureError):
-        return "it has expired"
-    if isinstance(exc, pyjwt.InvalidAlgorithmError):
-        return "its algorithm is not accepted"
-    if isinstance(exc, pyjwt.InvalidSignatureError):
-        return "its signature does not verify"
-    if isinstance(exc, pyjwt.ImmatureSignatureError):
-        return "it is not valid yet"
+    if isinstance(exc, pyjwt.MissingRequiredClaimError):
+        return f"it has no {exc.claim} claim"
+    for kind, text in DESCRIPTIONS:
+        if isinstance(exc, kind):
+            return text
     return "it is malformed"
 
 
@@ -155,8 +188,9 @@ def init_app(app) -> None:
     settings = app.config["GATEWAY_SETTINGS"]
     app.extensions[CACHE_KEY] = TokenCache()
     if settings.auth_remote_validation:
-        app.extensions[REMOTE_KEY] = remoteauth.RemoteValidator(settings.validate_url,
-                                                                settings.auth_remote_cache_seconds)
+        app.extensions[REMOTE_KEY] = remoteauth.RemoteValidator(
+            settings.validate_url, settings.auth_remote_cache_seconds, issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience, leeway=settings.jwt_leeway)
     def unauthorized(message="A valid bearer token is required.", *_args):
         return error_response(401, "unauthorized", str(message), {"WWW-Authenticate": "Bearer"})
 

@@ -200,6 +200,34 @@ def parse_bearer_secret(name: str, raw: str) -> str | None:
     return value
 
 
+def parse_claim_value(name: str, raw: str) -> str | None:
+    """Accept a token claim value (visible characters, no spaces); empty means unset."""
+    value = raw.strip()
+    if not value:
+        return None
+    if not all(33 <= ord(ch) < 127 for ch in value):
+        raise SettingsError(name, "visible ASCII characters without spaces (or empty: not checked)", raw)
+    return value
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*")
+
+
+def parse_host(name: str, raw: str) -> str | None:
+    """Accept an IP address or a host name to bind; empty means the default (see ``Settings.bind_host``)."""
+    value = raw.strip()
+    if not value:
+        return None
+    try:
+        return str(ipaddress.ip_address(value.strip("[]")))
+    except ValueError:
+        pass
+    if not _HOST_NAME.fullmatch(value) or value.replace(".", "").isdigit():
+        raise SettingsError(name, "an IP address or a host name to bind, like 0.0.0.0, 127.0.0.1 or ::", raw)
+    return value
+
+
 def parse_pem(name: str, raw: str) -> str | None:
     """Accept a PEM key given inline (with \\n escapes) or as a path to a file; empty means unset."""
     value = raw.strip()
@@ -228,13 +256,18 @@ class Settings:
     """The gateway's settings; build them with :meth:`from_env`."""
 
     project_name: str = _setting("PROJECT_NAME", "Gateway Service", parse_text, "Name shown in the API docs")
-    port: int = _setting("PORT", "8000", int_parser(1, 65535), "Port gunicorn binds on 0.0.0.0")
+    port: int = _setting("PORT", "8000", int_parser(1, 65535), "Port gunicorn binds")
+    host: str | None = _setting(
+        "HOST", "", parse_host,
+        "Address gunicorn binds; empty: 0.0.0.0, or 127.0.0.1 when development signs with the default SECRET_KEY",
+    )
     environment: str = _setting(
         "ENVIRONMENT", "development", choice_parser("development", "testing", "staging", "production", lower=True),
         "development, testing, staging or production",
     )
     debug: bool = _setting("DEBUG", "false", parse_bool, "Flask debug mode (never in production)")
-    secret_key: str = _setting("SECRET_KEY", DEFAULT_SECRET_KEY, parse_text, "Signs HS256 tokens; must be changed in production")
+    secret_key: str = _setting("SECRET_KEY", DEFAULT_SECRET_KEY, parse_text,
+                               "Signs HS256 tokens; the default is refused outside ENVIRONMENT=development")
     algorithm: str = _setting(
         "ALGORITHM", "HS256", choice_parser("HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256"),
         "JWT algorithm accepted (only this one)",
@@ -242,6 +275,10 @@ class Settings:
     jwt_public_key: str | None = _setting("JWT_PUBLIC_KEY", "", parse_pem, "PEM public key (inline or a file path) for RS*/ES* tokens")
     jwt_private_key: str | None = _setting("JWT_PRIVATE_KEY", "", parse_pem, "PEM private key for `token create` with RS*/ES*")
     jwt_leeway: int = _setting("JWT_LEEWAY", "0", int_parser(0, 300), "Seconds of clock skew allowed on exp/nbf")
+    jwt_issuer: str | None = _setting("JWT_ISSUER", "", parse_claim_value,
+                                      "When set, tokens must carry this iss (and `token create` sets it)")
+    jwt_audience: str | None = _setting("JWT_AUDIENCE", "", parse_claim_value,
+                                        "When set, tokens' aud must name it (and `token create` sets it)")
     database_url: str = _setting("DATABASE_URL", "", lambda n, r: parse_database_url(n, r) if r.strip() else "",
                                  "PostgreSQL or SQLite URL; empty: SQLite in instance/gateway.db")
     redis_url: str | None = _setting("REDIS_URL", "", lambda n, r: parse_redis_url(n, r) if r.strip() else None,
@@ -333,8 +370,10 @@ class Settings:
 
     def check(self) -> None:
         """Refuse combinations that are individually valid but unsafe."""
-        if self.environment == "production" and self.secret_key == DEFAULT_SECRET_KEY:
-            raise SettingsError("SECRET_KEY", "a secret of your own when ENVIRONMENT=production")
+        if self.environment != "development" and self.secret_key == DEFAULT_SECRET_KEY:
+            # The default is published: with it anyone can sign an admin token.
+            raise SettingsError("SECRET_KEY", f"a secret of your own when ENVIRONMENT={self.environment} "
+                                              "(the published default is accepted only in development)")
         if self.environment == "production" and len(self.secret_key) < 32 and self.algorithm.startswith("HS"):
             raise SettingsError("SECRET_KEY", "at least 32 characters when ENVIRONMENT=production")
         if self.gateway_body_idle_timeout > self.gateway_body_timeout:
@@ -342,6 +381,33 @@ class Settings:
                                 f"{self.gateway_body_idle_timeout:g}")
         if self.algorithm[:2] in ("RS", "ES") and not self.jwt_public_key:
             raise SettingsError("JWT_PUBLIC_KEY", f"a PEM public key when ALGORITHM={self.algorithm}")
+
+    @property
+    def signs_with_default_key(self) -> bool:
+        """Whether tokens are signed with the published default key (development only)."""
+        return self.algorithm.startswith("HS") and self.secret_key == DEFAULT_SECRET_KEY
+
+    @property
+    def bind_host(self) -> str:
+        """The address gunicorn binds: ``HOST``, else loopback only when anyone could sign admin tokens."""
+        if self.host:
+            return self.host
+        return "127.0.0.1" if self.signs_with_default_key else "0.0.0.0"
+
+    @property
+    def bind(self) -> str:
+        """gunicorn's ``bind``: host and port (an IPv6 address in brackets)."""
+        host = self.bind_host
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
+    def default_key_warning(self) -> str | None:
+        """Say that the default key is in use, and where the gateway is offered because of it."""
+        if not self.signs_with_default_key:
+            return None
+        where = ("on loopback only (HOST=0.0.0.0 offers it to the network)" if self.bind_host == "127.0.0.1"
+                 else f"on {self.bind_host}, as HOST asks")
+        return (f"WARNING: SECRET_KEY is the published default: anyone can sign admin tokens for this gateway. "
+                f"Serving {where}; set a SECRET_KEY of your own (required outside ENVIRONMENT=development).")
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -19,8 +19,11 @@ import sqlalchemy as sa
 from gateway import create_app
 from gateway.extensions import db
 from tests.support.backends import BackendMissing, fresh_postgres_database, redis_url_or_none, require_backends
-from tests.support.servers import local_session
+from tests.support.servers import TEST_SECRET, local_session
 
+# Every app and process of the suite signs with the suite's own key: outside ENVIRONMENT=development
+# (the suite runs as "testing") the published default SECRET_KEY refuses to start.
+os.environ["SECRET_KEY"] = TEST_SECRET
 POSTGRES_URL = os.environ.get("DATABASE_URL", "")
 REDIS_URL = os.environ.get("REDIS_URL", "")
 DB_BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL.startswith("postgres") else [])

@@ -8,6 +8,7 @@ import pytest
 from tests.conftest import make_token
 from tests.support.admin_api import ADMIN_ENDPOINTS, API, CORS, HEALTH, ROUTES, SERVICES, assert_error
 from tests.support.admin_tokens import bearer, claims, hs256_token, rs256_token, rsa_key_pair, unsigned_token
+from tests.support.servers import TEST_SECRET
 
 pytest_plugins = ["tests.support.admin_fixtures"]  # shared_app, shared_client, shared_admin
 
@@ -38,7 +39,15 @@ def test_an_admin_token_is_accepted(shared_client, shared_admin, path):
     assert shared_client.get(path, headers=shared_admin).status_code == 200
 
 
-DEV_SECRET = b"dev-insecure-secret-key-change-me"  # the default SECRET_KEY the shared app signs with
+APP_SECRET = TEST_SECRET.encode()  # the key the shared app signs with (tests/conftest.py)
+
+
+def _refresh_token(app, roles=("admin",)) -> str:
+    """Return a flask-jwt-extended refresh token (``type: refresh``), signed with the app's key."""
+    from flask_jwt_extended import create_refresh_token
+
+    with app.app_context():
+        return create_refresh_token(identity="a", additional_claims={"roles": list(roles)})
 
 
 def _tampered(app) -> str:
@@ -56,14 +65,24 @@ BAD_AUTHORIZATIONS = {
     "garbage": lambda app: "Bearer not.a.jwt",
     "one part": lambda app: "Bearer abc",
     "expired": lambda app: f"Bearer {make_token(app, 'a', ('admin',), expires=dt.timedelta(seconds=-30))}",
-    "not yet valid": lambda app: f"Bearer {hs256_token(DEV_SECRET, claims(nbf=2 ** 40))}",
+    "not yet valid": lambda app: f"Bearer {hs256_token(APP_SECRET, claims(nbf=2 ** 40))}",
     "other secret": lambda app: f"Bearer {hs256_token(b'another-secret', claims())}",
     "alg none": lambda app: f"Bearer {unsigned_token(claims())}",
     "tampered payload": _tampered,
-    "no sub": lambda app: f"Bearer {hs256_token(DEV_SECRET, claims(sub=''))}",
+    "no sub": lambda app: f"Bearer {hs256_token(APP_SECRET, claims(sub=''))}",
     "rs256 on an hs256 gateway": lambda app: f"Bearer {rs256_token(rsa_key_pair()[0], claims())}",
     "two tokens": lambda app: f"Bearer {make_token(app)} {make_token(app)}",
+    # Only access tokens, and only ones that expire: an admin token without exp would work for ever.
+    "no exp": lambda app: f"Bearer {make_token(app, 'a', ('admin',), expires=None)}",
+    "no exp, by hand": lambda app: f"Bearer {hs256_token(APP_SECRET, without(claims(), 'exp'))}",
+    "refresh token": lambda app: f"Bearer {_refresh_token(app)}",
+    "type refresh, by hand": lambda app: f"Bearer {hs256_token(APP_SECRET, claims(type='refresh'))}",
+    "type id": lambda app: f"Bearer {hs256_token(APP_SECRET, claims(type='id'))}",
 }
+
+
+def without(payload: dict, *names: str) -> dict:
+    return {key: value for key, value in payload.items() if key not in names}
 
 
 @pytest.mark.parametrize("kind", BAD_AUTHORIZATIONS)
@@ -72,8 +91,60 @@ def test_a_bad_token_is_401(shared_app, shared_client, kind):
     assert_unauthorized(shared_client.get(ROUTES, headers={"Authorization": authorization}))
 
 
+@pytest.mark.parametrize(("kind", "says"), [("no exp", "no expiry (exp)"), ("refresh token", "refresh token")])
+def test_the_401_says_what_kind_of_token_is_refused(shared_app, shared_client, kind, says):
+    response = shared_client.get(ROUTES, headers={"Authorization": BAD_AUTHORIZATIONS[kind](shared_app)})
+    assert_unauthorized(response)
+    assert says in response.get_json()["message"]
+
+
+def test_a_token_without_a_type_claim_is_an_access_token(shared_app, shared_client):
+    token = hs256_token(APP_SECRET, without(claims(), "type"))  # as other auth services issue them
+    assert shared_client.get(ROUTES, headers=bearer(token)).status_code == 200
+
+
+# --- JWT_ISSUER / JWT_AUDIENCE ---------------------------------------------------------------
+
+ISSUER, AUDIENCE = "https://auth.engadi.example", "engadi-gateway"
+
+
+@pytest.fixture
+def checked_app(make_app):
+    return make_app(JWT_ISSUER=ISSUER, JWT_AUDIENCE=AUDIENCE)
+
+
+@pytest.mark.parametrize(("extra", "status"), [
+    ({"iss": ISSUER, "aud": AUDIENCE}, 200),
+    ({"iss": ISSUER, "aud": [AUDIENCE, "another-api"]}, 200),
+    ({}, 401),
+    ({"iss": ISSUER}, 401),
+    ({"aud": AUDIENCE}, 401),
+    ({"iss": "https://evil.example", "aud": AUDIENCE}, 401),
+    ({"iss": ISSUER, "aud": "another-api"}, 401),
+])
+def test_issuer_and_audience_are_checked_when_set(checked_app, extra, status):
+    response = checked_app.test_client().get(ROUTES, headers=bearer(hs256_token(APP_SECRET, claims(**extra))))
+    assert response.status_code == status, response.get_json()
+
+
+def test_without_the_settings_iss_and_aud_are_not_checked(shared_client):
+    token = hs256_token(APP_SECRET, claims(iss="https://anyone.example", aud="anything"))
+    assert shared_client.get(ROUTES, headers=bearer(token)).status_code == 200
+
+
+def test_token_create_signs_with_the_issuer_and_audience(checked_app):
+    result = checked_app.test_cli_runner().invoke(args=["token", "create", "--sub", "ops", "--role", "admin"])
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip()
+    import jwt as pyjwt
+
+    payload = pyjwt.decode(token, options={"verify_signature": False})
+    assert (payload["iss"], payload["aud"], payload["type"]) == (ISSUER, AUDIENCE, "access")
+    assert checked_app.test_client().get(ROUTES, headers=bearer(token)).status_code == 200
+
+
 def test_a_token_without_roles_is_403(shared_app, shared_client):
-    token = hs256_token(DEV_SECRET, {k: v for k, v in claims().items() if k != "roles"})
+    token = hs256_token(APP_SECRET, {k: v for k, v in claims().items() if k != "roles"})
     assert_error(shared_client.get(ROUTES, headers=bearer(token)), 403, "forbidden")
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from gateway.extensions import db
 from gateway.models import ServiceHealth
+from tests.support.listeners import CountingServer
 from tests.support.resilience_servers import count, set_health, start_counting_upstream
 from tests.support.servers import free_port
 
@@ -61,6 +62,20 @@ def test_a_second_round_shows_only_the_status(app, runner, upstream):
     lines = check(runner)
     assert lines[0].startswith("up: healthy (200, ")
     assert rows(app)["up"].success_count == 2
+
+
+def test_a_refused_address_is_unhealthy_at_once_and_never_connected_to(make_app):
+    """As the forwarder does: the address is checked before connecting (a name may have moved since it was registered)."""
+    app = make_app(UPSTREAM_ALLOWED_NETWORKS="127.0.0.2/32")
+    with CountingServer() as listener:  # on 127.0.0.1, outside the allowed networks
+        register(app, "moved", f"http://localhost:{listener.port}", status="healthy")
+        [line, _summary] = check(app.test_cli_runner())
+        assert line.startswith("moved: healthy -> unhealthy (upstream address refused: ")
+        assert line.endswith(" is not in UPSTREAM_ALLOWED_NETWORKS)")
+        assert rows(app)["moved"].status == "unhealthy" and rows(app)["moved"].error_count == 1
+        allowed = make_app()  # the same listener, allowed: the check connects (so the count above means something)
+        assert check(allowed.test_cli_runner())[0].startswith("moved: unhealthy -> healthy (200, ")
+        assert listener.accepted == 1
 
 
 def test_no_services(runner):

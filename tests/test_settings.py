@@ -14,9 +14,12 @@ VARIABLES = [name for name, _default, _doc in settings_table()]
 SERVICE_URLS = [name for name in VARIABLES if name.endswith("_SERVICE_URL")]
 BOOLEANS = [field.metadata["env"] for field in dataclasses.fields(Settings) if field.metadata["parse"] is parse_bool]
 STRONG_SECRET = "s" * 40
+PUBLIC_PEM = "-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----"  # read, not used to verify here
 
 BAD_VALUES = [
     ("PROJECT_NAME", "  "), ("PORT", "0"), ("PORT", "65536"), ("PORT", "http"), ("ENVIRONMENT", "prod"),
+    ("HOST", "256.0.0.1"), ("HOST", "my host"), ("HOST", "http://0.0.0.0"), ("HOST", "-bad-.example"),
+    ("JWT_ISSUER", "https://auth example"), ("JWT_AUDIENCE", "gate\tway"),
     ("SECRET_KEY", ""), ("ALGORITHM", "none"), ("ALGORITHM", "HS999"),
     ("JWT_PUBLIC_KEY", "/nonexistent/public.pem"), ("JWT_PRIVATE_KEY", "/nonexistent/private.pem"),
     ("JWT_LEEWAY", "-1"), ("JWT_LEEWAY", "301"), ("DATABASE_URL", "mysql://db.example.org/gateway"),
@@ -88,11 +91,45 @@ def test_booleans_accept_true_false_1_0_yes_no_in_any_case(name, raw, expected):
     assert parse_bool(name, raw) is expected
 
 
-@pytest.mark.parametrize("environment", ["production", "PRODUCTION", "Production"])
-def test_production_refuses_the_default_secret_key(environment):
+@pytest.mark.parametrize("environment", ["production", "PRODUCTION", "Production", "staging", "testing"])
+def test_outside_development_the_default_secret_key_is_refused(environment):
     assert refusal({"ENVIRONMENT": environment}).name == "SECRET_KEY"
-    assert refusal({"ENVIRONMENT": environment, "SECRET_KEY": DEFAULT_SECRET_KEY}).name == "SECRET_KEY"
-    assert Settings.from_env({"ENVIRONMENT": environment, "SECRET_KEY": STRONG_SECRET}).environment == "production"
+    error = refusal({"ENVIRONMENT": environment, "SECRET_KEY": DEFAULT_SECRET_KEY})
+    assert error.name == "SECRET_KEY" and "only in development" in str(error)
+    # SECRET_KEY is Flask's key too: outside development it must be one's own whatever ALGORITHM is.
+    assert refusal({"ENVIRONMENT": environment, "ALGORITHM": "RS256", "JWT_PUBLIC_KEY": PUBLIC_PEM}).name == "SECRET_KEY"
+    settings = Settings.from_env({"ENVIRONMENT": environment, "SECRET_KEY": STRONG_SECRET})
+    assert settings.environment == environment.lower() and settings.default_key_warning() is None
+
+
+def test_development_accepts_the_default_key_with_a_warning_and_binds_loopback():
+    settings = Settings.from_env({})
+    assert settings.environment == "development" and settings.signs_with_default_key
+    assert settings.bind == "127.0.0.1:8000"
+    assert "SECRET_KEY" in settings.default_key_warning() and "HOST=0.0.0.0" in settings.default_key_warning()
+    opted_in = Settings.from_env({"HOST": "0.0.0.0", "PORT": "8080"})
+    assert opted_in.bind == "0.0.0.0:8080" and "as HOST asks" in opted_in.default_key_warning()
+
+
+@pytest.mark.parametrize(("env", "bind"), [
+    ({"SECRET_KEY": STRONG_SECRET}, "0.0.0.0:8000"),  # the contract's default host
+    ({"ENVIRONMENT": "production", "SECRET_KEY": STRONG_SECRET, "PORT": "9000"}, "0.0.0.0:9000"),
+    ({"SECRET_KEY": STRONG_SECRET, "HOST": "10.1.2.3"}, "10.1.2.3:8000"),
+    ({"SECRET_KEY": STRONG_SECRET, "HOST": "::"}, "[::]:8000"),
+    ({"SECRET_KEY": STRONG_SECRET, "HOST": "[::1]"}, "[::1]:8000"),
+    ({"SECRET_KEY": STRONG_SECRET, "HOST": "gateway.internal"}, "gateway.internal:8000"),
+    # RS256 signs with JWT_PRIVATE_KEY: the default SECRET_KEY signs nothing, no reason to hide.
+    ({"ALGORITHM": "RS256", "JWT_PUBLIC_KEY": PUBLIC_PEM}, "0.0.0.0:8000"),
+])
+def test_host_and_port_make_the_bind_address(env, bind):
+    assert Settings.from_env(env).bind == bind
+
+
+def test_issuer_and_audience_are_unset_by_default():
+    settings = Settings.from_env({})
+    assert (settings.jwt_issuer, settings.jwt_audience) == (None, None)
+    settings = Settings.from_env({"JWT_ISSUER": " https://auth.example.org ", "JWT_AUDIENCE": "engadi-gateway"})
+    assert (settings.jwt_issuer, settings.jwt_audience) == ("https://auth.example.org", "engadi-gateway")
 
 
 def test_production_refuses_a_short_secret_key_without_showing_it():

@@ -27,6 +27,7 @@ from gateway.control.healthleader import make_leader
 from gateway.control.healthprobe import Probe, health_url, judge, probe
 from gateway.dbtypes import utcnow
 from gateway.models import ServiceHealth
+from gateway.pipeline.guardedpool import guard_pools
 
 log = logging.getLogger("gateway.health")
 EXTENSION_KEY = "gateway.healthchecker"
@@ -54,7 +55,8 @@ def run_round(app, session: requests.Session | None = None) -> list[CheckResult]
                                                 TABLE.c.status).order_by(TABLE.c.service_name)).all()
     if not services:
         return []
-    probes = probe_all(session or new_session(), services, settings.health_check_timeout)
+    probes = probe_all(session or new_session(settings.upstream_allowed_networks), services,
+                       settings.health_check_timeout)
     slow_ms = settings.health_check_slow_threshold * 1000
     results = [CheckResult(row.service_name, row.status, judge(result, row.status, slow_ms), result)
                for row, result in zip(services, probes, strict=True)]
@@ -86,11 +88,15 @@ def record(connection, result: CheckResult, opens_circuit: bool) -> CheckResult:
     return result
 
 
-def new_session() -> requests.Session:
-    """Return a session for health checks: no environment proxies, a pool for parallel checks."""
+def new_session(allowed_networks: tuple) -> requests.Session:
+    """Return a session for health checks: no environment proxies, a pool for parallel checks.
+
+    Its connections check the address they reach as the forwarder's do (``UPSTREAM_ALLOWED_NETWORKS``).
+    """
     session = requests.Session()
     session.trust_env = False
     adapter = requests.adapters.HTTPAdapter(pool_connections=MAX_PARALLEL, pool_maxsize=MAX_PARALLEL, max_retries=0)
+    guard_pools(adapter.poolmanager, allowed_networks)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -103,7 +109,7 @@ class HealthChecker:
         self.app = app
         self.settings = app.config["GATEWAY_SETTINGS"]
         self.leader = make_leader(app)
-        self.session = new_session()
+        self.session = new_session(self.settings.upstream_allowed_networks)
         self.rounds = 0  # rounds this worker ran
         self.leading = False
         self._stopped = threading.Event()

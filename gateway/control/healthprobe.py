@@ -7,8 +7,14 @@ JSON with a ``status``) does not report it failing. The status recorded:
 - ``degraded``: it passed but slowly, or the service reports itself degraded (``"status":
   "degraded"`` or ``"warn"``), or it failed once after a healthy check (partly failing);
 - ``unhealthy``: it failed (no answer, not 2xx, ``"status": "fail"``) and the service was not
-  healthy before (so two failed checks in a row, or the first check);
+  healthy before (so two failed checks in a row, or the first check); or, at once, its address
+  is one upstreams may not use;
 - ``unknown``: never checked.
+
+Checks connect through the forwarder's guard (:func:`gateway.pipeline.guardedpool.guard_pools`):
+the address a connection reaches is checked against ``UPSTREAM_ALLOWED_NETWORKS`` and the
+blocked networks before anything is sent, so a name that moves to a refused address is never
+probed, only reported.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import json
 import time
 
 import requests
+
+from gateway.upstreams import ForbiddenUpstream
 
 MAX_BODY = 64 * 1024
 DEGRADED_WORDS = frozenset({"degraded", "warn", "warning"})
@@ -32,6 +40,7 @@ class Probe:
     response_time: float | None  # milliseconds; None without an answer
     detail: str  # the status code, or why there was no answer
     reports_degraded: bool = False
+    refused: bool = False  # its address is one upstreams may not use: not connected to
 
 
 def health_url(service_url: str, health_path: str) -> str:
@@ -48,6 +57,8 @@ def probe(session: requests.Session, url: str, timeout: float) -> Probe:
             elapsed = (time.perf_counter() - started) * 1000
     except requests.Timeout:
         return Probe(False, None, f"no answer within {timeout:g} s")
+    except ForbiddenUpstream as exc:  # raised by the guarded connection, through requests as it is
+        return Probe(False, None, f"upstream address refused: {exc}", refused=True)
     except requests.RequestException as exc:
         return Probe(False, None, exc.__class__.__name__)
     reported = reported_status(body, response.headers.get("Content-Type", ""))
@@ -72,4 +83,6 @@ def judge(result: Probe, previous: str, slow_threshold_ms: float) -> str:
     if result.passed:
         slow = result.response_time is not None and result.response_time > slow_threshold_ms
         return "degraded" if slow or result.reports_degraded else "healthy"
+    if result.refused:
+        return "unhealthy"  # not a passing failure: it stays refused until its address or the setting changes
     return "degraded" if previous == "healthy" else "unhealthy"

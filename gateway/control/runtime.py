@@ -33,6 +33,7 @@ class Snapshot:
     cors: CorsPolicy
     services: dict  # service name -> service URL
     rules: tuple = ()  # compiled rate-limit rules (RuleSpec)
+    via: str = ""  # the deployment's Via entry (the loop check and the forwarder's Via header)
 
 
 EMPTY = Snapshot(version=-1, routes=RouteTable(()), cors=CorsPolicy.disabled(), services={})
@@ -128,8 +129,11 @@ class Runtime:
 def load_snapshot(session, version: int, settings) -> Snapshot:
     """Read every configuration table and compile it."""
     from gateway.control.ratelimits import compile_rules
-    from gateway.models import RateLimitRule, RouteConfig, ServiceHealth
+    from gateway.models import RateLimitRule, RouteConfig, ServiceHealth, deployment_id
     from gateway.models.cors_config import load_cors
+    from gateway.pipeline.headers import via_entry
+
+    via = via_entry(deployment_id(session))  # first: it may commit (the first worker ever makes it)
 
     services = {row.service_name: row.service_url for row in session.query(ServiceHealth)}
     routes = RouteTable(
@@ -138,7 +142,7 @@ def load_snapshot(session, version: int, settings) -> Snapshot:
     )
     cors = CorsPolicy.from_row(load_cors(session))
     rules = compile_rules(session.query(RateLimitRule).all(), settings)
-    return Snapshot(version=version, routes=routes, cors=cors, services=services, rules=rules)
+    return Snapshot(version=version, routes=routes, cors=cors, services=services, rules=rules, via=via)
 
 
 def init_app(app) -> None:

@@ -2,8 +2,9 @@
 
 ``flask --app wsgi token create --sub ID --role admin --login-url`` prints
 ``/dashboard/login?token=<login token>``. Visiting it verifies that token (signed here, unexpired,
-``purpose`` ``dashboard-login``, admin role) and sets the session cookie: a normal admin JWT lasting
-``DASHBOARD_SESSION_LIFETIME``; HttpOnly, SameSite=Strict, Secure on https, and its Path is the
+``purpose`` ``dashboard-login``, admin role), spends it (a link works once: its ``jti`` is kept in
+the database until it expires, see :mod:`gateway.models.login_link`) and sets the session cookie:
+a normal admin JWT lasting ``DASHBOARD_SESSION_LIFETIME``; HttpOnly, SameSite=Strict, Secure on https, and its Path is the
 admin API, the one place that reads it (with the dashboard's header, see :mod:`gateway.adminguard`):
 with Path=/ the browser would also send it to proxied routes, and the proxy passes cookies on to
 upstream services. A second cookie, with no secret in it, tells the page's script that a session
@@ -19,12 +20,14 @@ from flask import current_app, redirect, request, url_for
 from gateway.adminguard import ADMIN_PREFIX, CSRF_HEADER, SESSION_COOKIE
 from gateway.control import tokens
 from gateway.errors import Forbidden, Unauthorized, error_response
+from gateway.extensions import db
 from gateway.identity import Identity, InvalidToken, verify_for_purpose
+from gateway.models import use_login_link
 
 HINT_COOKIE = "engadi_dashboard_session"  # "1" while a session cookie is set; readable by the page
 HINT_PATH = "/dashboard"
 NEW_LINK = ("create a new one with `flask --app wsgi token create --sub ID --role admin --login-url` "
-            "(a link lasts 60 s), or open /dashboard and paste a token")
+            "(a link works once, within 60 s), or open /dashboard and paste a token")
 
 
 def log_in():
@@ -36,6 +39,7 @@ def log_in():
     except tokens.TokenError as exc:
         return error_response(503, "login_unavailable", f"This gateway cannot sign a session token ({exc}): "
                                                         "open /dashboard and paste a token instead.")
+    spend_login_link(identity)
     response = redirect(url_for("dashboard.show_dashboard"), 303)
     set_session_cookies(response, token, lifetime)
     response.headers["Cache-Control"] = "no-store"
@@ -55,6 +59,20 @@ def login_identity(token: str) -> Identity:
     if not identity.has_role(role):
         raise Forbidden(f"This login link lacks the {role!r} role: {NEW_LINK}.")
     return identity
+
+
+def spend_login_link(identity: Identity) -> None:
+    """Mark the link's token used, so that it logs in only once.
+
+    :raise Unauthorized: it was used before (here or on another instance), or it has no ``jti``.
+    """
+    jti = identity.claims.get("jti")
+    if not isinstance(jti, str) or not 0 < len(jti) <= 64:
+        raise Unauthorized(f"This login link does not work (it has no usable jti): {NEW_LINK}.")
+    leeway = current_app.config["GATEWAY_SETTINGS"].jwt_leeway
+    expires_at = dt.datetime.fromtimestamp(identity.claims["exp"] + leeway, dt.UTC)  # as long as it verifies
+    if not use_login_link(db.session, jti, expires_at):
+        raise Unauthorized(f"This login link does not work (it has been used already: a link works once): {NEW_LINK}.")
 
 
 def set_session_cookies(response, token: str, lifetime: int) -> None:

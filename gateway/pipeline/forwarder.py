@@ -27,7 +27,7 @@ from gateway.errors import BadGateway, GatewayTimeout, PayloadTooLarge, RequestT
 from gateway.pipeline.body import BodyTooLarge, request_body
 from gateway.pipeline.circuit import next_target
 from gateway.pipeline.guardedpool import closed_while_idle, guard_pools, wrapped_cause
-from gateway.pipeline.headers import downstream_headers, upstream_headers, via_token
+from gateway.pipeline.headers import downstream_headers, upstream_headers
 from gateway.pipeline.response import Answer, UpstreamBody
 from gateway.pipeline.routing import upstream_path
 from gateway.pipeline.traffic import GROUP_HEADER
@@ -90,7 +90,6 @@ class Forwarder:
         self.connect_timeout = settings.gateway_connect_timeout
         self.max_body = settings.gateway_max_body_size
         self.trusted = settings.trusted_proxies
-        self.via = via_token(settings.secret_key)
         self._deadline = _gevent_timeout()
         self._bases: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
 
@@ -105,7 +104,7 @@ class Forwarder:
     def prepare(self, ctx) -> UpstreamRequest:
         """Build the upstream request."""
         body, length = request_body(ctx.environ, self.max_body)
-        headers = upstream_headers(ctx, g.request_id, self.trusted, self.via)
+        headers = upstream_headers(ctx, g.request_id, self.trusted, ctx.snapshot.via)
         if length is not None:
             headers["Content-Length"] = str(length)
         upstream = UpstreamRequest(ctx.method, None, "", headers, body, body is not None and length is None)
@@ -292,7 +291,7 @@ def forward(ctx) -> Answer:
     ctx.upstream_started = time.perf_counter()
     response = send_through_circuit(proxy, ctx, upstream)
     ctx.upstream_status = status = response.status
-    headers = downstream_headers(response.headers, proxy.via)
+    headers = downstream_headers(response.headers, ctx.snapshot.via)
     if ctx.method == "HEAD" or status in NO_BODY_STATUSES or status < 200:
         response.release_conn()
         return Answer(status, headers, ())

@@ -8,8 +8,6 @@ X-User-ID`` tricks to remove or smuggle anything.
 from __future__ import annotations
 
 import functools
-import hashlib
-import hmac
 
 from urllib3.util import SKIP_HEADER
 
@@ -30,13 +28,14 @@ CORS_PREFIX = "access-control-"  # the upstream's CORS response headers: the gat
 VIA_PREFIX = "1.1 engadi-gateway"
 
 
-def via_token(secret: str) -> str:
-    """Return this deployment's ``Via`` entry: the same on every instance, not guessable from outside.
+def via_entry(deployment_id: str) -> str:
+    """Return this deployment's ``Via`` entry, from its random id (:mod:`gateway.models.deployment`).
 
-    Seeing it on an incoming request means the request came back round: a loop.
+    The same on every worker and instance of the deployment, and derived from no secret (it used
+    to be an HMAC of ``SECRET_KEY``, which let anyone test guesses of the key offline). Seeing it
+    on an incoming request means the request came back round: a loop.
     """
-    digest = hmac.new(secret.encode(), b"engadi-gateway-via", hashlib.sha256).hexdigest()[:8]
-    return f"{VIA_PREFIX}-{digest}"
+    return f"{VIA_PREFIX}-{deployment_id}"
 
 
 @functools.lru_cache(maxsize=1024)

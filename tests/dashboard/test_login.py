@@ -10,10 +10,10 @@ import pytest
 from gateway.identity import InvalidToken, verify
 from tests.conftest import make_token
 from tests.support.admin_tokens import claims, hs256_token, unsigned_token
+from tests.support.servers import TEST_SECRET
 
 ROUTES = "/api/v1/gateway/routes"
 COOKIE, HINT, HEADER = "engadi_dashboard", "engadi_dashboard_session", {"X-Engadi-Dashboard": "1"}
-DEV_SECRET = b"dev-insecure-secret-key-change-me"  # the default SECRET_KEY of the test apps
 
 
 def login_token(app, sub="ops", roles=("admin",), expires=dt.timedelta(seconds=60), purpose="dashboard-login"):
@@ -104,6 +104,8 @@ BAD_LOGIN_TOKENS = {
     "unsigned": lambda app: unsigned_token(claims(purpose="dashboard-login")),
     "a normal admin token": lambda app: make_token(app, "ops", ("admin",)),
     "another purpose": lambda app: login_token(app, purpose="password-reset"),
+    "no exp": lambda app: login_token(app, expires=None),
+    "refresh type": lambda app: hs256_token(TEST_SECRET.encode(), claims(purpose="dashboard-login", type="refresh")),
 }
 
 
@@ -113,6 +115,40 @@ def test_a_bad_login_link_is_401_and_sets_nothing(app, client, kind):
     assert response.status_code == 401 and response.get_json()["error"] == "unauthorized"
     assert "--login-url" in response.get_json()["message"]
     assert response.headers.getlist("Set-Cookie") == []
+
+
+def test_a_login_link_works_once(app, client):
+    token = login_token(app)
+    assert client.get(f"/dashboard/login?token={token}").status_code == 303
+    again = app.test_client().get(f"/dashboard/login?token={token}")  # another browser, within the minute
+    assert again.status_code == 401 and again.headers.getlist("Set-Cookie") == []
+    body = again.get_json()
+    assert body["error"] == "unauthorized" and "used already" in body["message"] and "--login-url" in body["message"]
+    assert set(body) == {"error", "message", "request_id"} and again.headers["X-Request-ID"] == body["request_id"]
+
+
+def test_a_login_link_without_a_jti_is_refused(app, client):
+    token = hs256_token(TEST_SECRET.encode(), {k: v for k, v in claims(purpose="dashboard-login").items() if k != "jti"})
+    response = client.get(f"/dashboard/login?token={token}")
+    assert response.status_code == 401 and response.headers.getlist("Set-Cookie") == []
+
+
+def test_used_links_are_forgotten_some_minutes_after_they_expire(app, client):
+    import sqlalchemy as sa
+
+    from gateway.dbtypes import utcnow
+    from gateway.extensions import db
+    from gateway.models import LoginLinkUse
+
+    now = utcnow()
+    with app.app_context():
+        db.session.add_all([LoginLinkUse(jti="long-gone", expires_at=now - dt.timedelta(minutes=6)),
+                            LoginLinkUse(jti="just-expired", expires_at=now - dt.timedelta(seconds=5))])
+        db.session.commit()
+    logged_in(client, app)
+    with app.app_context():
+        left = set(db.session.execute(sa.select(LoginLinkUse.jti)).scalars())
+    assert "long-gone" not in left and "just-expired" in left and len(left) == 2  # and the link just used
 
 
 def test_a_login_link_without_the_admin_role_is_403(app, client):
@@ -153,14 +189,26 @@ def test_an_authorization_header_wins_over_the_cookie(app, client):
     assert client.get(ROUTES, headers={**HEADER, **user}).status_code == 403
 
 
-@pytest.mark.parametrize("token", [
-    lambda app: make_token(app, "ops", ("admin",), expires=dt.timedelta(seconds=-5)),
-    lambda app: hs256_token(b"another-secret", claims()),
-    lambda app: make_token(app, "u", ("user",)),
+@pytest.mark.parametrize(("token", "status"), [
+    (lambda app: make_token(app, "ops", ("admin",), expires=dt.timedelta(seconds=-5)), 401),
+    (lambda app: hs256_token(b"another-secret", claims()), 401),
+    (lambda app: make_token(app, "u", ("user",)), 403),
+    (lambda app: make_token(app, "ops", ("admin",), expires=None), 401),  # never expires: not an access token
+    (lambda app: hs256_token(TEST_SECRET.encode(), claims(type="refresh")), 401),
 ])
-def test_a_bad_cookie_is_refused(app, client, token):
+def test_a_bad_cookie_is_refused(app, client, token, status):
     client.set_cookie(COOKIE, token(app), path="/api/v1/gateway")
-    assert client.get(ROUTES, headers=HEADER).status_code in (401, 403)
+    assert client.get(ROUTES, headers=HEADER).status_code == status
+
+
+def test_with_issuer_and_audience_set_the_cli_link_and_its_session_work(make_app):
+    app = make_app(JWT_ISSUER="https://auth.engadi.example", JWT_AUDIENCE="engadi-gateway")
+    result = app.test_cli_runner().invoke(args=["token", "create", "--sub", "ops", "--role", "admin", "--login-url"])
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    response = client.get(urlsplit(result.stdout.strip())._replace(scheme="", netloc="").geturl())
+    assert response.status_code == 303, response.get_data(as_text=True)
+    assert client.get(ROUTES, headers=HEADER).status_code == 200
 
 
 # --- signing out -----------------------------------------------------------------------------
@@ -175,3 +223,30 @@ def test_logout_needs_the_header_and_expires_both_cookies(app, client):
     assert "Max-Age=0" in cookies[COOKIE] and "Path=/api/v1/gateway" in cookies[COOKIE]
     assert "Max-Age=0" in cookies[HINT] and "Path=/dashboard" in cookies[HINT]
     assert client.get(ROUTES, headers=HEADER).status_code == 401
+
+
+# --- one use across instances ----------------------------------------------------------------
+
+
+def test_a_link_works_once_across_instances_even_all_at_once(database_url):
+    import concurrent.futures
+    import uuid
+
+    from tests.proxy.conftest import empty_database
+    from tests.support.rawhttp import request
+    from tests.support.servers import start_gateway, token
+
+    try:
+        with start_gateway(database_url) as first, start_gateway(database_url) as second:
+            def visit(port: int, link: str) -> int:
+                return request(port, "GET", f"/dashboard/login?token={link}", timeout=30).status
+
+            link = token("ops", ["admin"], ttl=60, purpose="dashboard-login", jti=str(uuid.uuid4()))
+            assert visit(first.port, link) == 303
+            assert visit(second.port, link) == 401 and visit(first.port, link) == 401
+            racing = token("ops", ["admin"], ttl=60, purpose="dashboard-login", jti=str(uuid.uuid4()))
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                statuses = list(pool.map(lambda i: visit((first, second)[i % 2].port, racing), range(8)))
+            assert sorted(statuses) == [303] + [401] * 7
+    finally:
+        empty_database(database_url)

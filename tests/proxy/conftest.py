@@ -26,6 +26,15 @@ def empty_database(database_url: str) -> None:
     engine.dispose()
 
 
+def deployment_via(database_url: str) -> str:
+    """Return the Via entry of the deployment on ``database_url`` (its gateways made the id)."""
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as connection:
+        via_id = connection.execute(sa.text("SELECT via_id FROM deployment")).scalar_one()
+    engine.dispose()
+    return f"1.1 engadi-gateway-{via_id}"
+
+
 @pytest.fixture(scope="module")
 def gateway(database_url):
     with start_gateway(database_url, GATEWAY_MAX_BODY_SIZE=MAX_BODY, GATEWAY_CONNECT_TIMEOUT=1,

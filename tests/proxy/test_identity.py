@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support.rawhttp import request
-from tests.support.servers import TEST_SECRET, token
+from tests.support.servers import TEST_SECRET, add_route, admin_session, start_gateway, token
 
 
 def _b64(data: dict) -> str:
@@ -43,6 +43,9 @@ BAD_AUTHORIZATIONS = {
     "no sub": "Bearer " + jwt.encode({"exp": int(time.time()) + 60}, TEST_SECRET, algorithm="HS256"),
     "not yet valid": "Bearer " + jwt.encode({"sub": "u", "nbf": int(time.time()) + 600,
                                              "exp": int(time.time()) + 900}, TEST_SECRET, algorithm="HS256"),
+    # Signed with the right key, but not access tokens: one never expires, the other is a refresh token.
+    "no exp": "Bearer " + jwt.encode({"sub": "u", "roles": ["admin"]}, TEST_SECRET, algorithm="HS256"),
+    "refresh token": f"Bearer {token('u', ['admin'], type='refresh', jti='r-1', fresh=False)}",
 }
 
 
@@ -63,7 +66,7 @@ def test_protected_route_accepts_a_valid_token(gateway, routes):
     assert ["X-User-Id", "u-7"] in reply.json()["headers"]
 
 
-@pytest.mark.parametrize("case", ["expired", "wrong signature", "alg none"])
+@pytest.mark.parametrize("case", ["expired", "wrong signature", "alg none", "no exp", "refresh token"])
 def test_public_route_ignores_invalid_tokens(gateway, routes, case):
     reply = request(gateway.port, "GET", "/public/x", {"Authorization": BAD_AUTHORIZATIONS[case]})
     assert reply.status == 200
@@ -81,3 +84,20 @@ def test_a_cached_token_still_expires(gateway, routes):
     assert request(gateway.port, "GET", "/private/x", {"Authorization": f"Bearer {short}"}).status == 200
     time.sleep(2.5)
     assert request(gateway.port, "GET", "/private/x", {"Authorization": f"Bearer {short}"}).status == 401
+
+
+def test_issuer_and_audience_when_set(database_url, upstream):
+    from tests.proxy.conftest import empty_database
+
+    issuer, audience = "https://auth.engadi.example", "engadi-gateway"
+    try:
+        with start_gateway(database_url, JWT_ISSUER=issuer, JWT_AUDIENCE=audience) as checked:
+            admin = admin_session(checked)
+            admin.headers["Authorization"] = f"Bearer {token('admin', ['admin'], iss=issuer, aud=audience)}"
+            add_route(admin, path_pattern="/checked/*", target_service="upstream", target_url=upstream.url)
+            for claims, status in [({"iss": issuer, "aud": audience}, 200), ({}, 401), ({"iss": issuer}, 401),
+                                   ({"iss": "https://other.example", "aud": audience}, 401)]:
+                bearer = {"Authorization": f"Bearer {token('u-9', **claims)}"}
+                assert request(checked.port, "GET", "/checked/x", bearer).status == status, claims
+    finally:
+        empty_database(database_url)

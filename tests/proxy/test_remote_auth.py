@@ -1,5 +1,6 @@
 """Remote validation fallback: tokens the gateway cannot verify are asked about, briefly cached."""
 
+import contextlib
 import time
 
 import jwt
@@ -9,7 +10,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support.rawhttp import request
+from tests.support.resilience_servers import wait_until
 from tests.support.servers import add_route, admin_session, start_gateway, start_upstream, token
+
+ISSUER = "https://auth.engadi.example"
 
 
 @pytest.fixture(scope="module")
@@ -28,16 +32,29 @@ def auth_service(auth_key):
         yield server
 
 
+@contextlib.contextmanager
+def remote_validating_gateway(database_url, auth_service, upstream, cache_seconds: int, prefix: str):
+    """A gateway asking ``auth_service`` about tokens it cannot verify, with one route (``prefix``/*)."""
+    with start_gateway(database_url, AUTH_REMOTE_VALIDATION="true", AUTH_SERVICE_URL=auth_service.url,
+                       AUTH_REMOTE_CACHE_SECONDS=cache_seconds, JWT_ISSUER=ISSUER) as server:
+        admin = admin_session(server)
+        admin.headers["Authorization"] = f"Bearer {token('admin', ['admin'], iss=ISSUER)}"
+        route = add_route(admin, path_pattern=f"{prefix}/*", target_service="upstream", target_url=upstream.url)
+        try:
+            yield server
+        finally:
+            admin.delete(f"{admin.base}/routes/{route['id']}", timeout=30)
+
+
 @pytest.fixture(scope="module")
 def remote_gateway(database_url, auth_service, upstream):
-    with start_gateway(database_url, AUTH_REMOTE_VALIDATION="true", AUTH_SERVICE_URL=auth_service.url,
-                       AUTH_REMOTE_CACHE_SECONDS=30) as server:
-        add_route(admin_session(server), path_pattern="/remote/*", target_service="upstream",
-                  target_url=upstream.url)
-        yield server
-    from tests.proxy.conftest import empty_database
+    try:
+        with remote_validating_gateway(database_url, auth_service, upstream, 30, "/remote") as server:
+            yield server
+    finally:
+        from tests.proxy.conftest import empty_database
 
-    empty_database(database_url)
+        empty_database(database_url)
 
 
 def calls(auth_service):
@@ -46,7 +63,13 @@ def calls(auth_service):
 
 def rs256(private_key, sub="remote-user", ttl=300, **claims):
     now = int(time.time())
-    return jwt.encode({"sub": sub, "roles": ["user"], "exp": now + ttl, **claims}, private_key, algorithm="RS256")
+    payload = {"sub": sub, "roles": ["user"], "exp": now + ttl, "iss": ISSUER, **claims}
+    return jwt.encode({k: v for k, v in payload.items() if v is not None}, private_key, algorithm="RS256")
+
+
+def revoke(auth_service, bearer: str) -> None:
+    requests.post(f"{auth_service.url}/revoke", headers={"Authorization": f"Bearer {bearer}"},
+                  timeout=5).raise_for_status()
 
 
 def test_token_signed_elsewhere_is_accepted_by_the_auth_service_and_cached(remote_gateway, auth_service, auth_key):
@@ -61,16 +84,50 @@ def test_token_signed_elsewhere_is_accepted_by_the_auth_service_and_cached(remot
 
 def test_token_the_auth_service_refuses_is_401(remote_gateway, auth_service):
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    forged = jwt.encode({"sub": "x", "exp": int(time.time()) + 60}, other, algorithm="RS256")
+    forged = jwt.encode({"sub": "x", "exp": int(time.time()) + 60, "iss": ISSUER}, other, algorithm="RS256")
     before = calls(auth_service)
     assert request(remote_gateway.port, "GET", "/remote/x", {"Authorization": f"Bearer {forged}"}).status == 401
     assert calls(auth_service) == before + 1
 
 
-@pytest.mark.parametrize("kind", ["expired", "malformed", "local valid"])
+LOCAL_DECISIONS = {
+    "expired": lambda key: rs256(key, ttl=-30),
+    "malformed": lambda key: "not-a-jwt",
+    "local valid": lambda key: token(iss=ISSUER),
+    # Whoever signed them, these are no access tokens for this gateway: the auth service is not asked.
+    "no exp": lambda key: rs256(key, exp=None),
+    "refresh token": lambda key: rs256(key, type="refresh"),
+    "another issuer": lambda key: rs256(key, iss="https://elsewhere.example"),
+    "no issuer": lambda key: rs256(key, iss=None),
+}
+
+
+@pytest.mark.parametrize("kind", LOCAL_DECISIONS)
 def test_tokens_decided_locally_are_not_sent(remote_gateway, auth_service, auth_key, kind):
-    bearer = {"expired": rs256(auth_key[0], ttl=-30), "malformed": "not-a-jwt", "local valid": token()}[kind]
+    bearer = LOCAL_DECISIONS[kind](auth_key[0])
     before = calls(auth_service)
     status = request(remote_gateway.port, "GET", "/remote/x", {"Authorization": f"Bearer {bearer}"}).status
     assert status == (200 if kind == "local valid" else 401)
     assert calls(auth_service) == before
+
+
+def test_a_revoked_token_stops_working_after_the_cache_seconds(database_url, auth_service, upstream, auth_key):
+    with remote_validating_gateway(database_url, auth_service, upstream, 2, "/revocable") as gateway:
+        bearer = rs256(auth_key[0], sub="revoked-soon", ttl=600)
+        assert request(gateway.port, "GET", "/revocable/x", {"Authorization": f"Bearer {bearer}"}).status == 200
+        revoke(auth_service, bearer)
+        before = calls(auth_service)
+        # Refused once the 2 s answer is over (the verified-token cache once kept it for 300 s).
+        wait_until(lambda: request(gateway.port, "GET", "/revocable/x",
+                                   {"Authorization": f"Bearer {bearer}"}).status == 401, 20, 0.2,
+                   "the revoked token refused")
+        assert calls(auth_service) >= before + 1
+
+
+def test_with_no_cache_seconds_every_request_asks(database_url, auth_service, upstream, auth_key):
+    with remote_validating_gateway(database_url, auth_service, upstream, 0, "/uncached") as gateway:
+        bearer = {"Authorization": f"Bearer {rs256(auth_key[0], sub='asked-each-time')}"}
+        before = calls(auth_service)
+        for _ in range(3):
+            assert request(gateway.port, "GET", "/uncached/x", bearer).status == 200
+        assert calls(auth_service) == before + 3

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from tests.resilience.conftest import CIRCUIT, empty_database, get, service_route
+from tests.support.listeners import CountingServer
 from tests.support.resilience_servers import count, set_health, start_counting_upstream, wait_until
 from tests.support.servers import add_service, admin_session, start_gateway
 
@@ -146,3 +147,29 @@ def test_one_checker_for_two_instances_on_postgresql_without_redis(database_url,
         first.stop()
         wait_until(lambda: hits_per_second(upstream, 2) >= 0.5, 10, 0, "the other instance checking")
         assert hits_per_second(upstream, 2) <= 1.5
+
+
+def test_a_service_whose_name_moved_to_a_refused_address_is_unhealthy_and_never_probed(database_url):
+    """The checker connects through the forwarder's guard: checked before connecting, never probed."""
+    import sqlalchemy as sa
+
+    from gateway.models import ServiceHealth
+
+    with CountingServer() as listener, deployment(database_url, UPSTREAM_ALLOWED_NETWORKS="127.0.0.2/32") as (gateway,):
+        url = f"http://localhost:{listener.port}"  # resolves to 127.0.0.1 and ::1, both outside 127.0.0.2/32
+        admin = admin_session(gateway)
+        refused = admin.post(f"{admin.base}/services", json={"service_name": "moved", "service_url": url}, timeout=30)
+        assert refused.status_code == 422  # refused when written; the row stands for a name registered before it moved
+        engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as connection:
+            connection.execute(ServiceHealth.__table__.insert().values(service_name="moved", service_url=url,
+                                                                      health_path="/health", status="healthy"))
+        engine.dispose()
+        watcher = Watcher(gateway, "moved")
+        unhealthy = watcher.wait_for("unhealthy", within=10)
+        assert "degraded" not in watcher.seen  # at once: a refused address is no passing failure
+        assert unhealthy["error_count"] >= 1 and unhealthy["last_check_at"] and unhealthy["response_time"] is None
+        assert aggregate(gateway)["services"][0]["status"] == "unhealthy"
+        wait_until(lambda: "upstream address refused" in gateway.output(), 5, 0.1, "the refusal logged")
+        assert "is not in UPSTREAM_ALLOWED_NETWORKS" in gateway.output()
+        assert listener.accepted == 0

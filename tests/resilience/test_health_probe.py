@@ -21,6 +21,7 @@ SLOW_MS = 500
     (Probe(False, None, "ConnectionError"), "degraded", "unhealthy"),  # two in a row
     (Probe(False, 15.0, "503"), "unknown", "unhealthy"),  # failing from the first check
     (Probe(False, 15.0, "503"), "unhealthy", "unhealthy"),
+    (Probe(False, None, "upstream address refused: ...", refused=True), "healthy", "unhealthy"),  # at once
 ])
 def test_judge(probe, previous, expected):
     assert judge(probe, previous, SLOW_MS) == expected

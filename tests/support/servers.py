@@ -125,11 +125,15 @@ def gateway_env(database_url: str, **settings) -> dict:
     return env
 
 
-def start_gateway(database_url: str, **settings) -> ServerProcess:
-    """Start the gateway as deployed: gunicorn -c gunicorn.conf.py wsgi:app."""
+def start_gateway(database_url: str, cli_bind: bool = True, **settings) -> ServerProcess:
+    """Start the gateway as deployed: gunicorn -c gunicorn.conf.py wsgi:app.
+
+    ``cli_bind``: bind 127.0.0.1 with ``-b``; without it gunicorn.conf.py binds as its settings say.
+    """
     port = free_port()
     env = gateway_env(database_url, PORT=port, **settings)
-    args = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "wsgi:app"]
+    bind = ["-b", f"127.0.0.1:{port}"] if cli_bind else []
+    args = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", *bind, "wsgi:app"]
     return ServerProcess(args, env, port, "gateway")
 
 

@@ -1,35 +1,19 @@
-"""Each new upstream connection's peer address is checked, whatever the name resolved to."""
+"""Each new upstream connection's address is checked before connecting, whatever the name resolves to."""
 
 import ipaddress
-import socket
-import threading
 
 import pytest
 import urllib3
 
 from gateway.pipeline.guardedpool import guard_pools
 from gateway.upstreams import ForbiddenUpstream
+from tests.support.listeners import CountingServer
 
 
 @pytest.fixture
 def local_server():
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(4)
-
-    def serve():
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            with conn:
-                conn.recv(65536)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield listener.getsockname()[1]
-    listener.close()
+    with CountingServer() as server:
+        yield server
 
 
 def manager(allowed):
@@ -39,11 +23,20 @@ def manager(allowed):
 
 
 def test_an_allowed_peer_is_reached(local_server):
-    response = manager(()).request("GET", f"http://localhost:{local_server}/", retries=False)
-    assert response.status == 200
+    response = manager(()).request("GET", f"http://localhost:{local_server.port}/", retries=False)
+    assert response.status == 200 and local_server.accepted == 1
 
 
-def test_a_peer_outside_the_allowed_networks_is_refused_after_connecting(local_server):
-    only_private = (ipaddress.ip_network("10.0.0.0/8"),)
-    with pytest.raises(ForbiddenUpstream):
-        manager(only_private).request("GET", f"http://localhost:{local_server}/", retries=False)
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
+def test_an_address_outside_the_allowed_networks_is_refused_before_connecting(local_server, host):
+    only_elsewhere = (ipaddress.ip_network("127.0.0.2/32"),)
+    with pytest.raises(ForbiddenUpstream, match="not in UPSTREAM_ALLOWED_NETWORKS"):
+        manager(only_elsewhere).request("GET", f"http://{host}:{local_server.port}/", retries=False)
+    # Never connected: a connection opened and closed again would have been accepted (and counted) by now.
+    assert manager(()).request("GET", f"http://127.0.0.1:{local_server.port}/", retries=False).status == 200
+    assert local_server.accepted == 1
+
+
+def test_a_name_that_does_not_resolve_is_the_usual_error():
+    with pytest.raises(urllib3.exceptions.NameResolutionError):
+        manager(()).request("GET", "http://no-such-host.invalid/", retries=False)
