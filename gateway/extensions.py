@@ -57,13 +57,15 @@ def init_app(app):
 
 
 def _sqlalchemy_config(settings):
-    options = {"pool_pre_ping": True}
+    options = {}
     if settings.is_sqlite:
+        # No pre-ping: a file has no connection to lose, and under gevent each call is a hand-over
+        # to the connection's thread (gateway.sqliteio).
         # A locked SQLite file answers "database is locked" after 5 s instead of at once (the
         # caller waits, in a native thread: the worker's other requests do not).
         options["connect_args"] = {"timeout": 5}
     else:
-        options.update(pool_size=5, max_overflow=10, pool_recycle=1800,
+        options.update(pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=1800,
                        connect_args={"connect_timeout": 5})
     return {
         "SQLALCHEMY_DATABASE_URI": settings.sqlalchemy_url,

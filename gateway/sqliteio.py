@@ -124,7 +124,7 @@ class CooperativeCursor:
         return self._lane.run(self._cursor.fetchall)
 
     def close(self) -> None:
-        self._lane.run(self._cursor.close)
+        self._cursor.close()  # resets its statement: memory, and at most a lock released
 
     def __iter__(self):
         return iter(self.fetchone, None)
@@ -146,16 +146,18 @@ class CooperativeConnection:
         object.__setattr__(self, "_lane", lane)
 
     def cursor(self, *args) -> CooperativeCursor:
-        return CooperativeCursor(self._lane.run(self._connection.cursor, *args), self._lane)
+        return CooperativeCursor(self._connection.cursor(*args), self._lane)  # memory only
 
     def execute(self, *args) -> CooperativeCursor:
         return CooperativeCursor(self._lane.run(self._connection.execute, *args), self._lane)
 
     def commit(self) -> None:
-        self._lane.run(self._connection.commit)
+        if self._connection.in_transaction:  # else sqlite3 does nothing: no need for the lane
+            self._lane.run(self._connection.commit)
 
     def rollback(self) -> None:
-        self._lane.run(self._connection.rollback)
+        if self._connection.in_transaction:  # the pool's reset of every returned connection
+            self._lane.run(self._connection.rollback)
 
     def close(self) -> None:
         try:

@@ -34,11 +34,11 @@ def control_engine(app) -> sa.Engine:
 
 def create_control_engine(settings) -> sa.Engine:
     """Create an engine with a small pool and short connect, statement and lock timeouts."""
-    options = {"pool_pre_ping": True, "pool_size": 2, "max_overflow": 3, "pool_timeout": POOL_TIMEOUT}
+    options = {"pool_size": 2, "max_overflow": 3, "pool_timeout": POOL_TIMEOUT}
     if settings.is_sqlite:
-        options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}
+        options["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT}  # no pre-ping: a file has no connection to lose
     else:
-        options.update(pool_recycle=1800, connect_args={
+        options.update(pool_pre_ping=True, pool_recycle=1800, connect_args={
             "connect_timeout": 2,
             "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={STATEMENT_TIMEOUT_MS // 2}",
         })

@@ -26,7 +26,7 @@ def engine_options(url: sa.URL, app_options: dict) -> dict:
     connect_args = dict(app_options.get("connect_args", {}))
     if url.get_backend_name() == "sqlite":
         connect_args["check_same_thread"] = False  # a thread's task writes, the stopping worker flushes
-        return {"connect_args": connect_args, "pool_pre_ping": True}
+        return {"connect_args": connect_args}  # no pre-ping: a file has no connection to lose
     connect_args["options"] = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
     return {"connect_args": connect_args, "pool_size": 1, "max_overflow": 0, "pool_pre_ping": True,
             "pool_recycle": 1800}
