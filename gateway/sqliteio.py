@@ -16,6 +16,7 @@ threads. Elsewhere (the flask CLI, an app in a test process) connections are sql
 
 from __future__ import annotations
 
+import collections
 import sqlite3
 
 import sqlalchemy as sa
@@ -98,33 +99,49 @@ class Lane:
 
 
 class CooperativeCursor:
-    """A ``sqlite3.Cursor`` whose statements and fetches run in its connection's lane."""
+    """A ``sqlite3.Cursor`` whose statements run in its connection's lane, their rows read there at once.
 
-    __slots__ = ("_cursor", "_lane", "__weakref__")
+    Reading every row in the same hand-over as the statement ends the statement there: its read
+    lock is released before the greenlet resumes, as it was when sqlite3 ran in the event loop
+    (held across hand-overs, it would keep other processes' writers waiting). The gateway's
+    result sets are bounded (``limit`` on the admin API, the configuration tables).
+    """
+
+    __slots__ = ("_cursor", "_lane", "_rows", "__weakref__")
 
     def __init__(self, cursor, lane: Lane) -> None:
         object.__setattr__(self, "_cursor", cursor)
         object.__setattr__(self, "_lane", lane)
+        object.__setattr__(self, "_rows", collections.deque())
 
     def execute(self, *args):
-        self._lane.run(self._cursor.execute, *args)
+        object.__setattr__(self, "_rows", self._lane.run(self._execute, *args))
         return self
+
+    def _execute(self, *args) -> collections.deque:  # in the lane
+        self._cursor.execute(*args)
+        return collections.deque(self._cursor.fetchall() if self._cursor.description is not None else ())
 
     def executemany(self, *args):
         self._lane.run(self._cursor.executemany, *args)
+        object.__setattr__(self, "_rows", collections.deque())
         return self
 
     def fetchone(self):
-        return self._lane.run(self._cursor.fetchone)
+        return self._rows.popleft() if self._rows else None
 
-    def fetchmany(self, *args):
-        return self._lane.run(self._cursor.fetchmany, *args)
+    def fetchmany(self, size=None):
+        count = self._cursor.arraysize if size is None else size
+        return [self._rows.popleft() for _ in range(min(count, len(self._rows)))]
 
     def fetchall(self):
-        return self._lane.run(self._cursor.fetchall)
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
 
     def close(self) -> None:
-        self._cursor.close()  # resets its statement: memory, and at most a lock released
+        self._rows.clear()
+        self._cursor.close()  # its statement already ended in the lane: memory only
 
     def __iter__(self):
         return iter(self.fetchone, None)

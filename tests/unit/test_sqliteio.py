@@ -30,7 +30,7 @@ with engine.begin() as connection:
     connection.execute(sa.text("INSERT INTO t VALUES ('alpha'), ('beta')"))
     assert isinstance(connection.connection.dbapi_connection, CooperativeConnection)
 
-holder = sqlite3.connect(path, isolation_level=None)  # another connection: the lock's owner
+holder = sqlite3.connect(path, isolation_level=None, timeout=0)  # another connection: the lock's owner
 holder.execute("BEGIN EXCLUSIVE")
 ticks = []
 ticker = gevent.spawn(lambda: [ticks.append(time.monotonic()) or gevent.sleep(0.01) for _ in range(1000)])
@@ -54,6 +54,16 @@ with engine.connect() as connection:
     names = connection.execute(sa.select(sa.column("name")).select_from(sa.table("t"))
                                .where(sa.column("name").regexp_match("^a"))).scalars().all()
 assert names == ["alpha"], names
+# A read holds no lock once the greenlet has its first row: the statement ended in the lane.
+raw = engine.raw_connection()
+cursor = raw.cursor()
+cursor.execute("SELECT name FROM t ORDER BY name")
+assert cursor.fetchone() == ("alpha",)
+holder.execute("BEGIN EXCLUSIVE")  # would fail at once ("database is locked") under a read lock
+holder.execute("ROLLBACK")
+assert cursor.fetchall() == [("beta",)]
+cursor.close()
+raw.close()
 engine.dispose()
 print("ok", flush=True)
 """
