@@ -14,6 +14,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from gateway.clientaddr import client_ip
 from gateway.dbtypes import render_item
+from gateway.sqliteio import cooperate
 
 
 class Model(DeclarativeBase):
@@ -42,6 +43,9 @@ def init_app(app):
     app.config.update(_jwt_config(settings))
     app.config.update(_limiter_config(settings))
     db.init_app(app)
+    with app.app_context():  # SQLite under gevent: calls in native threads (see gateway.sqliteio)
+        for engine in db.engines.values():
+            cooperate(engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), compare_type=True, render_as_batch=True,
                      render_item=render_item)
     jwt.init_app(app)
@@ -53,12 +57,15 @@ def init_app(app):
 
 
 def _sqlalchemy_config(settings):
-    options = {"pool_pre_ping": True}
+    options = {}
     if settings.is_sqlite:
-        # A locked SQLite file answers "database is locked" after 5 s instead of at once.
+        # No pre-ping: a file has no connection to lose, and under gevent each call is a hand-over
+        # to the connection's thread (gateway.sqliteio).
+        # A locked SQLite file answers "database is locked" after 5 s instead of at once (the
+        # caller waits, in a native thread: the worker's other requests do not).
         options["connect_args"] = {"timeout": 5}
     else:
-        options.update(pool_size=5, max_overflow=10, pool_recycle=1800,
+        options.update(pool_pre_ping=True, pool_size=5, max_overflow=10, pool_recycle=1800,
                        connect_args={"connect_timeout": 5})
     return {
         "SQLALCHEMY_DATABASE_URI": settings.sqlalchemy_url,

@@ -7,8 +7,8 @@ PostgreSQL and by the busy timeout on SQLite, so a stuck database costs a batch,
 
 One statement per batch: on PostgreSQL a ``COPY ... FROM STDIN`` (no SQL to compile or parse
 for each batch, the cheapest bulk load there is), written from a greenlet (psycopg 3 waits
-cooperatively under gevent); on SQLite a multi-row INSERT, run in a native thread because
-SQLite's calls block.
+cooperatively under gevent); on SQLite a multi-row INSERT, whose calls run in the connection's
+native thread (:mod:`gateway.sqliteio`) because SQLite's calls block.
 """
 
 from __future__ import annotations
@@ -16,33 +16,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from gateway.models import GatewayLog
+from gateway.sqliteio import cooperate
 
 STATEMENT_TIMEOUT_MS = 10_000
-
-
-def native_runner():
-    """Return a one-thread pool of native threads when gevent patched the process, else None.
-
-    A greenlet waiting for it yields to the others: SQLite's blocking calls, or a hung socket,
-    never stop the worker's event loop.
-    """
-    try:
-        from gevent import monkey
-    except ImportError:  # pragma: no cover - gevent is a dependency
-        return None
-    if not monkey.is_module_patched("threading"):
-        return None
-    from gevent.threadpool import ThreadPool
-
-    return ThreadPool(1)
 
 
 def engine_options(url: sa.URL, app_options: dict) -> dict:
     """Return the writer engine's options: one connection, bounded statements."""
     connect_args = dict(app_options.get("connect_args", {}))
     if url.get_backend_name() == "sqlite":
-        connect_args["check_same_thread"] = False  # made in the greenlet, used in the native thread
-        return {"connect_args": connect_args, "pool_pre_ping": True}
+        connect_args["check_same_thread"] = False  # a thread's task writes, the stopping worker flushes
+        return {"connect_args": connect_args}  # no pre-ping: a file has no connection to lose
     connect_args["options"] = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
     return {"connect_args": connect_args, "pool_size": 1, "max_overflow": 0, "pool_pre_ping": True,
             "pool_recycle": 1800}
@@ -59,26 +43,12 @@ class BatchStore:
         self.url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
         self.options = engine_options(self.url, app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
         self.engine: sa.Engine | None = None
-        self._runner = None
-        self._runner_made = False
 
     def insert(self, rows: list[dict]) -> None:
         """Write ``rows`` in one transaction; :raise SQLAlchemyError: when the database fails."""
         if self.engine is None:
-            self.engine = sa.create_engine(self.url, **self.options)
-        if not self._runner_made:  # in the worker, after gevent patched it (never at import)
-            self._runner = native_runner() if self.is_sqlite else None
-            self._runner_made = True
-        if self._runner is None:
-            self._insert(rows)
-            return
-        failure = self._runner.apply(self._insert_catching, (rows,))
-        if failure is not None:
-            raise failure
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.url.get_backend_name() == "sqlite"
+            self.engine = cooperate(sa.create_engine(self.url, **self.options))
+        self._insert(rows)
 
     def _insert(self, rows: list[dict]) -> None:
         with self.engine.begin() as connection:
@@ -90,17 +60,11 @@ class BatchStore:
                 for row in rows:
                     copy.write_row([row.get(name) for name in COLUMNS])
 
-    def _insert_catching(self, rows: list[dict]) -> Exception | None:
-        # Returned, not raised: gevent's pool would print every failure's traceback on stderr.
-        try:
-            self._insert(rows)
-        except Exception as exc:  # noqa: BLE001 (handed to the greenlet, which decides)
-            return exc
-        return None
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
 
     def close(self) -> None:
-        """Close the connection and the native thread."""
+        """Close the connection (and its native thread on SQLite)."""
         if self.engine is not None:
             self.engine.dispose()
-        if self._runner is not None:
-            self._runner.kill()

@@ -3,13 +3,17 @@
 A request only appends a row to a deque (never waits, never touches the database). A
 background thread (a greenlet under gevent) wakes every ``REQUEST_LOG_FLUSH_INTERVAL`` seconds,
 or as soon as a batch is full, and writes what is queued as one multi-row INSERT per
-``REQUEST_LOG_BATCH_SIZE`` rows. Under gevent the INSERT itself runs in a native thread, so a
-locked SQLite file or a slow server cannot stall the worker's event loop.
+``REQUEST_LOG_BATCH_SIZE`` rows. Under gevent SQLite's calls run in a native thread
+(:mod:`gateway.sqliteio`) and psycopg waits cooperatively, so a locked SQLite file or a slow
+server cannot stall the worker's event loop.
 
 Losses are explicit: a full queue drops the new row (``queue_full``), a failed INSERT drops its
 batch (``database_error``) and pauses writing for ``RETRY_AFTER`` seconds, rows still queued
 when the worker exits with the database down are dropped (``shutdown``). Each is counted in
-``gateway_log_rows_dropped_total`` and shown by ``/stats``.
+``gateway_log_rows_dropped_total`` and shown by ``/stats``. An INSERT that waited out SQLite's
+busy timeout (another process holds the file: a ``config import``, a backup) loses nothing: its
+batch goes back to the head of the queue and is written once the lock is gone; only if the lock
+outlasts the queue's room are new rows dropped (``queue_full``).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import time
 from gateway import instruments
 from gateway.control.logstore import BatchStore
 from gateway.dbtypes import uuid7s
+from gateway.sqliteio import is_lock_wait
 
 log = logging.getLogger("gateway.logwriter")
 EXTENSION_KEY = "gateway.logwriter"
@@ -113,10 +118,14 @@ class LogWriter:
     def _write(self, batch: list[dict]) -> bool:
         try:
             self.store.insert(batch)
-        except Exception as exc:  # noqa: BLE001 (any failure costs this batch, never the worker)
-            self._drop(len(batch), "database_error")
+        except Exception as exc:  # noqa: BLE001 (any failure costs this batch at most, never the worker)
             self._paused_until = time.monotonic() + RETRY_AFTER
-            self._warn(exc)
+            if is_lock_wait(exc):  # the lock will go: the batch waits for it, at the head of the queue
+                self.rows.extendleft(reversed(batch))
+                self._warn(exc, "rows wait in the queue until the lock is released")
+                return False
+            self._drop(len(batch), "database_error")
+            self._warn(exc, "rows are dropped until the database answers")
             return False
         self.written += len(batch)
         instruments.LOG_ROWS_WRITTEN.inc(len(batch))
@@ -129,11 +138,11 @@ class LogWriter:
         self.dropped[reason] += count
         instruments.LOG_ROWS_DROPPED.labels(reason).inc(count)
 
-    def _warn(self, exc: Exception) -> None:
+    def _warn(self, exc: Exception, consequence: str) -> None:
         self._failing = True
         now = time.monotonic()
         if now - self._last_warning >= WARN_EVERY:
             self._last_warning = now
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-            log.warning("request log: INSERT failed, rows are dropped until the database answers (%s: %s)",
+            log.warning("request log: INSERT failed, %s (%s: %s)", consequence,
                         exc.__class__.__name__, reason[0][:200] if reason else "")
