@@ -30,7 +30,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         requestid,
     )
     from gateway.blueprints import health, proxy
-    from gateway.control import breakers, healthchecker, runtime
+    from gateway.control import breakers, dbstate, healthchecker, runtime
     from gateway.pipeline import cors, dispatch, ratelimit, recorder
 
     logconfig.init_app(app)
@@ -51,6 +51,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(proxy.bp)  # last: the catch-all
     errors.init_app(app)  # after api: replaces flask-smorest's own error handler
+    dbstate.init_app(app)  # database errors: 503 when the database is the cause
     dispatch.init_app(app)  # proxied requests around Flask's per-request machinery
     clientinput.init_app(app)  # outermost: it wraps wsgi.input for both paths (100 Continue, body deadlines)
     return app

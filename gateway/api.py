@@ -33,6 +33,13 @@ class ErrorSchema(Schema):
     field = fields.String(metadata={"description": "On 409: the field whose value is taken."})
 
 
+DATABASE_UNAVAILABLE = {
+    "description": "database_unavailable: the gateway's database is unreachable, not migrated or busy "
+                   "(the message says which, as GET /api/v1/gateway/health does).",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
 class GatewayApi(Api):
     ERROR_SCHEMA = ErrorSchema
     # No catch-all "default" response: each operation lists the statuses it answers, so that a
@@ -53,7 +60,7 @@ def schema_name(schema) -> str:
 
 
 class AdminResponsesPlugin(BasePlugin):
-    """Document what every admin operation can answer: 401, 403, and 404 where it takes an id."""
+    """Document what every admin operation can answer: 401, 403, 503, and 404 where it takes an id."""
 
     def operation_helper(self, path=None, operations=None, **_kwargs):
         for operation in (operations or {}).values():
@@ -61,6 +68,7 @@ class AdminResponsesPlugin(BasePlugin):
             if operation.get("security") != []:
                 responses.setdefault(401, "UNAUTHORIZED")
                 responses.setdefault(403, "FORBIDDEN")
+                responses.setdefault(503, DATABASE_UNAVAILABLE)
             if path and "{" in path:
                 responses.setdefault(404, "NOT_FOUND")
 

@@ -13,9 +13,11 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.control import configfile, configplan, healthchecker, logpurge, seed, tokens
+from gateway.control.dbstate import first_line
 from gateway.extensions import db
 from gateway.models import read_version
 
@@ -43,8 +45,7 @@ def one_line_errors(func):
 
 def database_error(exc: SQLAlchemyError) -> str:
     """Return the first line of a database error, with a hint when the schema is missing."""
-    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    text = lines[0] if lines else type(exc).__name__
+    text = first_line(exc)
     hint = ""
     if "no such table" in text or "does not exist" in text:
         hint = " (run `flask --app wsgi db upgrade` first)"
@@ -286,7 +287,36 @@ def describe_check(result: healthchecker.CheckResult) -> str:
     return f"{result.service_name}: {change} ({result.probe.detail}{took}){opened}"
 
 
+# --- db (Flask-Migrate's) -----------------------------------------------------------------
+
+
+class MigrationCommands(click.Group):
+    """Flask-Migrate's ``db`` group: a database error is one line naming the database, not a traceback."""
+
+    def __init__(self, group: click.Group, database_url: str) -> None:
+        super().__init__(name=group.name, commands=group.commands, help=group.help, params=group.params,
+                         callback=group.callback)
+        self.database_url = database_url
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SQLAlchemyError as exc:
+            raise click.ClickException(migration_error(exc, self.database_url)) from None
+
+
+def migration_error(exc: SQLAlchemyError, database_url: str) -> str:
+    """Return one line: which database (password hidden) and the first line of its error."""
+    shown = make_url(database_url).render_as_string(hide_password=True)
+    if getattr(exc, "statement", "") is None:  # failed connecting: no statement was sent
+        return f"cannot connect to the database {shown}: {first_line(exc)}"
+    return f"database error on {shown}: {first_line(exc)}"
+
+
 def init_app(app) -> None:
-    """Register the command groups on ``app.cli``."""
+    """Register the command groups on ``app.cli``; wrap Flask-Migrate's ``db`` group."""
     for command in (seed_command, config_cli, token_cli, logs_cli, health_cli):
         app.cli.add_command(command)
+    migrations = app.cli.commands.get("db")  # added by Migrate.init_app (gateway.extensions)
+    if migrations is not None:
+        app.cli.add_command(MigrationCommands(migrations, app.config["SQLALCHEMY_DATABASE_URI"]))

@@ -47,6 +47,7 @@ PayloadTooLarge = _error("PayloadTooLarge", 413, "payload_too_large", "The reque
 ValidationFailed = _error("ValidationFailed", 422, "validation_error", "The input is invalid.")
 RateLimitExceeded = _error("RateLimitExceeded", 429, "rate_limit_exceeded", "Too many requests.")
 BadGateway = _error("BadGateway", 502, "bad_gateway", "The upstream service could not be reached.")
+DatabaseUnavailable = _error("DatabaseUnavailable", 503, "database_unavailable", "The gateway's database is unavailable.")
 ServiceUnavailable = _error("ServiceUnavailable", 503, "service_unavailable", "The upstream service is unavailable.")
 GatewayTimeout = _error("GatewayTimeout", 504, "gateway_timeout", "The upstream service did not answer in time.")
 LoopDetected = _error("LoopDetected", 508, "loop_detected", "The request came back to the gateway: a route loops.")

@@ -149,11 +149,12 @@ def app_on(tmp_path):
             db.engine.dispose()
 
 
-@pytest.mark.parametrize("path", ["missing-dir/gateway.db", "empty.db"])
-def test_aggregate_is_unhealthy_503_without_a_usable_database(app_on, path):
+@pytest.mark.parametrize(("path", "state"), [("missing-dir/gateway.db", "unreachable"),
+                                           ("empty.db", "not migrated: run flask --app wsgi db upgrade")])
+def test_aggregate_is_unhealthy_503_without_a_usable_database(app_on, path, state):
     response = app_on(path).test_client().get(HEALTH)
     assert response.status_code == 503
-    assert response.get_json() == {"status": "unhealthy", "checks": {"database": "unreachable"}, "services": []}
+    assert response.get_json() == {"status": "unhealthy", "checks": {"database": state}, "services": []}
     assert response.headers["X-Request-ID"]
 
 

@@ -154,7 +154,8 @@ def reset_service(name):
 
 @bp.get("/health")
 @bp.response(200, AggregateHealthSchema)
-@bp.alt_response(503, schema=AggregateHealthSchema, description="The gateway's database is unreachable.")
+@bp.alt_response(503, schema=AggregateHealthSchema,
+                 description="The gateway's database is unreachable or not migrated (checks.database says which).")
 @bp.doc(security=[])
 def get_aggregate_health():
     """Report the gateway's dependencies and every service's health (public)."""

@@ -11,6 +11,7 @@ import logging
 import sqlalchemy as sa
 from flask import current_app
 
+from gateway.control import dbstate
 from gateway.extensions import db
 from gateway.models import ServiceHealth
 
@@ -45,8 +46,11 @@ def check_redis(url: str) -> bool:
 def aggregate() -> tuple[dict, int]:
     """Return the report and its status code (503 only when the gateway itself is unhealthy)."""
     settings = current_app.config["GATEWAY_SETTINGS"]
-    services = registered_services()
-    checks = {"database": "ok" if services is not None else "unreachable"}
+    database = dbstate.schema_state()
+    services = registered_services() if database == dbstate.OK else None
+    if services is None and database == dbstate.OK:
+        database = dbstate.UNREACHABLE  # it went away between the two queries
+    checks = {"database": database}
     if settings.redis_url:
         checks["redis"] = "ok" if check_redis(settings.redis_url) else "unreachable"
     services = services or []
@@ -57,7 +61,7 @@ def aggregate() -> tuple[dict, int]:
 def overall_status(checks: dict, services: list[tuple[str, str]]) -> str:
     """Return healthy, degraded or unhealthy from the gateway's checks and (status, circuit state) per service.
 
-    Unhealthy only without a database (the gateway cannot route); degraded when Redis is down,
+    Unhealthy only without a usable database (the gateway cannot route); degraded when Redis is down,
     or any service is degraded or unhealthy or has a circuit that is not closed; an unchecked
     (unknown) service does not count against it.
     """

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -22,9 +24,54 @@ NAME_FORM = {"pattern": f"^{NAME_RE.pattern}$"}
 RULE_NAME_FORM = {"pattern": f"^{RULE_NAME_RE.pattern}$"}
 HEADER_NAME_FORM = {"pattern": rf"^({HEADER_NAME_RE.pattern}|\*)$"}
 UPSTREAM_URL_FORM = {"pattern": r"^[Hh][Tt][Tt][Pp][Ss]?://[^\x00-\x20\x7f]+$"}
+# Text no database of the gateway stores: NUL (PostgreSQL refuses it in text) and a code point of the surrogate range, which in a decoded string is unpaired
+# (JSON's "\ud800" escape, YAML's too) and which no UTF-8 encoder takes. Let through, either one
+# fails in the database driver, the log writer or the path normaliser: a 500 instead of a 422.
+UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE = "Must not contain NUL (\\u0000) or an unpaired surrogate (\\ud800-\\udfff)."
+DATE_HELP = ("ISO 8601 date or date-time; UTC when it has no offset (write + as %2B in a URL), "
+             "e.g. 2026-01-31T12:00:00Z.")
 
 
-class InputSchema(Schema):
+class GatewaySchema(Schema):
+    """Base of the schemas that read input: every string in it, at any depth, must be storable text."""
+
+    @pre_load
+    def refuse_unstorable_text(self, data, **_kwargs):
+        """Refuse, naming the field, any value or key holding NUL or an unpaired surrogate."""
+        if not isinstance(data, Mapping):
+            return data  # marshmallow reports the wrong type
+        known = {field.data_key or name for name, field in self.load_fields.items()}
+        # Unknown keys are refused (a body) or ignored (a query) by marshmallow: only their names are checked.
+        problems = {printable(key): [UNSTORABLE] for key in data
+                    if has_unstorable_text(key) or (key in known and has_unstorable_text(data[key]))}
+        if problems:
+            raise ValidationError(problems)
+        return data
+
+
+def has_unstorable_text(value) -> bool:
+    """Return whether a string of ``value`` (a JSON-like document: keys, items, nested) holds NUL or a surrogate."""
+    stack = [value]
+    while stack:  # a loop, not recursion: the document may be deep
+        item = stack.pop()
+        if isinstance(item, str):
+            if UNSTORABLE_RE.search(item):
+                return True
+        elif isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return False
+
+
+def printable(text) -> str:
+    """Return ``text`` with unpaired surrogates and NUL written as escapes (to name a field in an answer or log)."""
+    return str(text).replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class InputSchema(GatewaySchema):
     """A schema whose read-only fields may be sent back (GET, edit, PUT) and are ignored."""
 
     @pre_load
@@ -34,6 +81,24 @@ class InputSchema(Schema):
             return data  # marshmallow reports the wrong type
         read_only = set(self.dump_fields) - set(self.load_fields)
         return {key: value for key, value in data.items() if key not in read_only}
+
+
+class UtcDateTime(fields.DateTime):
+    """An ISO 8601 date or date-time, returned in UTC (no offset given: UTC), 0001-01-01 to 9999-12-31."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("Must be an ISO 8601 date or date-time.")
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationError(f"Must be an {DATE_HELP}") from None
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=dt.UTC)
+        try:
+            return parsed.astimezone(dt.UTC)
+        except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0, 9999-12-31T23:00-01:00 in year 10000
+            raise ValidationError("Must be between 0001-01-01 and 9999-12-31 once in UTC.") from None
 
 
 class Integer(fields.Integer):

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from gateway.schemas.common import Method
-
-DATE_HELP = ("ISO 8601 date or date-time; UTC when it has no offset (write + as %2B in a URL), "
-             "e.g. 2026-01-31T12:00:00Z.")
+from gateway.schemas.common import DATE_HELP, GatewaySchema, Method, UtcDateTime
 
 
-class UtcDateTime(fields.DateTime):
-    """An ISO 8601 date or date-time, returned in UTC (no offset given: UTC)."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ValidationError("Must be an ISO 8601 date or date-time.")
-        try:
-            parsed = dt.datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise ValidationError(f"Must be an {DATE_HELP}") from None
-        return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
-
-
-class LogQuerySchema(Schema):
+class LogQuerySchema(GatewaySchema):
     """Filters of ``GET /logs``; every one is optional and they combine with AND."""
 
     method = Method()
@@ -48,7 +30,7 @@ class LogQuerySchema(Schema):
             raise ValidationError("Must not be before start_date.", "end_date")
 
 
-class ErrorQuerySchema(Schema):
+class ErrorQuerySchema(GatewaySchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
 
 

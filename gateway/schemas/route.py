@@ -8,6 +8,7 @@ from gateway.schemas.common import (
     NAME_FORM,
     UPSTREAM_URL_FORM,
     Boolean,
+    GatewaySchema,
     InputSchema,
     Integer,
     Method,
@@ -26,7 +27,7 @@ def validate_header_name(value: str) -> None:
         raise ValidationError("Must be a header (or cookie) name: 1-100 token characters.")
 
 
-class TargetSchema(Schema):
+class TargetSchema(GatewaySchema):
     """One upstream of a route with several: a registered service, its weight and its group."""
 
     service = fields.String(required=True, validate=validate_name, metadata={
@@ -39,7 +40,7 @@ class TargetSchema(Schema):
         **NAME_FORM})
 
 
-class MatchSchema(Schema):
+class MatchSchema(GatewaySchema):
     """Requests whose header (or cookie) has this value go to this group."""
 
     header = fields.String(validate=validate_header_name, metadata={"example": "X-Version",
@@ -55,7 +56,7 @@ class MatchSchema(Schema):
             raise ValidationError("Give exactly one of header and cookie.", "header")
 
 
-class TrafficSchema(Schema):
+class TrafficSchema(GatewaySchema):
     """How a request of a route with several targets picks a group."""
 
     weights = fields.Dict(keys=fields.String(validate=validate_name),
@@ -154,5 +155,5 @@ class RouteListSchema(Schema):
     total = fields.Integer()
 
 
-class RouteQuerySchema(Schema):
+class RouteQuerySchema(GatewaySchema):
     active_only = fields.Boolean(load_default=False, metadata={"description": "Only active routes."})

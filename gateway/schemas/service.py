@@ -50,5 +50,7 @@ class ServiceListSchema(Schema):
 class AggregateHealthSchema(Schema):
     status = fields.String(validate=validate.OneOf(("healthy", "degraded", "unhealthy")))
     checks = fields.Dict(keys=fields.String(), values=fields.String(),
-                         metadata={"description": "The gateway's own dependencies: database, redis."})
+                         metadata={"description": "The gateway's own dependencies. database: ok, unreachable, or "
+                                                  "not migrated: run flask --app wsgi db upgrade; redis (when "
+                                                  "configured): ok or unreachable."})
     services = fields.List(fields.Nested(ServiceStatusSchema))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from gateway.schemas.common import GatewaySchema
+
 MS = {"description": "Milliseconds; null when no request was timed."}
 
 
-class WindowQuerySchema(Schema):
+class WindowQuerySchema(GatewaySchema):
     hours = fields.Integer(load_default=24, validate=validate.Range(1, 168),
                            metadata={"description": "The window: the last 1 to 168 hours."})
 

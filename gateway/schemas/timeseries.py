@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from gateway.schemas.common import GatewaySchema
+
 MAX_BUCKETS = 1440
 
 
-class TimeseriesQuerySchema(Schema):
+class TimeseriesQuerySchema(GatewaySchema):
     hours = fields.Integer(load_default=1, validate=validate.Range(1, 24),
                            metadata={"description": "The window: the last 1 to 24 hours."})
     step = fields.Integer(load_default=60, validate=validate.Range(10, 3600),
