@@ -263,6 +263,18 @@ class TestValidation:
         assert len(result.stderr.splitlines()) == 1
         assert message in result.stderr and "Traceback" not in result.output
 
+    @pytest.mark.parametrize("name, text", [
+        ("deep.json", "[" * 100_000 + "]" * 100_000),  # past the parser's recursion limit
+        ("deep.yaml", "[" * 100_000 + "]" * 100_000),
+        ("deep.json", '{"routes": [{"path_pattern": "/a", "traffic": ' + "[" * 40 + "]" * 40 + "}]}"),
+    ])
+    def test_a_document_nested_too_deeply_is_one_line(self, app, runner, tmp_path, name, text):
+        (tmp_path / name).write_text(text)
+        result = invoke(runner, "config", "import", str(tmp_path / name), ok=False)
+        assert result.exit_code == 1
+        assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.output
+        assert "nested too deeply (at most 32 levels" in result.stderr
+
     @pytest.mark.parametrize("text", ["", "- routes\n", "42\n"])
     def test_a_document_that_is_not_a_mapping_is_refused(self, app, runner, tmp_path, text):
         (tmp_path / "c.yaml").write_text(text)

@@ -15,6 +15,7 @@ import yaml
 from marshmallow import ValidationError
 
 from gateway.control.configsections import CORS_KEY, SECTION_NAMES, SECTIONS, Section
+from gateway.schemas.body import MAX_DEPTH, depth_over
 from gateway.schemas.cors import CREDENTIALS_WITH_WILDCARD
 
 FORMATS = ("yaml", "json")
@@ -51,7 +52,18 @@ def parse(text: str, filename: str | None = None):
     :raise ConfigFileError: with the line and column of a syntax error.
     """
     name = filename or "<input>"
-    if format_of(filename, text) == "json":
+    too_deep = ConfigFileError(f"{name}: nested too deeply (at most {MAX_DEPTH} levels of lists and mappings)")
+    try:
+        document = _parse(text, name, format_of(filename, text))
+    except RecursionError:  # both parsers recurse once per level of nesting
+        raise too_deep from None
+    if depth_over(document, MAX_DEPTH):
+        raise too_deep
+    return document
+
+
+def _parse(text: str, name: str, kind: str):
+    if kind == "json":
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:

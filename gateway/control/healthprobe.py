@@ -72,7 +72,7 @@ def reported_status(body: bytes, content_type: str) -> str | None:
         return None
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's recursion limit
         return None
     status = document.get("status") if isinstance(document, dict) else None
     return status.strip().lower() if isinstance(status, str) else None

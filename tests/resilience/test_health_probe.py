@@ -34,6 +34,7 @@ def test_judge(probe, previous, expected):
     (b"[1, 2]", "application/json", None),
     (b"not json", "application/json", None),
     (b'{"status": "fail"}', "text/plain", None),
+    (b"[" * 100_000 + b"]" * 100_000, "application/json", None),  # past the parser's recursion limit
 ])
 def test_reported_status(body, content_type, expected):
     assert reported_status(body, content_type) == expected
