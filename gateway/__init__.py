@@ -13,7 +13,8 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     """Build the gateway app; ``settings`` overrides the environment (a mapping of variables)."""
     settings = load_settings(settings)
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), static_folder=None)
-    app.config.update(GATEWAY_SETTINGS=settings, SECRET_KEY=settings.secret_key, DEBUG=settings.debug)
+    app.config.update(GATEWAY_SETTINGS=settings, SECRET_KEY=settings.secret_key, DEBUG=settings.debug,
+                      MAX_CONTENT_LENGTH=settings.gateway_max_body_size)  # the admin API's bodies too
     app.url_map.merge_slashes = False  # the proxy normalises paths itself, on the raw URI
 
     from gateway import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Response, g, json
+from flask import Response, current_app, g, json
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("gateway")
@@ -86,6 +86,9 @@ def handle_http_exception(exc: HTTPException) -> Response:
         fields = _flatten_fields(messages)
         return error_response(422, "validation_error", "Invalid input: " + ", ".join(sorted(fields)),
                               extra={"fields": fields})
+    if exc.code == 413:  # MAX_CONTENT_LENGTH on an admin body: the same answer as the proxy's
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        return PayloadTooLarge(f"The body exceeds the limit of {limit} bytes.").get_response()
     headers = {}
     if exc.code == 405 and getattr(exc, "valid_methods", None):
         headers["Allow"] = ", ".join(exc.valid_methods)

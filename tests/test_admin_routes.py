@@ -239,3 +239,14 @@ def test_a_body_that_is_not_a_json_object_is_422(shared_client, shared_admin, me
     url = path.format(id=rule["id"] if path.startswith(RULES) else route["id"])
     headers = {**shared_admin, **({"Content-Type": content_type} if content_type else {})}
     assert_invalid(shared_client.open(url, method=method, headers=headers, data=data), "_schema")
+
+
+def test_a_body_over_the_size_limit_is_413_before_it_is_parsed(make_app):
+    app = make_app(gateway_max_body_size=1024)
+    headers = {"Authorization": f"Bearer {make_token(app, 'ops', ('admin',))}"}
+    body = {"path_pattern": "/big", "target_service": "big", "target_url": "http://127.0.0.1:9", "pad": "x" * 2000}
+    response = app.test_client().post("/api/v1/gateway/routes", json=body, headers=headers)
+    assert response.status_code == 413
+    assert response.get_json() == {"error": "payload_too_large", "message": "The body exceeds the limit of 1024 bytes.",
+                                   "request_id": response.headers["X-Request-ID"]}
+    assert app.test_client().get("/api/v1/gateway/routes", headers=headers).get_json()["total"] == 0
