@@ -142,9 +142,12 @@ def test_swagger_ui_does_not_call_the_online_validator(client):
     assert '"validatorUrl": null' in client.get("/api/v1/docs").get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", ["/api/v1/docs-assets/swagger-ui/../../../etc/passwd",
-                                  "/api/v1/docs-assets/redoc/missing.js", "/api/v1/docs-assets/redoc/"])
-def test_docs_assets_serve_nothing_else(client, path):
+@pytest.mark.parametrize(("path", "error"), [
+    ("/api/v1/docs-assets/swagger-ui/../../../etc/passwd", "not_found"),  # the asset view: not one of its files
+    ("/api/v1/docs-assets/redoc/missing.js", "not_found"),
+    ("/api/v1/docs-assets/redoc/", "route_not_found"),  # no file name: not an asset URL, and no route
+])
+def test_docs_assets_serve_nothing_else(client, path, error):
     response = client.get(path)
     assert response.status_code == 404 and response.mimetype == "application/json"
-    assert response.get_json()["error"] in ("not_found", "route_not_found")
+    assert response.get_json()["error"] == error

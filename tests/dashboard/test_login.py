@@ -153,14 +153,16 @@ def test_an_authorization_header_wins_over_the_cookie(app, client):
     assert client.get(ROUTES, headers={**HEADER, **user}).status_code == 403
 
 
-@pytest.mark.parametrize("token", [
-    lambda app: make_token(app, "ops", ("admin",), expires=dt.timedelta(seconds=-5)),
-    lambda app: hs256_token(b"another-secret", claims()),
-    lambda app: make_token(app, "u", ("user",)),
-])
-def test_a_bad_cookie_is_refused(app, client, token):
+@pytest.mark.parametrize(("token", "status"), [
+    (lambda app: make_token(app, "ops", ("admin",), expires=dt.timedelta(seconds=-5)), 401),  # expired
+    (lambda app: hs256_token(b"another-secret", claims()), 401),  # signed with another key
+    (lambda app: make_token(app, "u", ("user",)), 403),  # valid, but not an admin's
+], ids=["expired", "foreign-signature", "not-admin"])
+def test_a_bad_cookie_is_refused(app, client, token, status):
     client.set_cookie(COOKIE, token(app), path="/api/v1/gateway")
-    assert client.get(ROUTES, headers=HEADER).status_code in (401, 403)
+    response = client.get(ROUTES, headers=HEADER)
+    assert response.status_code == status
+    assert response.get_json()["error"] == {401: "unauthorized", 403: "forbidden"}[status]
 
 
 # --- signing out -----------------------------------------------------------------------------

@@ -63,7 +63,12 @@ def scrape(server) -> dict:
 
 
 def value(samples: dict, name: str, **labels) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+    """Return one sample's value; a series that is not exported fails (it is not 0)."""
+    key = (name, tuple(sorted(labels.items())))
+    if key not in samples:
+        exported = sorted(dict(labels_) for sample, labels_ in samples if sample == name)
+        raise AssertionError(f"{name}{labels} is not exported; {name} has {exported or 'no series at all'}")
+    return samples[key]
 
 
 def send(server, paths: list[str]) -> list[int]:
