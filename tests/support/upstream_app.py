@@ -10,10 +10,11 @@ import gzip
 import hashlib
 import json
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 
 GZIP_BODY = gzip.compress(b'{"compressed": true, "filler": "' + b"x" * 2000 + b'"}', mtime=0)
 HITS: Counter = Counter()
+ARRIVALS: defaultdict[str, list[float]] = defaultdict(list)
 
 
 def app(environ, start_response):
@@ -117,6 +118,18 @@ def hits(environ, start_response, rest):
     return _json(start_response, "200 OK", {"hits": HITS[rest]})
 
 
+def always(environ, start_response, rest):
+    """Answer /always/<status>/<key> with that status every time, noting when each request arrived."""
+    code, _, key = rest.partition("/")
+    ARRIVALS[key].append(time.monotonic())  # CLOCK_MONOTONIC: one clock for every process of the machine
+    return _json(start_response, f"{code} Status", {"status": int(code), "attempt": len(ARRIVALS[key])})
+
+
+def arrivals(environ, start_response, rest):
+    """Report when the requests of an /always key arrived (monotonic seconds, oldest first)."""
+    return _json(start_response, "200 OK", {"arrivals": ARRIVALS[rest]})
+
+
 def hop(environ, start_response, rest):
     """Answer with hop-by-hop headers, one of them named in Connection."""
     return _json(start_response, "200 OK", {"ok": True}, [
@@ -127,4 +140,5 @@ def hop(environ, start_response, rest):
 HANDLERS = {
     "echo": echo, "health": health, "status": status, "redirect": redirect, "cookies": cookies,
     "gzip": gzipped, "bytes": stream_bytes, "slow": slow, "flaky": flaky, "hits": hits, "hop": hop,
+    "always": always, "arrivals": arrivals,
 }
