@@ -29,10 +29,11 @@ def worker_pids(server) -> set[str]:
     return set(out.split())
 
 
-def burst(gateway, path: str, count: int = 16, headers: dict | None = None, concurrency: int = 8) -> list[Reply]:
-    """Send ``count`` GETs of ``path``, each on a new connection, ``concurrency`` at a time."""
+def burst(gateway, path: str, count: int = 16, headers: dict | None = None, concurrency: int = 8,
+          source: str | None = None) -> list[Reply]:
+    """Send ``count`` GETs of ``path``, each on a new connection (from ``source``), ``concurrency`` at a time."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) as pool:
-        return list(pool.map(lambda _: request(gateway.port, "GET", path, headers), range(count)))
+        return list(pool.map(lambda _: request(gateway.port, "GET", path, headers, source=source), range(count)))
 
 
 def by_worker(gateway, replies: list[Reply], within: float = 5.0) -> dict[str, list[Reply]]:
@@ -53,14 +54,14 @@ def by_worker(gateway, replies: list[Reply], within: float = 5.0) -> dict[str, l
 
 
 def wait_for_every_worker(gateway, path: str, ok, within: float, what: str, min_each: int = 1, count: int = 16,
-                          headers: dict | None = None) -> dict[str, list[Reply]]:
+                          headers: dict | None = None, source: str | None = None) -> dict[str, list[Reply]]:
     """Send bursts until one has, from every worker, at least ``min_each`` replies and all of them ``ok``.
 
     Return that burst by worker; fail after ``within`` seconds with what the workers answered last.
     """
     deadline = time.monotonic() + within
     while True:
-        grouped = by_worker(gateway, burst(gateway, path, count, headers))
+        grouped = by_worker(gateway, burst(gateway, path, count, headers, source=source))
         workers = worker_pids(gateway)
         if workers and all(len(grouped.get(pid, ())) >= min_each and all(map(ok, grouped[pid])) for pid in workers):
             return grouped
