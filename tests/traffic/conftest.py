@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from tests.proxy.conftest import empty_database
-from tests.support.resilience_servers import count, start_gateway_naming_workers
+from tests.support.resilience_servers import count, forget_stale_leases, start_gateway_naming_workers
 from tests.support.servers import ServerProcess, add_service, admin_session, start_upstream
 from tests.support.workers import burst, by_worker, wait_for_configuration
 
@@ -57,6 +57,7 @@ def broken():
 
 @pytest.fixture(scope="module")
 def gateway(database_url, redis_url):
+    forget_stale_leases(database_url, redis_url)  # health checks from the start, whatever ran before
     with start_gateway_naming_workers(database_url, REDIS_URL=redis_url, **SETTINGS) as server:
         yield server
     empty_database(database_url)
