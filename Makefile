@@ -35,9 +35,10 @@ serve: install
 run: seed serve
 
 # Two pytest-xdist workers, each handed whole files (a file's module-scoped servers start once): most
-# tests wait on real server processes rather than the CPU.
+# tests wait on real server processes rather than the CPU. No -q here: pyproject.toml's addopts has one,
+# and a second (-qq) would drop the closing "N passed in ..." line CI reads.
 test: install-dev
-	$(BIN)/pytest -x -q -n 2 --dist loadfile
+	$(BIN)/pytest -x -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bench import processes as proc
 from bench import scenario
+from bench.silent import HUNG, hanging, silent_upstream
 from bench.wrk import WrkResult, wrk
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -57,10 +58,12 @@ def parse_args():
 
 def run_all(workdir: Path, args) -> str:
     scenario.prepare_files(workdir)
-    ports = {name: proc.free_port() for name in ("upstream", "nginx_proxy", "slow", "bare", "gateway", "nolog")}
+    ports = {name: proc.free_port() for name in ("upstream", "nginx_proxy", "slow", "bare", "gateway", "nolog",
+                                                  "silent")}
     with contextlib.ExitStack() as stack:
         stack.enter_context(proc.nginx(workdir, ports["upstream"], ports["nginx_proxy"]))
         stack.enter_context(proc.slow_upstream(ports["slow"], workdir))
+        silent = stack.enter_context(silent_upstream(ports["silent"]))
         stack.enter_context(proc.gunicorn("bench.bare_proxy:app", ports["bare"], 2,
                                           {**os.environ, "UPSTREAM": f"http://127.0.0.1:{ports['upstream']}"},
                                           workdir, "bare"))
@@ -71,10 +74,10 @@ def run_all(workdir: Path, args) -> str:
         # The same gateway without request logging, measured in turn with the others.
         stack.enter_context(proc.gateway(ports["nolog"], scenario.gateway_env(database, logging=False), workdir,
                                          "nolog"))
-        return measure(args, ports, gateway, database)
+        return measure(args, ports, gateway, database, silent)
 
 
-def measure(args, ports: dict, gateway, database: str) -> str:
+def measure(args, ports: dict, gateway, database: str, silent) -> str:
     duration, connections = args.duration, args.connections
     token = scenario.user_token()
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
@@ -98,6 +101,8 @@ def measure(args, ports: dict, gateway, database: str) -> str:
     }
     scenario.warm_up([f"{url['gateway']}/slow/"], token, connections=500)  # the pool to the slow upstream
     extras["slow_500"] = wrk(f"{url['gateway']}/slow/", duration, 500)
+    with hanging(f"{url['gateway']}/hang/x", HUNG, silent):  # (d) again, while HUNG requests wait on a silent upstream
+        extras["hung_d"] = wrk(f"{url['gateway']}/pub/small.json", duration, connections)
     big = None if args.skip_big else scenario.big_download(gateway, f"{url['gateway']}/pub/1gib.bin",
                                                            f"{url['nginx_proxy']}/1gib.bin")
     stats = scenario.stats_timing(database)
@@ -136,7 +141,7 @@ def render(rows: dict[str, WrkResult], extras: dict[str, WrkResult], big, stats,
     c = rows["c"].rps or 1
     lines += ["", f"Ratios: (d)/(c) = {rows['d'].rps / c:.2f}, (e)/(c) = {rows['e'].rps / c:.2f}, "
                   f"(e)/(b) = {rows['e'].rps / (rows['b'].rps or 1):.3f}.", ""]
-    lines += scenario.extra_lines(extras, big, stats, rows["d"].rps)
+    lines += scenario.extra_lines(extras, big, stats, rows["d"])
     return "\n".join(lines) + "\n"
 
 

@@ -16,6 +16,7 @@ import requests
 import sqlalchemy as sa
 
 from bench import processes as proc
+from bench.silent import HUNG
 
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 SMALL_JSON = json.dumps({"id": 42, "name": "Engadi", "tags": ["a", "b", "c"], "ok": True}).encode()
@@ -61,6 +62,7 @@ def gateway_env(database: str, logging: bool) -> dict:
 def configure(env: dict, workdir: Path, ports: dict) -> None:
     """Migrate the scratch database and import the routes and rules with the gateway's own CLI."""
     upstream, slow = f"http://127.0.0.1:{ports['upstream']}", f"http://127.0.0.1:{ports['slow']}"
+    silent = f"http://127.0.0.1:{ports['silent']}"
     route = {"retry_count": 0, "timeout": 30, "circuit_breaker_enabled": False}
     config = {
         "routes": [
@@ -69,6 +71,8 @@ def configure(env: dict, workdir: Path, ports: dict) -> None:
             {**route, "path_pattern": "/api/*", "target_service": "fast", "target_url": upstream,
              "strip_prefix": True, "circuit_breaker_enabled": True},
             {**route, "path_pattern": "/slow/*", "target_service": "slow", "target_url": slow,
+             "is_public": True, "strip_prefix": True},
+            {**route, "path_pattern": "/hang/*", "target_service": "silent", "target_url": silent,
              "is_public": True, "strip_prefix": True},
         ],
         "rate_limits": [
@@ -127,8 +131,9 @@ def stats_timing(database: str) -> str:
     return " ".join(lines[0].split()) if lines else f"failed: {out.stderr.strip()[-300:]}"
 
 
-def extra_lines(extras: dict, big: dict | None, stats: str, logged_rps: float) -> list[str]:
-    """The report's second part."""
+def extra_lines(extras: dict, big: dict | None, stats: str, public) -> list[str]:
+    """The report's second part (``public``: the (d) row)."""
+    logged_rps, hung = public.rps, extras["hung_d"]
     lines = [
         f"- Added latency at 1 connection: p50 {extras['latency_e'].p50:.2f} ms through the gateway (e) vs "
         f"{extras['latency_a'].p50:.2f} ms direct (a): +{extras['latency_e'].p50 - extras['latency_a'].p50:.2f} ms.",
@@ -140,6 +145,9 @@ def extra_lines(extras: dict, big: dict | None, stats: str, logged_rps: float) -
         f"({extras['slow_500'].p99 / (extras['slow_500'].p50 or 1):.1f} × p50), errors {extras['slow_500'].errors}; "
         f"the upstream alone: {extras['slow_direct'].rps:,.0f} req/s, p50 {extras['slow_direct'].p50:.1f} ms, "
         f"p99 {extras['slow_direct'].p99:.1f} ms.",
+        f"- (d) while {HUNG} requests wait on a silent upstream (another route, 30 s timeout): "
+        f"{hung.rps:,.0f} req/s, p50 {hung.p50:.2f} ms, p99 {hung.p99:.2f} ms, errors {hung.errors} "
+        f"(without them: p50 {public.p50:.2f} ms, p99 {public.p99:.2f} ms).",
         f"- Request logging off: (d) {extras['nolog_d'].rps:,.0f} req/s, so logging costs "
         f"{(1 - logged_rps / (extras['nolog_d'].rps or 1)) * 100:.1f} % of (d)'s throughput.",
         f"- /stats over 1 million log rows on PostgreSQL: {stats}.",

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import REDIS_URL
 from tests.dashboard.conftest import login_link
 from tests.proxy.conftest import empty_database
-from tests.support.resilience_servers import start_counting_upstream, wait_until
+from tests.support.resilience_servers import forget_stale_leases, start_counting_upstream, wait_until
 from tests.support.servers import add_route, add_service, admin_session, local_session, start_gateway, token
 
 pytestmark = pytest.mark.slow
@@ -27,6 +27,8 @@ SETTINGS = {"HEALTH_CHECK_INTERVAL": 1, "HEALTH_CHECK_TIMEOUT": 1, "CIRCUIT_BREA
 def gateway(database_url):
     """The gateway as deployed: on PostgreSQL with Redis (two workers) when both are configured."""
     shared = {"REDIS_URL": REDIS_URL, "WEB_CONCURRENCY": 2} if REDIS_URL and database_url.startswith("postgres") else {}
+    if shared:
+        forget_stale_leases(database_url, REDIS_URL)  # health checks from the start, whatever ran before
     with start_gateway(database_url, **SETTINGS, **shared) as server:
         yield server
     empty_database(database_url)

@@ -190,15 +190,17 @@ def test_an_authorization_header_wins_over_the_cookie(app, client):
 
 
 @pytest.mark.parametrize(("token", "status"), [
-    (lambda app: make_token(app, "ops", ("admin",), expires=dt.timedelta(seconds=-5)), 401),
-    (lambda app: hs256_token(b"another-secret", claims()), 401),
-    (lambda app: make_token(app, "u", ("user",)), 403),
+    (lambda app: make_token(app, "ops", ("admin",), expires=dt.timedelta(seconds=-5)), 401),  # expired
+    (lambda app: hs256_token(b"another-secret", claims()), 401),  # signed with another key
+    (lambda app: make_token(app, "u", ("user",)), 403),  # valid, but not an admin's
     (lambda app: make_token(app, "ops", ("admin",), expires=None), 401),  # never expires: not an access token
     (lambda app: hs256_token(TEST_SECRET.encode(), claims(type="refresh")), 401),
-])
+], ids=["expired", "foreign-signature", "not-admin", "no-exp", "refresh"])
 def test_a_bad_cookie_is_refused(app, client, token, status):
     client.set_cookie(COOKIE, token(app), path="/api/v1/gateway")
-    assert client.get(ROUTES, headers=HEADER).status_code == status
+    response = client.get(ROUTES, headers=HEADER)
+    assert response.status_code == status
+    assert response.get_json()["error"] == {401: "unauthorized", 403: "forbidden"}[status]
 
 
 def test_with_issuer_and_audience_set_the_cli_link_and_its_session_work(make_app):

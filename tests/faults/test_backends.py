@@ -16,9 +16,13 @@ from tests.support.observability_servers import wait_for
 from tests.support.rawhttp import request
 from tests.support.resilience_relay import TcpRelay
 from tests.support.servers import add_route, admin_session, free_port, restart_redis, start_gateway
+from tests.support.workers import wait_for_configuration
 
 pytestmark = pytest.mark.slow
 LIMIT = 5
+# Each worker asks Redis again a second after its last failure (RETRY_STORAGE_AFTER): the limits are
+# back within that second; the checks allow 2 s more for a busy machine.
+LIMITS_BACK_WITHIN = 1.0 + 2.0
 
 
 def test_redis_stopped_and_started_under_load_is_never_a_5xx_and_limits_come_back(database_url, private_redis,  # noqa: F811
@@ -26,20 +30,21 @@ def test_redis_stopped_and_started_under_load_is_never_a_5xx_and_limits_come_bac
     """The load version of tests/ratelimit/test_redis.py's sequential test: two workers, six clients."""
     revived = None
     with gateway_on(database_url, private_redis, upstream) as gateway:
-        add_rule(admin_session(gateway), "per_ip", LIMIT, 60, "/r/*")
-        time.sleep(0.5)  # the other worker loads the rule (it polls every 0.2 s)
+        admin = admin_session(gateway)
+        add_rule(admin, "per_ip", LIMIT, 60, "/r/*")
+        wait_for_configuration(admin, [gateway])  # both workers have the rule
         try:
             with Load(gateway.url, "/r/x", clients=6) as load:
                 wait_for_outcome(load, lambda o: o.status == 429, 5, "the limit enforced")
                 private_redis.stop()
                 stopped_at = time.monotonic()
-                time.sleep(2.0)
+                time.sleep(2.0)  # two seconds of outage under load
                 restarting_at = time.monotonic()
                 revived = restart_redis(private_redis.port)
                 revived_at = time.monotonic()
                 limited_again = wait_for_outcome(load, lambda o: o.status == 429 and o.started >= revived_at, 10,
                                                  "the limit enforced again")
-                time.sleep(3.0)
+                time.sleep(LIMITS_BACK_WITHIN)  # traffic on, past the bound
             outcomes = load.stop()
         finally:
             if revived is not None:
@@ -54,8 +59,9 @@ def test_redis_stopped_and_started_under_load_is_never_a_5xx_and_limits_come_bac
     # Each worker asks Redis again a second after its last failure; the restarted Redis starts empty,
     # so LIMIT more requests pass and then the limit holds.
     back_after = limited_again.started - revived_at
-    assert back_after < 2.5, f"limits came back {back_after:.2f} s after Redis"
-    late = [(round(o.started - revived_at, 2), o.status) for o in between(outcomes, revived_at + 2.5) if o.status != 429]
+    assert back_after < LIMITS_BACK_WITHIN, f"limits came back {back_after:.2f} s after Redis"
+    late = [(round(o.started - revived_at, 2), o.status) for o in between(outcomes, revived_at + LIMITS_BACK_WITHIN)
+            if o.status != 429]
     assert late == [], late  # every worker enforces them again
     print(f"\nRedis back -> first 429: {back_after * 1000:.0f} ms; during the outage: {latency_summary(away)}")
 
@@ -90,7 +96,7 @@ def test_postgresql_cut_off_under_load_costs_log_rows_not_requests(database_url,
                 add_route(admin, path_pattern="/pg/*", target_service="upstream", target_url=upstream.url,
                           is_public=True, strip_prefix=True, retry_count=0)
                 with Load(gateway.url, lambda n: f"/pg/echo/{phase['name']}-{n}", clients=6) as load:
-                    time.sleep(1.0)
+                    time.sleep(1.0)  # traffic before, during (3 s) and after (2 s) the cut
                     cut_at = time.monotonic()
                     phase["name"] = "down"
                     relay.cut()
@@ -100,10 +106,10 @@ def test_postgresql_cut_off_under_load_costs_log_rows_not_requests(database_url,
                     back_at = time.monotonic()
                     time.sleep(2.0)
                 outcomes = load.stop()
-                time.sleep(1.5)  # the writer pauses a second after a failed INSERT
                 finals = [request(gateway.port, "GET", f"/pg/echo/final-{n}").status for n in range(10)]
-                # Writing resumed: rows of requests made once the database is back all arrive.
-                wait_for(lambda: logged(admin, "final") == 10, within=10)
+                # Writing resumed (the writer pauses a second after a failed INSERT, and the database has
+                # been back for two): rows of requests made now all arrive, within the contract's 5 s.
+                wait_for(lambda: logged(admin, "final") == 10, within=5)
                 drops = dropped_rows(gateway)
                 counts = {name: logged(admin, name) for name in ("before", "down", "after")}
                 stats_drops = admin.get(f"{admin.base}/stats", timeout=10).json()["log_rows_dropped"]
@@ -113,10 +119,14 @@ def test_postgresql_cut_off_under_load_costs_log_rows_not_requests(database_url,
     assert [o.error for o in outcomes if o.status is None] == []
     assert statuses(outcomes) == {200} and finals == [200] * 10  # the database is never on the request path
     down = between(outcomes, cut_at, back_at)
-    assert len(down) > 50 and max(o.elapsed for o in down) < 2.0, latency_summary(down)
+    # The contract: the database never delays or fails a proxied request. All 200 (above) says none
+    # needed it; no request over 5 s says none waited on it either (the writer's reconnects run with
+    # the database's 5 s connect timeout, off the request path). A correctness bound with room for a
+    # busy machine, not a latency target: that is the benchmark's.
+    assert len(down) > 50 and max(o.elapsed for o in down) < 5.0, latency_summary(down)
     sent = {name: sum(o.path.split("/")[-1].startswith(name + "-") for o in outcomes)
             for name in ("before", "down", "after")}
-    assert drops.get("database_error", 0) > 0, drops
+    assert drops["database_error"] > 0, drops
     assert counts["down"] < sent["down"]  # rows were lost...
     # ...and every lost one counted. (Not ==: a batch whose COMMIT reached the server just before the cut
     # is counted as dropped though it was written; the writer cannot know.)

@@ -18,7 +18,10 @@ from tests.support.servers import add_route, admin_session, start_gateway
 pytestmark = pytest.mark.slow
 CONNECT_TIMEOUT = 1
 OPEN_SECONDS = 2
-CIRCUIT = {"CIRCUIT_BREAKER_FAILURE_THRESHOLD": 5, "CIRCUIT_BREAKER_SUCCESS_THRESHOLD": 2,
+THRESHOLD = 5
+CLIENTS = 8
+ROUTE_TIMEOUT = 5
+CIRCUIT = {"CIRCUIT_BREAKER_FAILURE_THRESHOLD": THRESHOLD, "CIRCUIT_BREAKER_SUCCESS_THRESHOLD": 2,
            "CIRCUIT_BREAKER_TIMEOUT": OPEN_SECONDS, "CIRCUIT_BREAKER_POLL_INTERVAL": 0.2,
            "GATEWAY_CONNECT_TIMEOUT": CONNECT_TIMEOUT, "HEALTH_CHECK_ENABLED": "false", "RATE_LIMIT_ENABLED": "false"}
 
@@ -35,23 +38,23 @@ def test_an_upstream_killed_mid_load_fails_fast_opens_its_circuit_and_recovers_b
     try:
         with start_gateway(database_url, **CIRCUIT) as gateway:
             add_route(admin_session(gateway), path_pattern="/victim/*", target_service="victim",
-                      target_url=victim.url, is_public=True, strip_prefix=True, retry_count=0, timeout=5)
-            with Load(gateway.url, "/victim/echo", clients=8) as load:
-                time.sleep(1.0)
+                      target_url=victim.url, is_public=True, strip_prefix=True, retry_count=0, timeout=ROUTE_TIMEOUT)
+            with Load(gateway.url, "/victim/echo", clients=CLIENTS) as load:
+                time.sleep(1.0)  # a second of normal traffic first
                 killed_at = time.monotonic()
                 victim.send_signal(signal.SIGKILL)
                 victim.process.wait(5)
                 first_503 = wait_for_outcome(load, lambda o: o.status == 503 and o.started >= killed_at, 10,
                                              "a 503 after the kill")
                 assert circuit_state(gateway, "victim") == "open"
-                time.sleep(0.5)
+                time.sleep(0.5)  # half a second of the outage with the circuit open
                 revived = start_counting_upstream(victim.port)
                 revived_at = time.monotonic()
                 # Nobody resets anything: the circuit half-opens after OPEN_SECONDS and trials close it.
                 wait_until(lambda: circuit_state(gateway, "victim") == "closed", OPEN_SECONDS + 8, 0.1,
                            "the circuit closed again")
                 closed_at = time.monotonic()
-                time.sleep(1.0)
+                time.sleep(1.0)  # a second of traffic after
             outcomes = load.stop()
             refused = request(gateway.port, "GET", "/victim/echo")  # after the run: the circuit is closed
             assert refused.status == 200
@@ -64,17 +67,20 @@ def test_an_upstream_killed_mid_load_fails_fast_opens_its_circuit_and_recovers_b
     assert [o.error for o in outcomes if o.status is None] == []  # every request got an HTTP answer
     assert statuses([o for o in outcomes if o.finished < killed_at]) == {200}
     in_flight = [o for o in outcomes if o.started < killed_at <= o.finished]
-    assert statuses(in_flight) <= {200, 502} and len(in_flight) <= 8  # a client has one request in flight
+    assert statuses(in_flight) <= {200, 502} and len(in_flight) <= CLIENTS  # a client has one request in flight
     after_kill = between(outcomes, killed_at, revived_at)
     assert statuses(after_kill) <= {502, 503}, statuses(after_kill)
     failures = [o for o in outcomes if o.status in (502, 503)]
-    # Refused connections fail at once; nothing waits for a timeout longer than the connect timeout.
-    assert max(o.elapsed for o in failures) < CONNECT_TIMEOUT + 1, latency_summary(failures)
-    assert first_503.started - killed_at < 3, "the circuit opened late"
+    # Refused connections fail at once: no failure waited for the route's timeout (a correctness bound;
+    # how fast they fail is the benchmark's business).
+    assert max(o.elapsed for o in failures) < ROUTE_TIMEOUT, latency_summary(failures)
+    # The circuit opened after THRESHOLD failures, give or take the requests in flight when it did.
+    bad_gateways = [o for o in outcomes if o.status == 502]
+    assert THRESHOLD <= len(bad_gateways) <= THRESHOLD + CLIENTS, len(bad_gateways)
     assert b"service_unavailable" in first_503.body
-    # Recovered: from the moment the circuit closed, every request is 200 again.
+    # Recovered by itself (closed within OPEN_SECONDS + 8 s of the restart: the wait above); from the
+    # moment the circuit closed, every request is 200 again.
     assert statuses(between(outcomes, closed_at)) == {200}
-    assert closed_at - revived_at < OPEN_SECONDS + 5
     print(f"\nkill -> first 503: {(first_503.started - killed_at) * 1000:.0f} ms; restart -> closed: "
           f"{closed_at - revived_at:.1f} s; failures: {latency_summary(failures)}")
 
@@ -96,23 +102,26 @@ def test_an_upstream_that_never_answers_is_504_at_the_route_timeout_and_other_ro
         def hung(n):
             started = time.monotonic()
             reply = request(gateway.port, "GET", f"/silent/{n}", timeout=30)
-            return reply, time.monotonic() - started
+            return reply, started, time.monotonic()
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
             hanging = [pool.submit(hung, n) for n in range(20)]
-            time.sleep(0.3)  # they are all waiting on the silent upstream now
+            wait_until(lambda: silent.total() == 20, 10, 0.02, "the 20 requests waiting on the silent upstream")
             with Load(gateway.url, "/fast/echo", clients=4) as load:
-                time.sleep(route_timeout - 0.6)
+                time.sleep(route_timeout / 2)  # traffic on the other route while the 20 hang
             during = load.stop()
             results = [future.result() for future in hanging]
         try:
-            # The other route, on the same worker, kept answering at its usual pace meanwhile.
+            # The other route, on the same worker, kept answering meanwhile: each of its requests was
+            # answered while all 20 were still waiting (how fast is the benchmark's question).
+            first_504 = min(finished for _, _, finished in results)
             assert statuses(during) == {200} and len(during) >= 20
-            assert max(o.elapsed for o in during) < 1.0, latency_summary(during)
-            assert {reply.status for reply, _ in results} == {504}
-            assert {reply.json()["error"] for reply, _ in results} == {"gateway_timeout"}
-            elapsed = sorted(seconds for _, seconds in results)
-            # One deadline for all attempts: the route's timeout, not timeout x (1 + retries).
+            assert max(o.finished for o in during) < first_504, latency_summary(during)
+            assert {reply.status for reply, _, _ in results} == {504}
+            assert {reply.json()["error"] for reply, _, _ in results} == {"gateway_timeout"}
+            elapsed = sorted(finished - started for _, started, finished in results)
+            # One deadline for all attempts: the route's timeout (not before it), with a margin for a busy
+            # machine, and not timeout x (1 + retries).
             assert route_timeout - 0.1 < elapsed[0] and elapsed[-1] < route_timeout + 2, elapsed
             assert silent.total() == 20  # a request that reached the upstream and timed out is not retried
         finally:

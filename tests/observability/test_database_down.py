@@ -24,6 +24,8 @@ from tests.support.servers import add_route, admin_session, start_gateway
 pytestmark = pytest.mark.slow
 SETTINGS = {"REQUEST_LOG_FLUSH_INTERVAL": "0.2", "REQUEST_LOG_QUEUE_SIZE": "100", "REQUEST_LOG_BATCH_SIZE": "20",
             "RATE_LIMIT_ENABLED": "false"}
+# A locked SQLite file keeps each of the writer's INSERTs waiting for the 5 s busy timeout.
+SQLITE_BUSY_SECONDS = 5.0
 
 
 @contextlib.contextmanager
@@ -72,7 +74,7 @@ def test_requests_succeed_while_the_database_is_down_and_logging_recovers(databa
         admin = admin_session(gateway)
         add_route(admin, path_pattern="/obs/*", target_service="obs", target_url=upstream.url, is_public=True,
                   strip_prefix=True, circuit_breaker_enabled=False)
-        assert timed_get(http, f"{gateway.url}/obs/echo/warm-up") < 5
+        timed_get(http, f"{gateway.url}/obs/echo/warm-up")
         wait_for(lambda: log_rows(admin, path="/obs/echo/warm-up"))
         set_down(True)
         durations, sent = [], 0
@@ -85,8 +87,12 @@ def test_requests_succeed_while_the_database_is_down_and_logging_recovers(databa
                 assert sent < 20_000, "the queue never overflowed"
         finally:
             set_down(False)
-        # Never a request held up by the writer: its INSERTs wait off the event loop.
-        assert max(durations) < 2.0, sorted(durations)[-5:]
+        # Never a request held up by the writer: its INSERTs wait off the event loop. The bound is the
+        # contract's ("a slow database never delays a request"), not a latency target: a request held
+        # behind an INSERT would wait for most of its 5 s busy timeout (requests go one after another,
+        # so one arrives as each INSERT starts waiting); none takes half of it.
+        assert max(durations) < SQLITE_BUSY_SECONDS / 2, sorted(durations)[-5:]
+        assert dropped_rows(http, gateway)["queue_full"] > 0
         # Recovery: once the queue has room again, new requests are logged again.
         after = iter(range(1000))
         wait_for(lambda: timed_get(http, f"{gateway.url}/obs/echo/after-{next(after)}") and

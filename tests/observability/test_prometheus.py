@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.proxy.conftest import empty_database
 from tests.support.observability_servers import engine_for, wait_for
 from tests.support.rawhttp import request
-from tests.support.servers import add_route, add_service, admin_session, start_gateway
+from tests.support.resilience_servers import start_gateway_naming_workers
+from tests.support.servers import add_route, add_service, admin_session
+from tests.support.workers import wait_for_configuration
 
 pytestmark = pytest.mark.slow
 ROUTE = {"service": "metered", "route": "/m/*", "method": "GET"}
@@ -36,12 +37,14 @@ def metrics_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def gateway(database_url, redis_url, upstream, metrics_dir):
     """Two gevent workers sharing Redis counters, metric files in ``metrics_dir``."""
-    with start_gateway(database_url, REDIS_URL=redis_url, WEB_CONCURRENCY=2, RATE_LIMIT_ENABLED="false",
-                       PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), REQUEST_LOG_FLUSH_INTERVAL="0.2") as server:
+    with start_gateway_naming_workers(database_url, REDIS_URL=redis_url, WEB_CONCURRENCY=2, RATE_LIMIT_ENABLED="false",
+                                      PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+                                      REQUEST_LOG_FLUSH_INTERVAL="0.2") as server:
         wait_for(lambda: len(worker_pids(server)) == 2, within=20)
-        add_route(admin_session(server), path_pattern="/m/*", target_service="metered", target_url=upstream.url,
+        admin = admin_session(server)
+        add_route(admin, path_pattern="/m/*", target_service="metered", target_url=upstream.url,
                   is_public=True, strip_prefix=True, retry_count=0, circuit_breaker_enabled=False)
-        time.sleep(1.0)  # both workers see the route (they poll the configuration every 0.2 s)
+        wait_for_configuration(admin, [server])  # both workers have the route
         yield server
     empty_database(database_url)
 
@@ -63,7 +66,12 @@ def scrape(server) -> dict:
 
 
 def value(samples: dict, name: str, **labels) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+    """Return one sample's value; a series that is not exported fails (it is not 0)."""
+    key = (name, tuple(sorted(labels.items())))
+    if key not in samples:
+        exported = sorted(dict(labels_) for sample, labels_ in samples if sample == name)
+        raise AssertionError(f"{name}{labels} is not exported; {name} has {exported or 'no series at all'}")
+    return samples[key]
 
 
 def send(server, paths: list[str]) -> list[int]:
@@ -118,7 +126,7 @@ def test_rate_limit_rejections(gateway):
         "rule_name": "metered-global", "limit_type": "global", "max_requests": 2, "window_seconds": 60,
         "path_pattern": "/m/limited/*"}).json()
     try:
-        time.sleep(1.0)  # both workers have the rule
+        wait_for_configuration(admin, [gateway])  # both workers have the rule
         statuses = send(gateway, ["/m/limited/echo"] * 6)
     finally:
         admin.delete(f"{admin.base}/config/rate-limits/{rule['id']}")

@@ -20,13 +20,20 @@ def cors(admin, routes):
     return response.json()
 
 
-def preflight(gateway, origin, path="/private/flaky/preflight-key/0"):
+def preflight(gateway, origin, path):
     return request(gateway.port, "OPTIONS", path, {
         "Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "x-api"})
 
 
-def test_preflight_from_allowed_origin_is_answered_by_the_gateway(gateway, cors, http):
-    reply = preflight(gateway, ALLOWED)
+def upstream_hits(http, upstream, key: str) -> int:
+    """How many requests for ``/flaky/<key>/...`` reached the upstream (asked of the upstream itself)."""
+    return http.get(f"{upstream.url}/hits/{key}").json()["hits"]
+
+
+def test_preflight_from_allowed_origin_is_answered_by_the_gateway(gateway, cors, upstream, http):
+    key = f"preflight-{uuid.uuid4().hex[:8]}"
+    # /strip/* is public and strips its prefix: the upstream counts /flaky/<key>/0 if it ever gets it.
+    reply = preflight(gateway, ALLOWED, f"/strip/flaky/{key}/0")
     assert reply.status == 204
     assert reply.headers["Access-Control-Allow-Origin"] == ALLOWED
     assert reply.headers["Access-Control-Allow-Methods"] == "GET, POST"
@@ -34,7 +41,16 @@ def test_preflight_from_allowed_origin_is_answered_by_the_gateway(gateway, cors,
     assert reply.headers["Access-Control-Allow-Credentials"] == "true"
     assert reply.headers["Access-Control-Max-Age"] == "123"
     assert "Origin" in reply.headers["Vary"]
-    assert http.get(f"{gateway.url}/strip/hits/preflight-key").json() == {"hits": 0}  # upstream not contacted
+    assert upstream_hits(http, upstream, key) == 0  # upstream not contacted
+    # The control: the same path as an ordinary request does reach the upstream, and is counted.
+    assert request(gateway.port, "GET", f"/strip/flaky/{key}/0", {"Origin": ALLOWED}).status == 200
+    assert upstream_hits(http, upstream, key) == 1
+
+
+def test_preflight_to_a_protected_route_needs_no_token(gateway, cors):
+    reply = preflight(gateway, ALLOWED, "/private/x")  # a browser sends no Authorization on a preflight
+    assert reply.status == 204
+    assert reply.headers["Access-Control-Allow-Origin"] == ALLOWED
 
 
 def test_preflight_from_other_origin_gets_no_cors_headers(gateway, cors):
@@ -88,10 +104,6 @@ def counted(admin, upstream):
     add_route(admin, path_pattern="/counted/*", methods=["GET", "POST"], is_public=True, strip_prefix=True,
               target_service="upstream", target_url=upstream.url + "/flaky", retry_count=0,
               circuit_breaker_enabled=False)
-
-
-def upstream_hits(http, upstream, key):
-    return http.get(f"{upstream.url}/hits/{key}").json()["hits"]
 
 
 def test_a_preflight_from_a_refused_origin_needs_a_route_that_allows_options(gateway, cors, counted, upstream, http):

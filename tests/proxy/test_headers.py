@@ -1,14 +1,20 @@
 """Headers through the gateway: forwarding headers, identity headers, hop-by-hop removal."""
 
+import email.utils
 import socket
 import threading
 import time
 
 import pytest
+from urllib3 import HTTPHeaderDict
 
+from gateway.pipeline.headers import downstream_headers, via_entry
 from tests.proxy.conftest import deployment_via
 from tests.support.rawhttp import exchange, request
 from tests.support.servers import start_gateway, token
+
+VIA = via_entry("0123456789abcdef")
+UPSTREAM_DATE = "Mon, 01 Jan 2001 00:00:00 GMT"
 
 
 def echoed_headers(gateway, target="/public/h", headers=None, source=None):
@@ -132,7 +138,8 @@ def raw_upstream():
     response = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
                 b"Connection: keep-alive, X-Secret-Hop\r\nX-Secret-Hop: must-not-pass\r\nKeep-Alive: timeout=5\r\n"
                 b"Proxy-Authenticate: Basic\r\nX-End-To-End: passes\r\nServer: upstream/1\r\n"
-                b"Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n" % len(body)) + body
+                b"Date: %s\r\n"
+                b"Set-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n" % (len(body), UPSTREAM_DATE.encode())) + body
 
     def serve():
         while True:
@@ -161,6 +168,24 @@ def test_response_hop_by_hop_headers_are_dropped(gateway, admin, raw_upstream, d
     assert reply.all("Set-Cookie") == ["a=1", "b=2"]
     assert reply.all("Via") == [deployment_via(database_url)]
     assert reply.body == b'{"ok": true}'
+
+
+def test_the_upstreams_server_and_date_are_replaced(gateway, admin, raw_upstream):
+    admin.post(f"{admin.base}/routes", json={"path_pattern": "/raw-date/*", "target_service": "raw",
+                                             "target_url": raw_upstream, "is_public": True}).raise_for_status()
+    asked_at = time.time()
+    reply = request(gateway.port, "GET", "/raw-date/x")
+    assert reply.status == 200 and reply.headers["X-End-To-End"] == "passes"  # the upstream's answer
+    assert "upstream/1" not in reply.all("Server")  # whether the gateway names a server of its own or not
+    (date,) = reply.all("Date")  # the serving gateway's, once: not the upstream's of 2001
+    assert date != UPSTREAM_DATE
+    assert abs(email.utils.parsedate_to_datetime(date).timestamp() - asked_at) < 60
+
+
+def test_the_forwarded_response_headers_leave_server_and_date_to_the_serving_gateway():
+    """The gateway's own filter (gunicorn also drops an application's Server and Date: two guards)."""
+    upstream = HTTPHeaderDict([("Server", "upstream/1"), ("Date", UPSTREAM_DATE), ("X-End-To-End", "passes")])
+    assert downstream_headers(upstream, VIA) == [("X-End-To-End", "passes"), ("Via", VIA)]
 
 
 def test_spoofed_script_name_header_does_not_change_routing(gateway, routes):

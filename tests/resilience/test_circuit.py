@@ -1,6 +1,8 @@
 """The circuit breaker through a real gateway (embedded mode: one worker, no Redis).
 
 Threshold 3, two successful trials close it, open for 1 s; each test has a service of its own.
+Where a test sleeps OPEN_SECONDS (+ 0.2 s), it waits out the open period the contract promises
+before checking the half-open state it promises after it.
 """
 
 from __future__ import annotations
@@ -33,9 +35,7 @@ def open_with_500s(gateway, name: str) -> None:
 def test_failures_open_it_and_then_the_upstream_is_not_contacted(gateway, upstream):
     name = service_route(gateway, upstream)
     open_with_500s(gateway, name)
-    started = time.monotonic()
     refused = [get(gateway, f"/{name}/status/200") for _ in range(10)]
-    assert time.monotonic() - started < 5  # no upstream wait (a generous bound for a busy machine)
     assert {r.status_code for r in refused} == {503}
     assert {r.json()["error"] for r in refused} == {"service_unavailable"}
     assert all(1 <= int(r.headers["Retry-After"]) <= OPEN_SECONDS for r in refused)

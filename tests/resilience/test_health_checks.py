@@ -9,7 +9,13 @@ import pytest
 
 from tests.resilience.conftest import CIRCUIT, empty_database, get, service_route
 from tests.support.listeners import CountingServer
-from tests.support.resilience_servers import count, set_health, start_counting_upstream, wait_until
+from tests.support.resilience_servers import (
+    count,
+    forget_stale_leases,
+    set_health,
+    start_counting_upstream,
+    wait_until,
+)
 from tests.support.servers import add_service, admin_session, start_gateway
 
 pytestmark = pytest.mark.slow
@@ -110,18 +116,6 @@ def hits_per_second(upstream, seconds: float) -> float:
     before = count(upstream, "health")
     time.sleep(seconds)
     return (count(upstream, "health") - before) / seconds
-
-
-def forget_stale_leases(database_url: str, redis_url: str) -> None:
-    """Drop a checker lease another test's gateway left (one stopped hard keeps it for its TTL)."""
-    import redis
-
-    from gateway.control.leases import deployment_prefix
-    from gateway.settings import Settings
-
-    client = redis.Redis.from_url(redis_url)
-    client.delete(f"{deployment_prefix(Settings.from_env({'DATABASE_URL': database_url}))}:health-checker")
-    client.close()
 
 
 def test_one_checker_for_two_instances_of_two_workers_on_redis(database_url, redis_url, upstream):

@@ -40,17 +40,32 @@ def test_reported_status(body, content_type, expected):
     assert reported_status(body, content_type) == expected
 
 
-def test_local_lease_is_exclusive_until_released_or_expired():
+class Clock:
+    """A monotonic clock the test moves (no sleeping: a busy machine cannot stretch a window)."""
+
+    def __init__(self) -> None:
+        self.now = 500.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+def test_local_lease_is_exclusive_until_released_or_expired(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr("gateway.control.leases.time", clock)
     leases = LocalLeases()
-    token = leases.acquire("k", 0.2)
-    assert token and leases.acquire("k", 0.2) is None
+    token = leases.acquire("k", 10)
+    assert token and leases.acquire("k", 10) is None
     leases.release("k", "not-the-holder")
-    assert leases.acquire("k", 0.2) is None
+    assert leases.acquire("k", 10) is None
     leases.release("k", token)
-    token = leases.acquire("k", 0.1)
-    assert token and leases.extend("k", token, 0.1)
-    time.sleep(0.15)
-    assert not leases.extend("k", token, 0.1) and leases.acquire("k", 0.1)
+    token = leases.acquire("k", 10)
+    clock.now += 9
+    assert token and leases.extend("k", token, 10)  # held until 519 now
+    clock.now += 9.9
+    assert leases.acquire("k", 10) is None  # still held
+    clock.now += 0.1
+    assert not leases.extend("k", token, 10) and leases.acquire("k", 10)  # expired: lost, and free
 
 
 def test_redis_lease_is_shared_and_released_only_by_its_holder(redis_url):

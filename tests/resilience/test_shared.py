@@ -11,11 +11,14 @@ import time
 import pytest
 
 from tests.resilience.conftest import CIRCUIT, circuit, empty_database, get, get_many, service_route
-from tests.support.resilience_servers import count, start_gateway_naming_workers, workers_by_request
+from tests.support.resilience_servers import count, start_gateway_naming_workers
 from tests.support.servers import admin_session
+from tests.support.workers import CONFIG_BOUND, wait_for_configuration, wait_for_every_worker
 
 pytestmark = pytest.mark.slow
 OPEN_SECONDS = 3
+# Each worker reads the shared circuit states every CIRCUIT_BREAKER_POLL_INTERVAL (0.2 s here); waits allow 3 s.
+STATE_WAIT = 3.0
 
 
 @pytest.fixture(scope="module")
@@ -28,75 +31,76 @@ def gateways(database_url, redis_url):
     empty_database(database_url)
 
 
-def new_service(first, upstream) -> str:
+def new_service(first, second, upstream) -> str:
     """A route to a new service, once every worker of both instances has loaded it."""
     name = service_route(first, upstream)
-    time.sleep(0.6)  # the others poll the configuration version every 0.2 s here
+    wait_for_configuration(admin_session(first), [first, second])
     return name
 
 
-def pids(gateway, answers, status: int) -> set[str]:
-    """Return the pids of the workers that gave ``status`` to these answers."""
-    time.sleep(0.2)  # the access log line follows the response
-    by_request = workers_by_request(gateway)
-    return {by_request.get(r.headers["X-Request-ID"]) for r in answers if r.status_code == status} - {None}
+def refusing_everywhere(gateways, name: str) -> None:
+    """Wait until every worker of every instance refuses the service (503).
+
+    The probes ask for /probe (the upstream's echo). A worker yet to read the state forwards one,
+    gets a 200 and writes nothing (its failure count is zero): a probe never teaches a worker the
+    state (a failed one would: the write answers with the stored row), only its own poll does.
+    """
+    for gateway in gateways:
+        wait_for_every_worker(gateway, f"/{name}/probe", lambda reply: reply.status == 503, STATE_WAIT,
+                              f"{name} refused")
 
 
-def answered_by_both_workers(gateway, path: str, status: int, tries: int = 5) -> bool:
-    """Send bursts until both workers of ``gateway`` have answered ``status`` (every answer must be it)."""
-    seen: set[str] = set()
-    for _ in range(tries):
-        answers = get_many([gateway], path, 16)
-        assert {r.status_code for r in answers} == {status}, [r.status_code for r in answers]
-        seen |= pids(gateway, answers, status)
-        if len(seen) == 2:
-            return True
-    return False
+def every_answer_is(gateway, path: str, status: int) -> None:
+    """A burst in which every worker of ``gateway`` answers ``path`` with ``status`` (a burst may miss a worker)."""
+    wait_for_every_worker(gateway, path, lambda reply: reply.status == status, STATE_WAIT, f"{path} always {status}",
+                          min_each=2)
 
 
 def test_an_opened_circuit_refuses_on_every_worker_of_every_instance(gateways, upstream):
     first, second = gateways
-    name = new_service(first, upstream)
+    name = new_service(first, second, upstream)
     assert [get(first, f"/{name}/status/500").status_code for _ in range(3)] == [500] * 3
-    time.sleep(0.6)  # the other workers read the circuit states every 0.2 s here
-    assert answered_by_both_workers(first, f"/{name}/echo", 503)
-    assert answered_by_both_workers(second, f"/{name}/echo", 503)
+    refusing_everywhere(gateways, name)
+    every_answer_is(first, f"/{name}/echo", 503)
+    every_answer_is(second, f"/{name}/echo", 503)
     assert count(upstream, "echo") == 0
 
 
 def test_failures_on_different_workers_and_instances_add_up(gateways, upstream):
     first, second = gateways
-    name = new_service(first, upstream)
+    name = new_service(first, second, upstream)
     answers = get_many([first, second], f"/{name}/status/503", 3)
     assert [r.status_code for r in answers] == [503] * 3 and count(upstream, "status/503") == 3
     assert circuit(first, name)["circuit_state"] == "open"
-    time.sleep(0.6)
-    assert answered_by_both_workers(second, f"/{name}/echo", 503) and count(upstream, "echo") == 0
+    refusing_everywhere(gateways, name)
+    every_answer_is(second, f"/{name}/echo", 503)
+    assert count(upstream, "echo") == 0
 
 
-def test_reset_closes_it_on_every_worker_within_a_second(gateways, upstream):
+def test_reset_closes_it_on_every_worker_of_both_instances(gateways, upstream):
     first, second = gateways
-    name = new_service(first, upstream)
+    name = new_service(first, second, upstream)
     assert [get(second, f"/{name}/status/500").status_code for _ in range(3)] == [500] * 3
-    time.sleep(0.6)
-    assert answered_by_both_workers(first, f"/{name}/echo", 503)
+    refusing_everywhere(gateways, name)
     admin = admin_session(first)
     assert admin.post(f"{admin.base}/services/{name}/reset", timeout=5).status_code == 200
-    time.sleep(1.0)
+    # Applied at once by the worker that took the call, by the others at their next read (0.2 s here).
     for gateway in (first, second):
-        assert answered_by_both_workers(gateway, f"/{name}/echo", 200)
+        wait_for_every_worker(gateway, f"/{name}/echo", lambda reply: reply.status == 200, STATE_WAIT,
+                              "closed again on every worker", min_each=2)
     assert circuit(second, name)["circuit_state"] == "closed"
 
 
 def test_half_open_lets_one_trial_through_across_instances(gateways, upstream):
     first, second = gateways
-    name = new_service(first, upstream)
+    name = new_service(first, second, upstream)
     assert [get(first, f"/{name}/status/500").status_code for _ in range(3)] == [500] * 3
-    time.sleep(OPEN_SECONDS + 0.3)
+    refusing_everywhere(gateways, name)
+    time.sleep(OPEN_SECONDS + 0.3)  # the promised open period, then the half-open state it promises
     answers = get_many([first, second], f"/{name}/slow/1", 16)
     assert sorted(r.status_code for r in answers) == [200] + [503] * 15
     assert count(upstream, "slow") == 1
     assert get(second, f"/{name}/echo").status_code == 200  # the second trial
     assert circuit(first, name)["circuit_state"] == "closed"
-    time.sleep(0.6)  # every worker has read it: nobody refuses any more
-    assert answered_by_both_workers(first, f"/{name}/echo", 200)
+    wait_for_every_worker(first, f"/{name}/echo", lambda reply: reply.status == 200, CONFIG_BOUND,
+                          "closed on every worker", min_each=2)

@@ -40,8 +40,14 @@ def request(port: int, method: str, target: str, headers: dict | None = None, bo
         connection.close()
 
 
-def exchange(port: int, data: bytes, host: str = "127.0.0.1", timeout: float = 5, source: str | None = None) -> bytes:
-    """Write raw bytes, return everything the server answers until it closes or goes quiet."""
+def exchange(port: int, data: bytes, host: str = "127.0.0.1", timeout: float = 5, source: str | None = None,
+             until_closed: bool = True) -> bytes:
+    """Write raw bytes, return everything the server answers until it closes the connection.
+
+    A server that goes quiet for ``timeout`` seconds with the connection still open fails the test
+    (an empty or cut answer is what a hang looks like), unless ``until_closed`` is False: then what
+    came before the silence is the answer (a server keeping the connection alive).
+    """
     with socket.create_connection((host, port), timeout=timeout,
                                   source_address=(source, 0) if source else None) as sock:
         sock.sendall(data)
@@ -49,6 +55,10 @@ def exchange(port: int, data: bytes, host: str = "127.0.0.1", timeout: float = 5
         try:
             while chunk := sock.recv(65536):
                 chunks.append(chunk)
-        except (TimeoutError, ConnectionResetError):  # a reset after refusing: keep what came before
+        except ConnectionResetError:  # a reset after refusing: keep what came before
             pass
+        except TimeoutError:
+            if until_closed:
+                raise AssertionError(f"the server kept the connection open, silent for {timeout} s, after "
+                                     f"{sum(map(len, chunks))} bytes: {b''.join(chunks)[:200]!r}") from None
         return b"".join(chunks)

@@ -60,3 +60,20 @@ def wait_until(predicate, within: float, step: float = 0.05, what: str = "condit
         if time.monotonic() >= deadline:
             raise AssertionError(f"{what} not true within {within} s (last: {value!r})")
         time.sleep(step)
+
+
+def forget_stale_leases(database_url: str, redis_url: str) -> None:
+    """Drop a health-checker lease another test's gateway left on this database's deployment.
+
+    A gateway stopped hard (a worker killed, a stop ending in SIGKILL) keeps the lease for its TTL,
+    2 x HEALTH_CHECK_INTERVAL + HEALTH_CHECK_TIMEOUT + 1 s (126 s at the defaults): until then the
+    next gateway on the same database and Redis runs no health check.
+    """
+    import redis
+
+    from gateway.control.leases import deployment_prefix
+    from gateway.settings import Settings
+
+    client = redis.Redis.from_url(redis_url)
+    client.delete(f"{deployment_prefix(Settings.from_env({'DATABASE_URL': database_url}))}:health-checker")
+    client.close()

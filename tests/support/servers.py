@@ -117,11 +117,20 @@ def start_upstream(app: str = "tests.support.upstream_app:app", workers: int = 1
 
 
 def gateway_env(database_url: str, **settings) -> dict:
-    """Return the environment of a gateway process for the tests."""
+    """Return the environment of a gateway process for the tests.
+
+    The tests' gateways read the configuration version every 0.2 s (the default is 1 s), so that a
+    test does not wait out a second per change; a setting given as None is left unset, at its
+    default (as the tests of the contract's bounds at the shipped intervals do).
+    """
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "WEB_CONCURRENCY")}
     env.update({"DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET, "ENVIRONMENT": "testing",
                 "CONFIG_POLL_INTERVAL": "0.2", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
-    env.update({key.upper(): str(value) for key, value in settings.items()})
+    for key, value in settings.items():
+        if value is None:
+            env.pop(key.upper(), None)
+        else:
+            env[key.upper()] = str(value)
     return env
 
 

@@ -10,10 +10,14 @@ import gzip
 import hashlib
 import json
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 
 GZIP_BODY = gzip.compress(b'{"compressed": true, "filler": "' + b"x" * 2000 + b'"}', mtime=0)
 HITS: Counter = Counter()
+ARRIVALS: defaultdict[str, list[float]] = defaultdict(list)
+WAITING: Counter = Counter()  # /barrier/<key>/<n>: requests of the key being held right now
+MET: set[str] = set()  # barrier keys that had all their requests at once
+BARRIER_PATIENCE = 20.0
 
 
 def app(environ, start_response):
@@ -117,6 +121,36 @@ def hits(environ, start_response, rest):
     return _json(start_response, "200 OK", {"hits": HITS[rest]})
 
 
+def always(environ, start_response, rest):
+    """Answer /always/<status>/<key> with that status every time, noting when each request arrived."""
+    code, _, key = rest.partition("/")
+    ARRIVALS[key].append(time.monotonic())  # CLOCK_MONOTONIC: one clock for every process of the machine
+    return _json(start_response, f"{code} Status", {"status": int(code), "attempt": len(ARRIVALS[key])})
+
+
+def arrivals(environ, start_response, rest):
+    """Report when the requests of an /always key arrived (monotonic seconds, oldest first)."""
+    return _json(start_response, "200 OK", {"arrivals": ARRIVALS[rest]})
+
+
+def barrier(environ, start_response, rest):
+    """Hold /barrier/<key>/<n> until n requests of the key are here at once: 200, or 409 after 20 s.
+
+    A proxy that forwarded fewer than n at a time would never get them all through.
+    """
+    key, _, wanted = rest.partition("/")
+    WAITING[key] += 1
+    if WAITING[key] >= int(wanted):
+        MET.add(key)
+    deadline = time.monotonic() + BARRIER_PATIENCE
+    while key not in MET and time.monotonic() < deadline:
+        time.sleep(0.01)  # gevent's sleep under gunicorn: the other requests go on arriving
+    if key not in MET:
+        WAITING[key] -= 1
+        return _json(start_response, "409 Conflict", {"together": WAITING[key] + 1})
+    return _json(start_response, "200 OK", {"together": int(wanted)})
+
+
 def hop(environ, start_response, rest):
     """Answer with hop-by-hop headers, one of them named in Connection."""
     return _json(start_response, "200 OK", {"ok": True}, [
@@ -127,4 +161,5 @@ def hop(environ, start_response, rest):
 HANDLERS = {
     "echo": echo, "health": health, "status": status, "redirect": redirect, "cookies": cookies,
     "gzip": gzipped, "bytes": stream_bytes, "slow": slow, "flaky": flaky, "hits": hits, "hop": hop,
+    "always": always, "arrivals": arrivals, "barrier": barrier,
 }

@@ -1,112 +1,143 @@
-"""Several targets per route: weights, health, circuits, retries, all targets down."""
+"""Several targets per route: weights, health, circuits, retries, all targets down; two workers."""
 
 from __future__ import annotations
 
-import time
+import collections
+import math
 
 import pytest
 
+from tests.support.rawhttp import request
 from tests.support.resilience_servers import set_health, wait_until
 from tests.support.servers import free_port
-from tests.traffic.conftest import counts, multi_route, register, served_by
+from tests.support.workers import wait_for_configuration, wait_for_every_worker
+from tests.traffic.conftest import (
+    STATE_WAIT,
+    WORKERS,
+    assert_weighted_split,
+    counts,
+    multi_route,
+    name_of,
+    register,
+    served_by,
+    split_once_every_worker_agrees,
+)
 
 pytestmark = pytest.mark.slow
 
 
-def settle():
-    """Both workers have the configuration just written (CONFIG_POLL_INTERVAL is 0.2 s in the tests)."""
-    time.sleep(0.6)
+def health_is(admin, service: str, status: str) -> bool:
+    return admin.get(f"{admin.base}/services/{service}/health").json()["status"] == status
 
 
-def test_weights_are_respected_over_a_thousand_requests(gateway, upstreams, admin, http):
-    targets = [{"service": register(admin, upstreams[name].url), "weight": weight}
-               for name, weight in (("a", 1), ("b", 2), ("c", 7))]
+def test_weights_are_respected_over_a_thousand_requests(gateway, upstreams, admin):
+    weights = {"a": 1, "b": 2, "c": 7}
+    targets = [{"service": register(admin, upstreams[name].url), "weight": weight} for name, weight in weights.items()]
     prefix, route = multi_route(admin, targets)
     assert route["target_url"] is None and [t["group"] for t in route["targets"]] == ["default"] * 3
-    settle()
-    seen = served_by(http, gateway, f"/{prefix}/echo", 1000)
-    # Smooth weighted round robin is exact per worker over each cycle of 10: a few off at most.
-    assert abs(seen["a"] - 100) <= 10 and abs(seen["b"] - 200) <= 10 and abs(seen["c"] - 700) <= 10, seen
+    wait_for_configuration(admin, [gateway])
+    per_worker: dict[str, collections.Counter] = {}
+    seen = served_by(gateway, f"/{prefix}/echo", 1000, per_worker=per_worker)
+    assert len(per_worker) == WORKERS and min(sum(c.values()) for c in per_worker.values()) >= 100, per_worker
+    # Smooth weighted round robin per worker: each worker's split exact to 0.6 of a request, so the
+    # 1,000 are 100/200/700 within 2 x 0.6 (whatever their share of the requests).
+    assert_weighted_split(seen, per_worker, weights)
     assert counts(upstreams, prefix) == {name: seen[name] for name in "abc"}  # what they received, too
 
 
-def test_a_zero_weight_target_gets_nothing(gateway, upstreams, admin, http):
+def test_a_zero_weight_target_gets_nothing(gateway, upstreams, admin):
     targets = [{"service": register(admin, upstreams["a"].url), "weight": 1},
                {"service": register(admin, upstreams["b"].url), "weight": 0}]
     prefix, _ = multi_route(admin, targets)
-    settle()
-    assert served_by(http, gateway, f"/{prefix}/echo", 40) == {"a": 40}
+    wait_for_configuration(admin, [gateway])
+    assert served_by(gateway, f"/{prefix}/echo", 40) == {"a": 40}
 
 
-def test_an_unhealthy_target_is_skipped_and_brought_back(gateway, upstreams, admin, http):
+def test_an_unhealthy_target_is_skipped_and_brought_back(gateway, upstreams, admin):
     names = {name: register(admin, upstreams[name].url) for name in "abc"}
     prefix, _ = multi_route(admin, [{"service": names[name]} for name in "abc"])
-    settle()
+    path = f"/{prefix}/echo"
     try:
         set_health(upstreams["b"], "fail")
-        wait_until(lambda: admin.get(f"{admin.base}/services/{names['b']}/health").json()["status"] == "unhealthy",
-                   10, 0.1, "b unhealthy")
-        time.sleep(0.6)  # every worker has read the new status
-        skipped = served_by(http, gateway, f"/{prefix}/echo", 60)
-        assert skipped == {"a": 30, "c": 30}
+        wait_until(lambda: health_is(admin, names["b"], "unhealthy"), 10, 0.1, "b unhealthy")
+        # From a fresh state a worker's picks go a, b, c: two answers from each worker show it skips b.
+        skipped, per_worker = split_once_every_worker_agrees(gateway, admin, path, 60, {"a": 1, "c": 1}, 2,
+                                                             "b skipped")
+        assert_weighted_split(skipped, per_worker, {"a": 1, "c": 1})
     finally:
         set_health(upstreams["b"], "ok")
-    wait_until(lambda: admin.get(f"{admin.base}/services/{names['b']}/health").json()["status"] == "healthy",
-               10, 0.1, "b healthy again")
-    time.sleep(0.6)
-    back = served_by(http, gateway, f"/{prefix}/echo", 60)
-    assert back == {"a": 20, "b": 20, "c": 20}
+    wait_until(lambda: health_is(admin, names["b"], "healthy"), 10, 0.1, "b healthy again")
+    back, per_worker = split_once_every_worker_agrees(gateway, admin, path, 60, {"a": 1, "b": 1, "c": 1}, 2,
+                                                      "b back")
+    assert_weighted_split(back, per_worker, {"a": 1, "b": 1, "c": 1})
 
 
-def test_retries_move_to_another_target(gateway, upstreams, broken, admin, http):
+def test_retries_move_to_another_target(gateway, upstreams, broken, admin):
     bad = register(admin, broken.url)
     good = register(admin, upstreams["a"].url)
     prefix, route = multi_route(admin, [{"service": bad}, {"service": good}], retry_count=1,
                                 circuit_breaker_enabled=False)
-    settle()
+    wait_for_configuration(admin, [gateway])
     # Each request whose turn is the broken target (503) is retried on the other one: none fails.
-    assert served_by(http, gateway, f"/{prefix}/echo", 20) == {"a": 20}
-    assert counts({"a": upstreams["a"], "broken": broken}, prefix) == {"a": 20, "broken": 10}
+    per_worker: dict[str, collections.Counter] = {}
+    assert served_by(gateway, f"/{prefix}/echo", 20, per_worker=per_worker) == {"a": 20}
+    # A worker's turns alternate broken, a (the retry's pick of a does not move the turn on): the
+    # broken target got the first of every two of each worker's requests.
+    turns = sum(math.ceil(sum(seen.values()) / 2) for seen in per_worker.values())
+    assert counts({"a": upstreams["a"], "broken": broken}, prefix) == {"a": 20, "broken": turns}
     # Without retries, the broken target's turns reach the client.
     admin.put(f"{admin.base}/routes/{route['id']}", json={"retry_count": 0}).raise_for_status()
-    settle()
-    assert served_by(http, gateway, f"/{prefix}/echo", 20) == {"a": 10, "broken": 10}
+    wait_for_configuration(admin, [gateway])
+    per_worker = {}
+    seen = served_by(gateway, f"/{prefix}/echo", 20, per_worker=per_worker)
+    assert_weighted_split(seen, per_worker, {"broken": 1, "a": 1})
 
 
-def test_a_connection_refused_is_retried_on_another_target(gateway, upstreams, admin, http):
+def test_a_connection_refused_is_retried_on_another_target(gateway, upstreams, admin):
     dead = register(admin, f"http://127.0.0.1:{free_port()}")  # nothing listens there
     prefix, _ = multi_route(admin, [{"service": dead}, {"service": register(admin, upstreams["b"].url)}],
                             retry_count=1, circuit_breaker_enabled=False)
-    settle()  # (before the health checker marks it unhealthy, or after: no request may fail)
-    assert served_by(http, gateway, f"/{prefix}/echo", 20) == {"b": 20}
+    wait_for_configuration(admin, [gateway])  # (before the health checker marks it unhealthy, or after: no failure)
+    assert served_by(gateway, f"/{prefix}/echo", 20) == {"b": 20}
 
 
 def test_an_open_circuit_takes_its_target_out_of_the_rotation(gateway, upstreams, broken, admin, http):
     bad = register(admin, broken.url)
     prefix, _ = multi_route(admin, [{"service": bad}, {"service": register(admin, upstreams["c"].url)}],
                             circuit_breaker_enabled=True)
-    settle()
-    first = served_by(http, gateway, f"/{prefix}/echo", 6)
-    assert first == {"c": 3, "broken": 3}  # the third failure opens the broken target's circuit
-    wait_until(lambda: admin.get(f"{admin.base}/services/{bad}/health").json()["circuit_state"] == "open",
-               5, 0.1, "circuit open")
-    assert served_by(http, gateway, f"/{prefix}/echo", 20) == {"c": 20}
+    wait_for_configuration(admin, [gateway])
+
+    def state() -> str:
+        return admin.get(f"{admin.base}/services/{bad}/health").json()["circuit_state"]
+
+    # One request at a time, whichever worker takes it: the failures of both add up, and the third opens it.
+    failures = 0
+    for _ in range(12):
+        reply = request(gateway.port, "GET", f"/{prefix}/echo")
+        failures += name_of(reply) == "broken"
+        if failures == 3:
+            break
+        assert state() == "closed", failures
+    assert failures == 3 and state() == "open"
+    # Every worker reads the opening at its next poll, and then sends nothing more to the broken target.
+    wait_for_every_worker(gateway, f"/{prefix}/echo", lambda reply: name_of(reply) == "c", STATE_WAIT,
+                          "the broken target out of every worker's rotation", min_each=2)
+    assert served_by(gateway, f"/{prefix}/echo", 20) == {"c": 20}
 
 
-def test_all_targets_down_is_503_service_unavailable(gateway, upstreams, admin, http):
+def test_all_targets_down_is_503_service_unavailable(gateway, upstreams, admin):
     names = [register(admin, upstreams[name].url) for name in "ab"]
     prefix, _ = multi_route(admin, [{"service": name} for name in names])
-    settle()
     try:
         for name in "ab":
             set_health(upstreams[name], "fail")
         for name in names:
-            wait_until(lambda n=name: admin.get(f"{admin.base}/services/{n}/health").json()["status"] == "unhealthy",
-                       10, 0.1, f"{name} unhealthy")
-        time.sleep(0.6)
+            wait_until(lambda n=name: health_is(admin, n, "unhealthy"), 10, 0.1, f"{name} unhealthy")
+        wait_for_every_worker(gateway, f"/{prefix}/echo", lambda reply: reply.status == 503, STATE_WAIT,
+                              "every worker without a target")
         before = counts(upstreams, prefix)
-        response = http.get(f"{gateway.url}/{prefix}/echo", timeout=10)
-        assert response.status_code == 503
+        response = request(gateway.port, "GET", f"/{prefix}/echo")
+        assert response.status == 503
         body = response.json()
         assert body["error"] == "service_unavailable" and body["request_id"] == response.headers["X-Request-ID"]
         assert "no available target" in body["message"]
@@ -116,9 +147,9 @@ def test_all_targets_down_is_503_service_unavailable(gateway, upstreams, admin, 
             set_health(upstreams[name], "ok")
 
 
-def test_a_target_whose_service_is_deleted_leaves_the_rotation(gateway, upstreams, admin, http):
+def test_a_target_whose_service_is_deleted_leaves_the_rotation(gateway, upstreams, admin):
     names = [register(admin, upstreams[name].url) for name in "ab"]
     prefix, _ = multi_route(admin, [{"service": name} for name in names])
     admin.delete(f"{admin.base}/services/{names[1]}").raise_for_status()
-    settle()
-    assert served_by(http, gateway, f"/{prefix}/echo", 10) == {"a": 10}
+    wait_for_configuration(admin, [gateway])
+    assert served_by(gateway, f"/{prefix}/echo", 10) == {"a": 10}

@@ -1,0 +1,86 @@
+"""Every worker of a gateway: which one answered each request, and waiting until each has done something.
+
+The gateway must be started with :func:`~tests.support.resilience_servers.start_gateway_naming_workers`
+(its access log names the pid of the worker behind each request id). Requests go in bursts, each on
+a new connection, from several threads at once: each worker accepts some of them.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import subprocess
+import time
+import uuid
+
+from tests.support.rawhttp import Reply, request
+from tests.support.resilience_servers import workers_by_request
+from tests.support.servers import add_route
+
+# The contract: a change through the admin API is applied by every worker of every instance within
+# 2 s. Waits for it allow 1 s more: a burst of new connections on a busy 2-core machine takes time too.
+CONFIG_BOUND = 2.0
+CONFIG_WAIT = CONFIG_BOUND + 1.0
+
+
+def worker_pids(server) -> set[str]:
+    """Return the pids (as the access log writes them) of a gunicorn master's workers."""
+    out = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True).stdout
+    return set(out.split())
+
+
+def burst(gateway, path: str, count: int = 16, headers: dict | None = None, concurrency: int = 8,
+          source: str | None = None) -> list[Reply]:
+    """Send ``count`` GETs of ``path``, each on a new connection (from ``source``), ``concurrency`` at a time."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(lambda _: request(gateway.port, "GET", path, headers, source=source), range(count)))
+
+
+def by_worker(gateway, replies: list[Reply], within: float = 5.0) -> dict[str, list[Reply]]:
+    """Group ``replies`` by the pid of the worker that gave each (its access line follows the response)."""
+    deadline = time.monotonic() + within
+    while True:
+        pids = workers_by_request(gateway)
+        missing = [reply for reply in replies if reply.headers["X-Request-ID"] not in pids]
+        if not missing:
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(missing)} of {len(replies)} requests have no access log line")
+        time.sleep(0.02)
+    grouped: dict[str, list[Reply]] = collections.defaultdict(list)
+    for reply in replies:
+        grouped[pids[reply.headers["X-Request-ID"]]].append(reply)
+    return dict(grouped)
+
+
+def wait_for_every_worker(gateway, path: str, ok, within: float, what: str, min_each: int = 1, count: int = 16,
+                          headers: dict | None = None, source: str | None = None) -> dict[str, list[Reply]]:
+    """Send bursts until one has, from every worker, at least ``min_each`` replies and all of them ``ok``.
+
+    Return that burst by worker; fail after ``within`` seconds with what the workers answered last.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        grouped = by_worker(gateway, burst(gateway, path, count, headers, source=source))
+        workers = worker_pids(gateway)
+        if workers and all(len(grouped.get(pid, ())) >= min_each and all(map(ok, grouped[pid])) for pid in workers):
+            return grouped
+        if time.monotonic() > deadline:
+            seen = {pid: collections.Counter(reply.status for reply in replies) for pid, replies in grouped.items()}
+            raise AssertionError(f"{what}: not true of every worker {sorted(workers)} within {within} s; "
+                                 f"the last burst's statuses by worker: {seen}")
+
+
+def wait_for_configuration(admin, gateways, within: float = CONFIG_WAIT) -> None:
+    """Return once every worker of every gateway has applied the configuration written so far.
+
+    A marker route is written last; configuration versions only grow and a worker loads a version
+    whole, so a worker that knows the marker (it answers its path 401, not 404) has everything
+    written before it. The marker needs a token: probing it reaches no upstream and no rate limit.
+    """
+    marker = f"/_synced-{uuid.uuid4().hex[:8]}"
+    add_route(admin, path_pattern=f"{marker}/*", target_service="sync-marker", target_url="http://127.0.0.1:9",
+              is_public=False)
+    for gateway in gateways:
+        wait_for_every_worker(gateway, f"{marker}/x", lambda reply: reply.status == 401, within,
+                              f"the configuration up to {marker} applied")
