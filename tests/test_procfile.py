@@ -27,7 +27,7 @@ def host_env(tmp_path, port: int) -> dict:
            if not k.startswith(("FLASK_", "PROMETHEUS_")) and k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", PORT=str(port), WEB_CONCURRENCY="3",
                DATABASE_URL=f"sqlite:///{tmp_path / 'host.db'}", SECRET_KEY=TEST_SECRET, ENVIRONMENT="production",
-               LOG_LEVEL="WARNING")
+               LOG_LEVEL="WARNING", HOST="127.0.0.1")  # a host would bind every address; tests stay on loopback
     return env
 
 
