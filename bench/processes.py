@@ -110,11 +110,11 @@ def slow_upstream(port: int, workdir: Path):
     return running([sys.executable, "-m", "bench.slow_upstream", str(port)], port, log=workdir / "slow.log")
 
 
-def gateway(port: int, env: dict, workdir: Path, name: str = "gateway"):
-    """The gateway as deployed: gunicorn -c gunicorn.conf.py wsgi:app."""
+def gateway(port: int, env: dict, workdir: Path, name: str = "gateway", root: Path = ROOT):
+    """The gateway as deployed: gunicorn -c gunicorn.conf.py wsgi:app, from the checkout at ``root``."""
     args = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}", "--backlog", "4096",
             "wsgi:app"]
-    return running(args, port, env={**env, "PORT": str(port)}, log=workdir / f"{name}.log")
+    return running(args, port, env={**env, "PORT": str(port)}, cwd=root, log=workdir / f"{name}.log")
 
 
 def worker_pids(master: subprocess.Popen) -> list[int]:

@@ -59,8 +59,8 @@ def gateway_env(database: str, logging: bool) -> dict:
     return env
 
 
-def configure(env: dict, workdir: Path, ports: dict) -> None:
-    """Migrate the scratch database and import the routes and rules with the gateway's own CLI."""
+def configure(env: dict, workdir: Path, ports: dict, root: Path = proc.ROOT) -> None:
+    """Migrate the scratch database and import the routes and rules with the CLI of the checkout at ``root``."""
     upstream, slow = f"http://127.0.0.1:{ports['upstream']}", f"http://127.0.0.1:{ports['slow']}"
     silent = f"http://127.0.0.1:{ports['silent']}"
     route = {"retry_count": 0, "timeout": 30, "circuit_breaker_enabled": False}
@@ -86,7 +86,7 @@ def configure(env: dict, workdir: Path, ports: dict) -> None:
     path.write_text(json.dumps(config))
     flask = [str(proc.BIN / "flask"), "--app", "wsgi"]
     for command in (["db", "upgrade"], ["config", "import", str(path)]):
-        subprocess.run(flask + command, env=env, cwd=proc.ROOT, check=True, capture_output=True)
+        subprocess.run(flask + command, env=env, cwd=root, check=True, capture_output=True)
 
 
 def user_token() -> str:
