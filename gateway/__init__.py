@@ -17,32 +17,27 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
                       MAX_CONTENT_LENGTH=settings.gateway_max_body_size)  # the admin API's bodies too
     app.url_map.merge_slashes = False  # the proxy normalises paths itself, on the raw URI
 
-    from gateway import (
-        adminguard,
-        api,
-        cli,
-        clientinput,
-        dashboard,
-        errors,
-        extensions,
-        identity,
-        logconfig,
-        metrics,
-        requestid,
-    )
-    from gateway.blueprints import health, proxy
-    from gateway.control import breakers, dbstate, healthchecker, runtime
-    from gateway.pipeline import cors, dispatch, ratelimit, recorder
+    from gateway import api, cli, dashboard, errors, extensions, logconfig
+    from gateway.api import health
+    from gateway.auth import adminguard, identity
+    from gateway.circuits import registry
+    from gateway.config import runtime
+    from gateway.coordination import dbstate
+    from gateway.health import checker
+    from gateway.metrics import multiproc
+    from gateway.proxy import dispatch, fallback
+    from gateway.proxy.steps import cors, ratelimit, record
+    from gateway.server import clientinput, requestid
 
     logconfig.init_app(app)
     requestid.init_app(app)
     extensions.init_app(app)
     identity.init_app(app)
     runtime.init_app(app)
-    breakers.init_app(app)
-    healthchecker.init_app(app)
-    recorder.init_app(app)
-    metrics.init_app(app)
+    registry.init_app(app)
+    checker.init_app(app)
+    record.init_app(app)
+    multiproc.init_app(app)
     cors.init_app(app)
     ratelimit.init_app(app)
     adminguard.init_app(app)
@@ -50,7 +45,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     api.init_app(app)
     cli.init_app(app)
     app.register_blueprint(dashboard.bp)
-    app.register_blueprint(proxy.bp)  # last: the catch-all
+    app.register_blueprint(fallback.bp)  # last: the catch-all
     errors.init_app(app)  # after api: replaces flask-smorest's own error handler
     dbstate.init_app(app)  # database errors: 503 when the database is the cause
     dispatch.init_app(app)  # proxied requests around Flask's per-request machinery

@@ -84,7 +84,7 @@ def init_app(app) -> None:
 
 def access_fields(resp, environ, request_time: dt.timedelta) -> dict:
     """Return the fields of one access line."""
-    from gateway.pipeline.context import split_target
+    from gateway.proxy.context import split_target
 
     path, query = split_target(environ)
     extra = environ.get(ACCESS_FIELDS) or {}

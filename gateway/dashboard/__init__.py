@@ -4,7 +4,7 @@ The page and its files need no token (they hold no data); everything they show c
 ``/api/v1/gateway/...``, called by ``static/dashboard.js`` with the admin's token (pasted, kept in
 ``sessionStorage``) or with the session cookie a login link sets (:mod:`gateway.dashboard.session`).
 Nothing is inline: the pages' Content-Security-Policy allows scripts and styles from the gateway
-only. ``/dashboard`` is a reserved path (``gateway.pipeline.routing``): never proxied.
+only. ``/dashboard`` is a reserved path (``gateway.specs.routes``): never proxied.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, render_template, request, send_from_directory, url_for
 
-from gateway.adminguard import ADMIN_PREFIX
+from gateway.auth.adminguard import ADMIN_PREFIX
 from gateway.dashboard import session
 from gateway.errors import NotFound
 

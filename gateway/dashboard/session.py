@@ -5,7 +5,7 @@
 ``purpose`` ``dashboard-login``, admin role), spends it (a link works once: its ``jti`` is kept in
 the database until it expires, see :mod:`gateway.models.login_link`) and sets the session cookie:
 a normal admin JWT lasting ``DASHBOARD_SESSION_LIFETIME``; HttpOnly, SameSite=Strict, Secure on https, and its Path is the
-admin API, the one place that reads it (with the dashboard's header, see :mod:`gateway.adminguard`):
+admin API, the one place that reads it (with the dashboard's header, see :mod:`gateway.auth.adminguard`):
 with Path=/ the browser would also send it to proxied routes, and the proxy passes cookies on to
 upstream services. A second cookie, with no secret in it, tells the page's script that a session
 exists, so that it never has to probe the API (and log a 401) to find out.
@@ -17,11 +17,11 @@ import datetime as dt
 
 from flask import current_app, redirect, request, url_for
 
-from gateway.adminguard import ADMIN_PREFIX, CSRF_HEADER, SESSION_COOKIE
-from gateway.control import tokens
+from gateway.auth import tokens
+from gateway.auth.adminguard import ADMIN_PREFIX, CSRF_HEADER, SESSION_COOKIE
+from gateway.auth.identity import Identity, InvalidToken, verify_for_purpose
 from gateway.errors import Forbidden, Unauthorized, error_response
 from gateway.extensions import db
-from gateway.identity import Identity, InvalidToken, verify_for_purpose
 from gateway.models import use_login_link
 
 HINT_COOKIE = "engadi_dashboard_session"  # "1" while a session cookie is set; readable by the page

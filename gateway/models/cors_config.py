@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.dbtypes import JSONList, UTCDateTime, utcnow
+from gateway.coordination.dbtypes import JSONList, UTCDateTime, utcnow
 from gateway.extensions import db
 
 CORS_ROW_ID = 1

@@ -8,7 +8,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.dbtypes import StringList, UTCDateTime, utcnow
+from gateway.coordination.dbtypes import StringList, UTCDateTime, utcnow
 from gateway.extensions import db
 
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")

@@ -5,8 +5,8 @@ import ipaddress
 import pytest
 import urllib3
 
-from gateway.pipeline.guardedpool import guard_pools
-from gateway.upstreams import ForbiddenUpstream
+from gateway.proxy.forwarding.addresses import ForbiddenUpstream
+from gateway.proxy.forwarding.pool import guard_pools
 from tests.support.listeners import CountingServer
 
 
