@@ -29,7 +29,7 @@ from gateway.proxy.forwarding.body import BodyTooLarge, request_body
 from gateway.proxy.forwarding.headers import downstream_headers, upstream_headers
 from gateway.proxy.forwarding.pool import closed_while_idle, guard_pools, wrapped_cause
 from gateway.proxy.forwarding.response import Answer, UpstreamBody
-from gateway.proxy.steps.circuit import next_target
+from gateway.proxy.forwarding.targets import next_target
 from gateway.specs.routes import upstream_path
 from gateway.specs.traffic import GROUP_HEADER
 
