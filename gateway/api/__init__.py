@@ -15,7 +15,7 @@ from marshmallow import Schema, fields
 
 from gateway.schemas.body import JsonBodyParser
 
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = Path(__file__).resolve().parent.parent / "static"  # gateway/static
 ASSETS_PREFIX = "/api/v1/docs-assets"  # a reserved namespace of gateway.specs.routes
 DOCS_ENDPOINTS = frozenset({"api-docs.openapi_swagger_ui", "api-docs.openapi_redoc"})
 # The docs pages load nothing from another origin: their scripts and styles are served here, and
