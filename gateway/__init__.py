@@ -25,7 +25,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from gateway.coordination import dbstate
     from gateway.health import checker
     from gateway.metrics import multiproc
-    from gateway.proxy import dispatch, fallback
+    from gateway.proxy import dispatch
     from gateway.proxy.steps import cors, ratelimit, record
     from gateway.server import clientinput, requestid
 
@@ -45,10 +45,9 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     api.init_app(app)
     cli.init_app(app)
     app.register_blueprint(dashboard.bp)
-    app.register_blueprint(fallback.bp)  # last: the catch-all
+    dispatch.init_app(app)  # last rule: the proxy's catch-all; proxied requests go around Flask
     errors.init_app(app)  # after api: replaces flask-smorest's own error handler
     dbstate.init_app(app)  # database errors: 503 when the database is the cause
-    dispatch.init_app(app)  # proxied requests around Flask's per-request machinery
     clientinput.init_app(app)  # outermost: it wraps wsgi.input for both paths (100 Continue, body deadlines)
     return app
 

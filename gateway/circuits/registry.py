@@ -16,7 +16,7 @@ import logging
 import threading
 import weakref
 
-from flask import current_app, g
+from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import lifecycle
@@ -193,11 +193,6 @@ def circuit_reset(name: str) -> None:
 
 
 def init_app(app) -> None:
-    """Attach the breaker registry; free a trial slot a request never used; stop polling with the worker."""
+    """Attach the breaker registry; stop polling with the worker."""
     app.extensions[EXTENSION_KEY] = BreakerRegistry(app)
-
-    @app.teardown_request
-    def release_circuit_ticket(_exc=None):
-        release_ticket(g.get("proxy_ctx"))
-
     lifecycle.on_worker_stop(app, lambda app: app.extensions[EXTENSION_KEY].stop())

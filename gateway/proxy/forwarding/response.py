@@ -25,7 +25,7 @@ class Answer(NamedTuple):
     body: Iterable[bytes]
 
     def to_response(self) -> ProxyResponse:
-        """Wrap it for Flask (the fallback path through the proxy blueprint)."""
+        """Wrap it for Flask (a preflight to the gateway's own API)."""
         return ProxyResponse(self.body, status=self.status, headers=self.headers, direct_passthrough=True)
 
 

@@ -66,7 +66,7 @@ def init_app(app) -> None:
 
 
 def _preflight_for_gateway_api():
-    if request.method != "OPTIONS" or (request.endpoint or "").startswith("proxy."):
+    if request.method != "OPTIONS":
         return None
     origin = request.headers.get("Origin")
     policy = runtime().current().cors

@@ -73,11 +73,10 @@ def begin(environ: dict) -> None:
 
 
 def record_response(response):
-    """Flask's last hook: record the request when its response closes."""
-    ctx = g.get("proxy_ctx")
-    own = not isinstance(response, ProxyResponse)  # the gateway answered, not an upstream
+    """Flask's last hook: record a request to the gateway's own endpoints when its response closes."""
+    own = not isinstance(response, ProxyResponse)  # a preflight answer of the CORS step is not an error
     rule = request.url_rule.rule if request.url_rule is not None else None
-    callback = record(request.environ, ctx, response.status_code, own, own_error(response, ctx, own), rule)
+    callback = record(request.environ, None, response.status_code, own, own_error(response, None, own), rule)
     if callback is not None:
         on_close(response, callback)
     return response
