@@ -26,7 +26,8 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from gateway.health import checker
     from gateway.metrics import multiproc
     from gateway.proxy import dispatch
-    from gateway.proxy.steps import cors, ratelimit, record
+    from gateway.proxy.steps import cors
+    from gateway.requestlog import recorder
     from gateway.server import clientinput, requestid
 
     logconfig.init_app(app)
@@ -36,10 +37,9 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     runtime.init_app(app)
     registry.init_app(app)
     checker.init_app(app)
-    record.init_app(app)
+    recorder.init_app(app)
     multiproc.init_app(app)
     cors.init_app(app)
-    ratelimit.init_app(app)
     adminguard.init_app(app)
     app.register_blueprint(health.bp)
     api.init_app(app)

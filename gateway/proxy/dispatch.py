@@ -2,10 +2,10 @@
 
 A proxied request needs none of Flask's routing, request object, session, hooks or
 ``Response`` building: it is the hot path. So the app's WSGI callable sends the gateway's own
-endpoints (``/health``, ``/metrics``, ``/api/v1/gateway``, the docs, ``/dashboard``) to Flask and
-everything else straight through :data:`gateway.proxy.steps.STEPS` inside a bare app context
-(``current_app`` works; ``request`` does not), then finishes it in :mod:`gateway.proxy.finish`.
-This is the only way a proxied request is served.
+endpoints (``/health``, ``/metrics``, ``/api/v1/gateway``, the docs, ``/dashboard``) to Flask
+and everything else straight through :data:`gateway.proxy.steps.STEPS` inside a bare app
+context (``current_app`` works; Flask's request object is not there), then finishes it in
+:mod:`gateway.proxy.finish`. This is the only way a proxied request is served.
 
 The split is decided on the normalised path's match keys, as the pipeline decides which paths
 are reserved, never on gunicorn's ``PATH_INFO`` (percent-decoded, dot segments unresolved,
@@ -25,7 +25,6 @@ import http
 import logging
 from urllib.parse import unquote
 
-from flask import g
 from werkzeug.exceptions import HTTPException
 from werkzeug.wsgi import ClosingIterator
 
@@ -33,12 +32,13 @@ from gateway.circuits.registry import release_ticket
 from gateway.config.runtime import runtime
 from gateway.errors import GatewayError, error_body
 from gateway.proxy import steps
-from gateway.proxy.context import ProxyContext, split_target
+from gateway.proxy.context import ProxyContext
 from gateway.proxy.finish import finish
 from gateway.proxy.forwarding.response import Answer
-from gateway.proxy.steps import record
 from gateway.proxy.steps.normalise import request_path
-from gateway.server.requestid import request_id_from
+from gateway.requestlog.recorder import begin
+from gateway.server.requestid import current as current_request_id
+from gateway.server.target import split_target
 from gateway.specs.paths import BadPath
 from gateway.specs.routes import is_reserved_path
 
@@ -98,27 +98,30 @@ def routed_endpoint(app, environ: dict) -> str | None:
 def serve(app, environ: dict, start_response):
     """Answer one proxied request through the steps."""
     with app.app_context():
-        record.begin(environ)
-        request_id = g.request_id = request_id_from(environ.get("HTTP_X_REQUEST_ID"))
+        begin(environ)
         ctx = ProxyContext(environ, runtime().current())
+        token = current_request_id.set(ctx.request_id)  # for the log lines written on the way
         try:
-            answer, own, error = run_steps(ctx, request_id)
+            try:
+                answer, own, error = run_steps(ctx)
+            finally:
+                release_ticket(ctx)  # a trial slot the request took and no outcome gave back
+            headers, on_close = finish(environ, ctx, answer, own, error)
         finally:
-            release_ticket(ctx)  # a trial slot the request took and no outcome gave back
-        headers, on_close = finish(environ, ctx, answer, own, error, request_id)
+            current_request_id.reset(token)
     start_response(status_line(answer.status), headers)
     return ClosingIterator(answer.body, on_close) if on_close is not None else answer.body
 
 
-def run_steps(ctx, request_id: str) -> tuple[Answer, bool, str | None]:
+def run_steps(ctx) -> tuple[Answer, bool, str | None]:
     """Return the answer, whether the gateway gave it (not the upstream), and the error for the log."""
     try:
         answer = steps.run(ctx)
     except GatewayError as exc:
-        return error_answer(exc, request_id), True, f"{exc.error}: {ctx.error or exc.description}"
+        return error_answer(exc, ctx.request_id), True, f"{exc.error}: {ctx.error or exc.description}"
     except Exception:  # noqa: BLE001 (logged with its traceback; the client gets the contract's 500)
-        log.exception("unhandled error request_id=%s", request_id)
-        return error_answer(GatewayError(), request_id), True, "internal_error: unhandled exception"
+        log.exception("unhandled error request_id=%s", ctx.request_id)
+        return error_answer(GatewayError(), ctx.request_id), True, "internal_error: unhandled exception"
     return answer, not ctx.upstream_status, None  # no upstream status: a CORS preflight answered here
 
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from flask import current_app, g
+from flask import current_app
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError
 
@@ -104,7 +104,7 @@ class Forwarder:
     def prepare(self, ctx) -> UpstreamRequest:
         """Build the upstream request."""
         body, length = request_body(ctx.environ, self.max_body)
-        headers = upstream_headers(ctx, g.request_id, self.trusted, ctx.snapshot.via)
+        headers = upstream_headers(ctx, ctx.request_id, self.trusted, ctx.snapshot.via)
         if length is not None:
             headers["Content-Length"] = str(length)
         upstream = UpstreamRequest(ctx.method, None, "", headers, body, body is not None and length is None)

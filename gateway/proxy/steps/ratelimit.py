@@ -16,7 +16,7 @@ import math
 import threading
 import time
 
-from flask import current_app, g
+from flask import current_app
 
 from gateway.errors import RateLimitExceeded, ServiceUnavailable
 from gateway.ratelimits.counters import CounterStoreDown, WindowCounters
@@ -109,20 +109,9 @@ def enforce_rate_limits(ctx) -> None:
     rule, state = max(refused, key=lambda p: p[1].reset_at) if refused else min(pairs, key=lambda p: p[1].remaining)
     headers = {"X-RateLimit-Limit": str(rule.max_requests), "X-RateLimit-Remaining": str(state.remaining),
                "X-RateLimit-Reset": str(math.ceil(state.reset_at))}
-    g.rate_limit_headers = headers
+    ctx.rate_limit_headers = headers
     if refused:
         retry_after = max(1, math.ceil(state.reset_at - time.time()))
         raise RateLimitExceeded(f"Rate limit {rule.name!r} exceeded: {rule.max_requests} requests per "
                                 f"{rule.window} s.", headers={**headers, "Retry-After": str(retry_after)})
 
-
-def init_app(app) -> None:
-    """Put the tightest rule's headers on every response to a limited request (errors too)."""
-
-    @app.after_request
-    def add_rate_limit_headers(response):
-        headers = g.get("rate_limit_headers")
-        if headers:
-            for name, value in headers.items():
-                response.headers.setdefault(name, value)
-        return response

@@ -1,6 +1,7 @@
-"""The last step of every request: one record for the request log and the metrics.
+"""One record per request for the request log and the metrics: proxied or the gateway's own.
 
-Recorded when the response is closed (its last byte sent, or the client gone), so the time
+A proxied request is recorded by the proxy's finishing phase (:mod:`gateway.proxy.finish`),
+a request to the gateway's own endpoints by Flask's last hook here. Recorded when the response is closed (its last byte sent, or the client gone), so the time
 covers the whole exchange, streamed bodies included. The log gets every proxied request and
 every error the gateway answers on its own endpoints (401, 404, 422...). Nothing is taken from
 headers, cookies or the query string, and error texts are scrubbed of credentials. On the
@@ -23,11 +24,10 @@ from gateway.coordination.dbtypes import utcnow
 from gateway.errors import Unauthorized
 from gateway.logconfig import ACCESS_FIELDS
 from gateway.metrics import instruments
-from gateway.proxy.forwarding.response import ProxyResponse
-from gateway.proxy.steps.ratelimit import EXTENSION_KEY as RATE_LIMIT_GUARD
 from gateway.redact import scrub
 from gateway.requestlog.writer import LogWriter
 from gateway.server.clientaddr import client_ip
+from gateway.server.requestid import current_request_id
 
 log = logging.getLogger("gateway.recorder")
 EXTENSION_KEY = "gateway.recorder"
@@ -74,21 +74,24 @@ def begin(environ: dict) -> None:
 
 def record_response(response):
     """Flask's last hook: record a request to the gateway's own endpoints when its response closes."""
-    own = not isinstance(response, ProxyResponse)  # a preflight answer of the CORS step is not an error
     rule = request.url_rule.rule if request.url_rule is not None else None
-    callback = record(request.environ, None, response.status_code, own, own_error(response, None, own), rule)
+    names = ("gateway", rule or "none", None, rule)
+    callback = record(request.environ, None, response.status_code, own_error(response), names)
     if callback is not None:
         on_close(response, callback)
     return response
 
 
-def record(environ: dict, ctx, status: int, own: bool, error: str | None, rule: str | None = None):
-    """Describe the answered request; return what finishes it when the response closes (or None)."""
+def record(environ: dict, ctx, status: int, error: str | None, names: tuple):
+    """Describe the answered request; return what finishes it when the response closes (or None).
+
+    ``ctx``: the proxied request's context (None: one of the gateway's own endpoints);
+    ``names``: the metric labels (service, route) and the row's target_service and route_pattern.
+    """
     started = environ.get(STARTED)
     if started is None:
         return None  # no start was marked: nothing to pair with
-    service, route, target_service, pattern = route_of(ctx, rule)
-    count_proxy_outcome(ctx, own, status, service, route)
+    service, route, target_service, pattern = names
     row = log_row(environ, ctx, status, target_service, pattern, error) if wants_row(ctx, status) else None
     environ[ACCESS_FIELDS] = {"user": row["user_id"] if row else user_of(ctx, status, environ),
                               "service": target_service, "route": pattern, "remote": client_ip(environ)}
@@ -110,8 +113,8 @@ def wants_row(ctx, status: int) -> bool:
 def on_close(response, callback) -> None:
     """Run ``callback`` when the server closes the response.
 
-    A streamed upstream body is handed to the server as it is (``direct_passthrough``), without
-    werkzeug's closing wrapper, so it gets one of its own.
+    A body handed to the server as it is (``direct_passthrough``: the CORS step's preflight
+    answer) goes without werkzeug's closing wrapper, so it gets one of its own.
     """
     if response.direct_passthrough:
         response.response = ClosingIterator(response.response, callback)
@@ -119,33 +122,9 @@ def on_close(response, callback) -> None:
         response.call_on_close(callback)
 
 
-def route_of(ctx, rule: str | None) -> tuple[str, str, str | None, str | None]:
-    """Return the metric labels (service, route) and the row's target_service and route_pattern."""
-    if ctx is None:
-        return "gateway", rule or "none", None, rule
-    if ctx.route is None:
-        return "none", "none", None, None
-    service = ctx.target.service if ctx.target is not None else ctx.route.target_service
-    return service, ctx.route.pattern.text, service, ctx.route.pattern.text
-
-
-def count_proxy_outcome(ctx, own: bool, status: int, service: str, route: str) -> None:
-    """Upstream latency, rate-limit refusals and the limiter's unchecked requests."""
-    if ctx is None:
-        return
-    if not own and ctx.upstream_started is not None:
-        instruments.UPSTREAM_SECONDS.labels(service, route).observe(time.perf_counter() - ctx.upstream_started)
-    if own and status == 429:
-        instruments.RATE_LIMITED.labels(service, route).inc()
-    guard = current_app.extensions.get(RATE_LIMIT_GUARD)
-    if guard is not None and guard.failures > recorder().unchecked_seen:
-        instruments.RATE_LIMIT_UNCHECKED.inc(guard.failures - recorder().unchecked_seen)
-        recorder().unchecked_seen = guard.failures
-
-
 def user_of(ctx, status: int, environ: dict) -> str | None:
     """Return the caller's ``sub`` (proxy identity, or the admin guard's), if any."""
-    identity = (ctx.identity if ctx is not None else None) or g.get("identity")
+    identity = ctx.identity if ctx is not None else g.get("identity")
     if identity is None and status == 403 and ctx is None:
         identity = refused_identity(environ)
     return identity.sub if identity is not None else None
@@ -165,7 +144,7 @@ def log_row(environ: dict, ctx, status: int, target_service: str | None, pattern
     user = user_of(ctx, status, environ)
     path = (ctx.path or ctx.raw_path) if ctx is not None else environ.get("PATH_INFO", "")
     return {
-        "request_id": g.get("request_id") or "-", "method": environ["REQUEST_METHOD"][:16], "path": path[:2048],
+        "request_id": (ctx.request_id if ctx is not None else current_request_id()) or "-", "method": environ["REQUEST_METHOD"][:16], "path": path[:2048],
         "route_pattern": pattern[:255] if pattern else None,
         "target_service": target_service[:100] if target_service else None,
         "user_id": user[:255] if user else None, "client_ip": client_ip(environ)[:45] or None,
@@ -174,12 +153,12 @@ def log_row(environ: dict, ctx, status: int, target_service: str | None, pattern
     }
 
 
-def own_error(response, ctx, own: bool) -> str | None:
+def own_error(response) -> str | None:
     """Return the gateway's own error of a Flask response: its code and message."""
-    if own and response.status_code >= 400 and not response.is_streamed:
+    if response.status_code >= 400 and not response.is_streamed:
         body = response.get_json(silent=True)
         if isinstance(body, dict) and "error" in body:
-            return f"{body['error']}: {(ctx.error if ctx is not None else None) or body.get('message', '')}"
+            return f"{body['error']}: {body.get('message', '')}"
     return None
 
 
