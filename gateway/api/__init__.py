@@ -14,9 +14,10 @@ from flask_smorest import Api
 from marshmallow import Schema, fields
 
 from gateway.schemas.body import JsonBodyParser
+from gateway.specs.prefixes import API, DOCS, DOCS_ASSETS, OPENAPI_JSON, REDOC
 
 STATIC = Path(__file__).resolve().parent.parent / "static"  # gateway/static
-ASSETS_PREFIX = "/api/v1/docs-assets"  # a reserved namespace of gateway.specs.routes
+ASSETS_PREFIX = DOCS_ASSETS
 DOCS_ENDPOINTS = frozenset({"api-docs.openapi_swagger_ui", "api-docs.openapi_redoc"})
 # The docs pages load nothing from another origin: their scripts and styles are served here, and
 # this policy blocks the one remote image in ReDoc's bundle (its attribution logo).
@@ -104,12 +105,12 @@ def init_app(app) -> None:
         API_TITLE=settings.project_name,
         API_VERSION="1.0.0",
         OPENAPI_VERSION="3.0.3",
-        OPENAPI_URL_PREFIX="/api/v1",
-        OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_URL_PREFIX=API,
+        OPENAPI_JSON_PATH=OPENAPI_JSON.removeprefix(API + "/"),
+        OPENAPI_SWAGGER_UI_PATH=DOCS.removeprefix(API + "/"),
         OPENAPI_SWAGGER_UI_URL=ASSETS_PREFIX + "/swagger-ui/",
         OPENAPI_SWAGGER_UI_CONFIG={"validatorUrl": None},  # no calls to validator.swagger.io
-        OPENAPI_REDOC_PATH="redoc",
+        OPENAPI_REDOC_PATH=REDOC.removeprefix(API + "/"),
         OPENAPI_REDOC_URL=ASSETS_PREFIX + "/redoc/redoc.standalone.js",
         API_SPEC_OPTIONS={
             "info": {"description": "Admin API of the Engadi Gateway. Every path except /health needs "

@@ -12,8 +12,9 @@ from gateway.models import RateLimitRule
 from gateway.models.cors_config import load_cors
 from gateway.schemas import CorsSchema, RateLimitRuleListSchema, RateLimitRuleSchema
 from gateway.schemas.cors import check_credentials
+from gateway.specs.prefixes import ADMIN_API
 
-bp = AdminBlueprint("configuration", __name__, url_prefix="/api/v1/gateway/config",
+bp = AdminBlueprint("configuration", __name__, url_prefix=ADMIN_API + "/config",
                     description="Rate-limit rules and CORS settings.")
 
 

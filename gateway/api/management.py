@@ -25,10 +25,10 @@ from gateway.schemas import (
     ServiceSchema,
 )
 from gateway.schemas.route import check_targets
+from gateway.specs.prefixes import ADMIN_API, METHODS
 
-bp = AdminBlueprint("management", __name__, url_prefix="/api/v1/gateway", description="Routes, services and health.")
+bp = AdminBlueprint("management", __name__, url_prefix=ADMIN_API, description="Routes, services and health.")
 ADMIN_BLUEPRINTS = frozenset({"management", "monitoring", "configuration"})
-ANY_METHOD = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
 def route_defaults() -> dict:
@@ -167,8 +167,8 @@ def get_aggregate_health():
 fallback = FlaskBlueprint("management_fallback", __name__)
 
 
-@fallback.route("/api/v1/gateway", defaults={"rest": ""}, methods=ANY_METHOD, strict_slashes=False)
-@fallback.route("/api/v1/gateway/<path:rest>", methods=ANY_METHOD)
+@fallback.route(ADMIN_API, defaults={"rest": ""}, methods=METHODS, strict_slashes=False)
+@fallback.route(ADMIN_API + "/<path:rest>", methods=METHODS)
 def unknown_gateway_path(rest):
     """Answer 405 on a known path of the gateway's API with another method, else 404."""
     allowed = admin_methods(request.path)

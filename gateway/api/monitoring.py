@@ -20,8 +20,9 @@ from gateway.schemas.logs import ErrorQuerySchema, GatewayLogListSchema, LogQuer
 from gateway.schemas.rate_limit_rule import RateLimitStatusListSchema
 from gateway.schemas.stats import PerformanceSchema, StatsSchema, WindowQuerySchema
 from gateway.schemas.timeseries import TimeseriesQuerySchema, TimeseriesSchema
+from gateway.specs.prefixes import ADMIN_API
 
-bp = AdminBlueprint("monitoring", __name__, url_prefix="/api/v1/gateway", description="Health, logs and statistics.")
+bp = AdminBlueprint("monitoring", __name__, url_prefix=ADMIN_API, description="Health, logs and statistics.")
 
 
 @bp.get("/services/<string:name>/health")

@@ -16,10 +16,10 @@ from flask import current_app, g, request
 
 from gateway.auth.identity import authenticate
 from gateway.errors import Forbidden, Unauthorized
+from gateway.specs.prefixes import ADMIN_HEALTH
 from gateway.specs.routes import ADMIN_NAMESPACE, path_keys
 
-ADMIN_PREFIX = "/api/v1/gateway"
-PUBLIC_PATHS = frozenset({"/api/v1/gateway/health"})
+PUBLIC_PATHS = frozenset({ADMIN_HEALTH})
 SESSION_COOKIE = "engadi_dashboard"  # an admin JWT, set by /dashboard/login; Path is the admin API
 CSRF_HEADER = "X-Engadi-Dashboard"
 

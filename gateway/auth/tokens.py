@@ -10,13 +10,14 @@ from flask import current_app
 from flask_jwt_extended import create_access_token
 
 from gateway.auth.identity import PURPOSE_CLAIM, InvalidToken, verify, verify_for_purpose
+from gateway.specs.prefixes import DASHBOARD
 
 TTL_RE = re.compile(r"([0-9]+)([smhd]?)")
 TTL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_TTL = dt.timedelta(days=3650)
 LOGIN_PURPOSE = "dashboard-login"
 LOGIN_LINK_TTL = dt.timedelta(seconds=60)
-LOGIN_PATH = "/dashboard/login"
+LOGIN_PATH = DASHBOARD + "/login"
 
 
 class TokenError(Exception):

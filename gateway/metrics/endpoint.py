@@ -27,12 +27,13 @@ from gateway.extensions import db
 from gateway.metrics.multiproc import multiprocess_dir
 from gateway.models import CIRCUIT_STATES, ServiceHealth
 from gateway.server.clientaddr import client_ip
+from gateway.specs.prefixes import METRICS
 
 log = logging.getLogger("gateway.metrics.multiproc")
 bp = Blueprint("prometheus", __name__)
 
 
-@bp.get("/metrics")
+@bp.get(METRICS)
 def get_metrics():
     """Return every metric in the Prometheus text format, to allowed clients only."""
     check_access(current_app.config["GATEWAY_SETTINGS"])

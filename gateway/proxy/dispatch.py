@@ -40,12 +40,12 @@ from gateway.requestlog.recorder import begin
 from gateway.server.requestid import current as current_request_id
 from gateway.server.target import split_target
 from gateway.specs.paths import BadPath
+from gateway.specs.prefixes import METHODS
 from gateway.specs.routes import is_reserved_path
 
 log = logging.getLogger("gateway.dispatch")
 JSON = ("Content-Type", "application/json")
 PROXY_ENDPOINT = "proxy"  # Flask's rule for "not one of the gateway's endpoints": never served by Flask
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 _REASONS = {status.value: f"{status.value} {status.phrase}" for status in http.HTTPStatus}
 
 

@@ -28,11 +28,12 @@ from gateway.redact import scrub
 from gateway.requestlog.writer import LogWriter
 from gateway.server.clientaddr import client_ip
 from gateway.server.requestid import current_request_id
+from gateway.specs import prefixes
 
 log = logging.getLogger("gateway.recorder")
 EXTENSION_KEY = "gateway.recorder"
 STARTED = "gateway.started"
-METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+METHODS = frozenset(prefixes.METHODS)  # any other is counted as OTHER
 MAX_ERROR = 1000
 
 

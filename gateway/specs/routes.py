@@ -12,15 +12,16 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
+from gateway.specs import prefixes
 from gateway.specs.paths import BadPath, match_key, normalise_segment
 from gateway.specs.traffic import DEFAULT_GROUP, Target, TrafficPlan
 
 WILDCARD = "*"
-# The gateway's own paths: never forwarded, whatever route would match them.
-RESERVED_PATHS = (("health",), ("metrics",), ("api", "v1", "docs"), ("api", "v1", "redoc"),
-                  ("api", "v1", "openapi.json"))
-RESERVED_NAMESPACES = (("api", "v1", "gateway"), ("api", "v1", "docs-assets"), ("dashboard",))
-ADMIN_NAMESPACE = RESERVED_NAMESPACES[0]
+# The gateway's own paths (gateway.specs.prefixes) as match keys: never forwarded, whatever
+# route would match them. (Their literal segments are their own match keys.)
+RESERVED_PATHS = tuple(tuple(path[1:].split("/")) for path in prefixes.OWN_PATHS)
+RESERVED_NAMESPACES = tuple(tuple(path[1:].split("/")) for path in prefixes.OWN_NAMESPACES)
+ADMIN_NAMESPACE = tuple(prefixes.ADMIN_API[1:].split("/"))
 _RESERVED_FIRST = frozenset(keys[0] for keys in RESERVED_PATHS + RESERVED_NAMESPACES)
 
 
