@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
-from gateway.settings import INSTANCE_DIR, Settings
+    from gateway.settings import Settings
 
 
 def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
-    """Build the gateway app; ``settings`` overrides the environment (a mapping of variables)."""
+    """Build the gateway app; ``settings`` overrides the environment (a mapping of variables).
+
+    Flask and the subsystems are imported here, not at the top: importing one leaf module of the
+    package (``gateway.specs.paths``) must not load the whole gateway.
+    """
+    from flask import Flask
+
+    from gateway.settings import INSTANCE_DIR
+
     settings = load_settings(settings)
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), static_folder=None)
     app.config.update(GATEWAY_SETTINGS=settings, SECRET_KEY=settings.secret_key, DEBUG=settings.debug,
@@ -54,8 +64,11 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
 
 def load_settings(settings: Settings | Mapping[str, str] | None) -> Settings:
     """Return ``settings`` as a validated :class:`Settings` (environment plus overrides)."""
+    import os
+
+    from gateway.settings import Settings
+
     if isinstance(settings, Settings):
         return settings
-    import os
 
     return Settings.from_env({**os.environ, **(settings or {})})

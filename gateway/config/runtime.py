@@ -130,8 +130,8 @@ def load_snapshot(session, version: int, settings) -> Snapshot:
     """Read every configuration table and compile it."""
     from gateway.models import RateLimitRule, RouteConfig, ServiceHealth, deployment_id
     from gateway.models.cors_config import load_cors
-    from gateway.proxy.forwarding.headers import via_entry
     from gateway.specs.ratelimits import compile_rules
+    from gateway.specs.via import via_entry
 
     via = via_entry(deployment_id(session))  # first: it may commit (the first worker ever makes it)
 

@@ -27,7 +27,7 @@ from gateway.coordination.dbtypes import utcnow
 from gateway.health.leader import make_leader
 from gateway.health.probe import Probe, health_url, judge, probe
 from gateway.models import ServiceHealth
-from gateway.proxy.forwarding.pool import guard_pools
+from gateway.upstream.pool import guard_pools
 
 log = logging.getLogger("gateway.health")
 EXTENSION_KEY = "gateway.healthchecker"

@@ -11,7 +11,7 @@ JSON with a ``status``) does not report it failing. The status recorded:
   is one upstreams may not use;
 - ``unknown``: never checked.
 
-Checks connect through the forwarder's guard (:func:`gateway.proxy.forwarding.pool.guard_pools`):
+Checks connect through the forwarder's guard (:func:`gateway.upstream.pool.guard_pools`):
 the address a connection reaches is checked against ``UPSTREAM_ALLOWED_NETWORKS`` and the
 blocked networks before anything is sent, so a name that moves to a refused address is never
 probed, only reported.
@@ -25,7 +25,7 @@ import time
 
 import requests
 
-from gateway.proxy.forwarding.addresses import ForbiddenUpstream
+from gateway.upstream.addresses import ForbiddenUpstream
 
 MAX_BODY = 64 * 1024
 DEGRADED_WORDS = frozenset({"degraded", "warn", "warning"})

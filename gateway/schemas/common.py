@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, pre_load
 
-from gateway.proxy.forwarding.addresses import ForbiddenUpstream, check_host
 from gateway.specs.paths import normalise_segment
 from gateway.specs.prefixes import ADMIN_API, HEALTH, METHODS
 from gateway.specs.routes import WILDCARD, BadPattern, Pattern, compile_pattern, is_reserved
+from gateway.upstream.addresses import ForbiddenUpstream, check_host
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 RULE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")

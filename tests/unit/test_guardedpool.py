@@ -5,8 +5,8 @@ import ipaddress
 import pytest
 import urllib3
 
-from gateway.proxy.forwarding.addresses import ForbiddenUpstream
-from gateway.proxy.forwarding.pool import guard_pools
+from gateway.upstream.addresses import ForbiddenUpstream
+from gateway.upstream.pool import guard_pools
 from tests.support.listeners import CountingServer
 
 

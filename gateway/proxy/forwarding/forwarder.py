@@ -24,14 +24,14 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError
 
 from gateway.errors import BadGateway, GatewayTimeout, PayloadTooLarge, RequestTimeout
-from gateway.proxy.forwarding.addresses import ForbiddenUpstream
 from gateway.proxy.forwarding.body import BodyTooLarge, request_body
 from gateway.proxy.forwarding.headers import downstream_headers, upstream_headers
-from gateway.proxy.forwarding.pool import closed_while_idle, guard_pools, wrapped_cause
 from gateway.proxy.forwarding.response import Answer, UpstreamBody
 from gateway.proxy.forwarding.targets import next_target
 from gateway.specs.routes import upstream_path
 from gateway.specs.traffic import GROUP_HEADER
+from gateway.upstream.addresses import ForbiddenUpstream
+from gateway.upstream.pool import closed_while_idle, guard_pools, wrapped_cause
 
 log = logging.getLogger("gateway.forwarder")
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})

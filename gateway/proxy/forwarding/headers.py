@@ -25,17 +25,6 @@ OWNED = frozenset({"host", "content-length", "expect", "x-user-id", "x-user-role
 # Server at all (no banner, the upstream's included; see gateway.server.answers).
 RESPONSE_OWNED = frozenset({"date", "server"})
 CORS_PREFIX = "access-control-"  # the upstream's CORS response headers: the gateway's policy decides
-VIA_PREFIX = "1.1 engadi-gateway"
-
-
-def via_entry(deployment_id: str) -> str:
-    """Return this deployment's ``Via`` entry, from its random id (:mod:`gateway.models.deployment`).
-
-    The same on every worker and instance of the deployment, and derived from no secret (it used
-    to be an HMAC of ``SECRET_KEY``, which let anyone test guesses of the key offline). Seeing it
-    on an incoming request means the request came back round: a loop.
-    """
-    return f"{VIA_PREFIX}-{deployment_id}"
 
 
 @functools.lru_cache(maxsize=1024)

@@ -2,7 +2,7 @@
 
 The admin API refuses forbidden upstream hosts when a route is written, but a name can
 resolve elsewhere later. So every address a new connection's host resolves to is checked
-against :mod:`gateway.proxy.forwarding.addresses`' policy before the connection is tried, and the connection
+against :mod:`gateway.upstream.addresses`' policy before the connection is tried, and the connection
 goes to exactly the address checked: a refused address is never connected to (not even
 opened and closed), once per connection, not per request. The forwarder's pools and the
 health checks' (:mod:`gateway.health.checker`) are both made here.
@@ -28,7 +28,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util.connection import _DEFAULT_TIMEOUT, _set_socket_options, allowed_gai_family
 
-from gateway.proxy.forwarding.addresses import ForbiddenUpstream, check_address
+from gateway.upstream.addresses import ForbiddenUpstream, check_address
 
 
 def connect_checked(address: tuple[str, int], allowed: tuple, timeout=_DEFAULT_TIMEOUT, source_address=None,
