@@ -32,7 +32,7 @@ def init_app(app) -> None:
 def require_admin_for_gateway_api() -> None:
     """Demand an admin token for the gateway's own API.
 
-    Decided on the very path Flask routes on: the WSGI entry (``pipeline.dispatch``) has put
+    Decided on the very path Flask routes on: the WSGI entry (``gateway.proxy.dispatch``) has put
     the normalised path there, whatever spelling the client used. The namespace is told by the
     match keys (``/api/v1/gateway;x/...`` is in it, as for the proxy's reserved paths), and only
     the exact spelling of the public health path is public: no path Flask could route to an

@@ -17,13 +17,11 @@ without that route's checks. Rules (RFC 3986 §6.2.2):
 
 from __future__ import annotations
 
-import re
 import string
 
 _UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
 # pchar = unreserved / pct-encoded / sub-delims / ":" / "@"  (RFC 3986 §3.3)
 _PCHAR_RAW = _UNRESERVED | frozenset("!$&'()*+,;=:@")
-_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
 _HEX = frozenset(string.hexdigits)
 
 

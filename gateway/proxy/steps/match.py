@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.auth.adminguard import require_admin
 from gateway.errors import MethodNotAllowed, RouteNotFound, ServiceUnavailable
 from gateway.proxy.steps.cors import answers_preflight
 from gateway.specs.routes import ADMIN_NAMESPACE, is_reserved_path
@@ -40,7 +41,5 @@ def refuse_reserved(ctx) -> None:
     :raise Unauthorized: :raise Forbidden: :raise RouteNotFound:
     """
     if ctx.keys[:len(ADMIN_NAMESPACE)] == ADMIN_NAMESPACE:
-        from gateway.auth.adminguard import require_admin  # adminguard imports the pipeline package
-
         require_admin(ctx.environ.get("HTTP_AUTHORIZATION"))
     raise RouteNotFound(f"No route matches {ctx.path}.")
