@@ -5,7 +5,7 @@ import sys
 from dotenv import load_dotenv
 
 from gateway.logconfig import gunicorn_logger
-from gateway.metrics import prepare_multiprocess_dir
+from gateway.metrics.multiproc import prepare_multiprocess_dir
 from gateway.settings import Settings
 
 load_dotenv(".env")  # a local .env, like the flask CLI reads; real environment variables win
@@ -18,7 +18,7 @@ prepare_multiprocess_dir()
 
 # HOST:PORT; with the published default SECRET_KEY (development only) HOST defaults to 127.0.0.1.
 bind = _settings.bind
-worker_class = "gateway.worker.GatewayWorker"  # gunicorn's gevent worker, accepting new connections in batches
+worker_class = "gateway.server.worker.GatewayWorker"  # gunicorn's gevent worker, accepting new connections in batches
 workers = _settings.workers
 worker_connections = 1000
 timeout = 60
@@ -46,7 +46,7 @@ def post_worker_init(worker):
 
 def pre_request(worker, req):
     """Hold back gunicorn's early 100 Continue: the gateway sends it when it reads the body."""
-    from gateway.expectcontinue import defer_continue
+    from gateway.server.expectcontinue import defer_continue
 
     defer_continue(req)
 
@@ -62,13 +62,13 @@ def worker_exit(server, worker):
 
 def child_exit(server, worker):
     """In the master: forget the exited worker's metric files."""
-    from gateway.metrics import worker_exited
+    from gateway.metrics.multiproc import worker_exited
 
     worker_exited(worker.pid)
 
 
 def on_exit(server):
     """In the master, last: remove the private metrics directory (an operator's one stays)."""
-    from gateway.metrics import remove_private_dir
+    from gateway.metrics.multiproc import remove_private_dir
 
     remove_private_dir()

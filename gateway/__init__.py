@@ -3,65 +3,72 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
-from gateway.settings import INSTANCE_DIR, Settings
+    from gateway.settings import Settings
 
 
 def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
-    """Build the gateway app; ``settings`` overrides the environment (a mapping of variables)."""
+    """Build the gateway app; ``settings`` overrides the environment (a mapping of variables).
+
+    Flask and the subsystems are imported here, not at the top: importing one leaf module of the
+    package (``gateway.specs.paths``) must not load the whole gateway.
+    """
+    from flask import Flask
+
+    from gateway.settings import INSTANCE_DIR
+
     settings = load_settings(settings)
     app = Flask(__name__, instance_path=str(INSTANCE_DIR), static_folder=None)
     app.config.update(GATEWAY_SETTINGS=settings, SECRET_KEY=settings.secret_key, DEBUG=settings.debug,
                       MAX_CONTENT_LENGTH=settings.gateway_max_body_size)  # the admin API's bodies too
     app.url_map.merge_slashes = False  # the proxy normalises paths itself, on the raw URI
 
-    from gateway import (
-        adminguard,
-        api,
-        cli,
-        clientinput,
-        dashboard,
-        errors,
-        extensions,
-        identity,
-        logconfig,
-        metrics,
-        requestid,
-    )
-    from gateway.blueprints import health, proxy
-    from gateway.control import breakers, dbstate, healthchecker, runtime
-    from gateway.pipeline import cors, dispatch, ratelimit, recorder
+    from gateway import api, cli, dashboard, errors, extensions, logconfig
+    from gateway.api import health
+    from gateway.auth import adminguard, identity
+    from gateway.circuits import registry
+    from gateway.config import runtime
+    from gateway.coordination import dbstate
+    from gateway.health import checker
+    from gateway.metrics import multiproc
+    from gateway.proxy import dispatch
+    from gateway.proxy.steps import cors
+    from gateway.requestlog import recorder
+    from gateway.server import clientinput, requestid
 
     logconfig.init_app(app)
     requestid.init_app(app)
     extensions.init_app(app)
     identity.init_app(app)
     runtime.init_app(app)
-    breakers.init_app(app)
-    healthchecker.init_app(app)
+    registry.init_app(app)
+    checker.init_app(app)
     recorder.init_app(app)
-    metrics.init_app(app)
+    multiproc.init_app(app)
     cors.init_app(app)
-    ratelimit.init_app(app)
     adminguard.init_app(app)
     app.register_blueprint(health.bp)
     api.init_app(app)
     cli.init_app(app)
     app.register_blueprint(dashboard.bp)
-    app.register_blueprint(proxy.bp)  # last: the catch-all
+    dispatch.init_app(app)  # last rule: the proxy's catch-all; proxied requests go around Flask
     errors.init_app(app)  # after api: replaces flask-smorest's own error handler
     dbstate.init_app(app)  # database errors: 503 when the database is the cause
-    dispatch.init_app(app)  # proxied requests around Flask's per-request machinery
     clientinput.init_app(app)  # outermost: it wraps wsgi.input for both paths (100 Continue, body deadlines)
     return app
 
 
 def load_settings(settings: Settings | Mapping[str, str] | None) -> Settings:
     """Return ``settings`` as a validated :class:`Settings` (environment plus overrides)."""
+    import os
+
+    from gateway.settings import Settings
+
     if isinstance(settings, Settings):
         return settings
-    import os
 
     return Settings.from_env({**os.environ, **(settings or {})})

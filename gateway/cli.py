@@ -1,7 +1,7 @@
 """The gateway's flask commands: seed, config, token, logs, health (never ``routes``: Flask owns it).
 
-The commands are thin: the work is done in ``gateway.control`` (seed, configfile, configplan,
-tokens, logpurge, healthchecker). Every failure is one line on stderr and exit status 1, never a traceback.
+The commands are thin: the work is done in the capability packages (config: seed, declarative, planner;
+auth: tokens; requestlog: purge; health: checker). Every failure is one line on stderr and exit status 1, never a traceback.
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from gateway.control import configfile, configplan, healthchecker, logpurge, seed, tokens
-from gateway.control.dbstate import first_line
+from gateway.auth import tokens
+from gateway.config import declarative, planner, seed
+from gateway.coordination.dbstate import first_line
 from gateway.extensions import db
+from gateway.health import checker
 from gateway.models import read_version
+from gateway.requestlog import purge
 
 
 def settings():
@@ -37,7 +40,7 @@ def one_line_errors(func):
         except SQLAlchemyError as exc:
             db.session.rollback()
             raise click.ClickException(database_error(exc)) from None
-        except (configfile.ConfigFileError, tokens.TokenError, OSError, UnicodeDecodeError) as exc:
+        except (declarative.ConfigFileError, tokens.TokenError, OSError, UnicodeDecodeError) as exc:
             raise click.ClickException(str(exc)) from None
 
     return wrapper
@@ -52,7 +55,7 @@ def database_error(exc: SQLAlchemyError) -> str:
     return f"database error: {text}{hint}"
 
 
-def report_invalid(exc: configfile.ConfigInvalid, source: str) -> None:
+def report_invalid(exc: declarative.ConfigInvalid, source: str) -> None:
     """Print every validation error on stderr and stop with status 1."""
     for line in exc.errors:
         click.echo(line, err=True)
@@ -75,13 +78,13 @@ def seed_command():
     """
     try:
         changes = seed.seed(db.session, settings())
-    except configfile.ConfigInvalid as exc:
+    except declarative.ConfigInvalid as exc:
         report_invalid(exc, "the *_SERVICE_URL settings")
     for change in changes:
         verb = "created" if change.action == "create" else "left"
         detail = ("differs from the settings: " + ", ".join(name for name, *_ in change.diff)) if change.diff else ""
-        click.echo(configplan.describe(change, verb, detail))
-    counts = configplan.summarise(changes)
+        click.echo(planner.describe(change, verb, detail))
+    counts = planner.summarise(changes)
     click.echo(f"Seed: {counts['create']} created, {counts['exists']} left as they were "
                f"(configuration version {read_version(db.session)}).")
 
@@ -99,7 +102,7 @@ def config_cli():
 
 
 @config_cli.command("export")
-@click.option("--format", "fmt", type=click.Choice(configfile.FORMATS), default=None,
+@click.option("--format", "fmt", type=click.Choice(declarative.FORMATS), default=None,
               help="Output format. Default: from the --output extension, else yaml.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to this file instead of stdout.")
@@ -109,8 +112,8 @@ def export_config(fmt, output):
 
     Routes, services, rate limits and CORS settings, without ids or timestamps.
     """
-    fmt = fmt or (configfile.format_of(output) if output else "yaml")
-    text = configfile.render(configfile.export(db.session, settings()), fmt)
+    fmt = fmt or (declarative.format_of(output) if output else "yaml")
+    text = declarative.render(declarative.export(db.session, settings()), fmt)
     db.session.rollback()  # end the read transaction
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -135,26 +138,26 @@ def import_config(file, dry_run, prune):
     """
     text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     try:
-        desired = configfile.load(text, None if file == "-" else file, settings())
-        problems = configplan.unregistered_targets(db.session, desired, prune)
+        desired = declarative.load(text, None if file == "-" else file, settings())
+        problems = planner.unregistered_targets(db.session, desired, prune)
         if problems:
-            raise configfile.ConfigInvalid(problems)
-    except configfile.ConfigInvalid as exc:
+            raise declarative.ConfigInvalid(problems)
+    except declarative.ConfigInvalid as exc:
         report_invalid(exc, file)
-    changes = configplan.plan(db.session, desired, prune=prune)
+    changes = planner.plan(db.session, desired, prune=prune)
     for change in changes:
-        click.echo(configplan.describe(change))
-    if dry_run or not configplan.writes(changes):
+        click.echo(planner.describe(change))
+    if dry_run or not planner.writes(changes):
         db.session.rollback()
         click.echo(f"{'Dry run' if dry_run else 'Nothing to do'}: {plan_summary(changes)}; nothing was written.")
         return
-    configplan.apply(db.session, changes)
+    planner.apply(db.session, changes)
     click.echo(f"Applied: {plan_summary(changes, done=True)} (configuration version {read_version(db.session)}).")
 
 
-def plan_summary(changes: list[configplan.Change], done: bool = False) -> str:
+def plan_summary(changes: list[planner.Change], done: bool = False) -> str:
     """Return the count of each action, as a plan ("1 to create") or as done ("1 created")."""
-    counts = configplan.summarise(changes)
+    counts = planner.summarise(changes)
     words = ("created", "updated", "deleted") if done else ("to create", "to update", "to delete")
     return (f"{counts['create']} {words[0]}, {counts['update']} {words[1]}, {counts['delete']} {words[2]}, "
             f"{counts['unchanged']} unchanged")
@@ -236,7 +239,7 @@ def logs_cli():
 @logs_cli.command("purge")
 @click.option("--days", type=click.IntRange(min=0), default=None,
               help="Delete rows older than this many days. Default: GATEWAY_LOG_RETENTION_DAYS.")
-@click.option("--batch-size", type=click.IntRange(1, 100_000), default=logpurge.BATCH_SIZE, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1, 100_000), default=purge.BATCH_SIZE, show_default=True,
               help="Rows deleted per transaction.")
 @one_line_errors
 def purge_logs(days, batch_size):
@@ -246,8 +249,8 @@ def purge_logs(days, batch_size):
     one short transaction each.
     """
     days = settings().gateway_log_retention_days if days is None else days
-    cutoff = logpurge.cutoff_for(days)
-    deleted = logpurge.purge_logs(db.session, cutoff, batch_size)
+    cutoff = purge.cutoff_for(days)
+    deleted = purge.purge_logs(db.session, cutoff, batch_size)
     click.echo(f"Deleted {deleted} log row{'s' if deleted != 1 else ''} older than {days} days "
                f"(created before {cutoff.isoformat(timespec='seconds')}).")
 
@@ -269,7 +272,7 @@ def check_health():
     records status, response time and counts as the server's own checker does every
     HEALTH_CHECK_INTERVAL, and prints one line per service.
     """
-    results = healthchecker.run_round(current_app)
+    results = checker.run_round(current_app)
     for result in results:
         click.echo(describe_check(result))
     counts = {}
@@ -279,7 +282,7 @@ def check_health():
     click.echo(f"Checked {len(results)} service{'s' if len(results) != 1 else ''}" + (f": {summary}." if summary else "."))
 
 
-def describe_check(result: healthchecker.CheckResult) -> str:
+def describe_check(result: checker.CheckResult) -> str:
     """Return one service's line: its status (and the one it had), what the check saw, how long it took."""
     change = f"{result.previous} -> {result.status}" if result.previous != result.status else result.status
     took = f", {result.probe.response_time:g} ms" if result.probe.response_time is not None else ""

@@ -9,8 +9,10 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Response, current_app, g, json
+from flask import Response, current_app, json
 from werkzeug.exceptions import HTTPException
+
+from gateway.server.requestid import current_request_id
 
 log = logging.getLogger("gateway")
 
@@ -64,7 +66,7 @@ def error_body(error: str, message: str, request_id: str, extra: dict | None = N
 def error_response(status: int, error: str, message: str, headers: dict | None = None,
                    extra: dict | None = None) -> Response:
     """Return the contract's JSON error with the current request id."""
-    body = error_body(error, message, g.get("request_id", ""), extra)
+    body = error_body(error, message, current_request_id() or "", extra)
     response = Response(body, status=status, mimetype="application/json")
     if headers:
         response.headers.update(headers)
@@ -97,7 +99,7 @@ def handle_http_exception(exc: HTTPException) -> Response:
 
 def handle_unexpected(exc: Exception) -> Response:
     """Log the traceback server-side; the client gets a plain 500."""
-    log.exception("unhandled error request_id=%s", g.get("request_id", ""))
+    log.exception("unhandled error request_id=%s", current_request_id() or "")
     return error_response(500, "internal_error", "The gateway failed to handle the request.")
 
 

@@ -12,9 +12,9 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from gateway.clientaddr import client_ip
-from gateway.dbtypes import render_item
-from gateway.sqliteio import cooperate
+from gateway.coordination.dbtypes import render_item
+from gateway.coordination.sqliteio import cooperate
+from gateway.server.clientaddr import client_ip
 
 
 class Model(DeclarativeBase):
@@ -43,7 +43,7 @@ def init_app(app):
     app.config.update(_jwt_config(settings))
     app.config.update(_limiter_config(settings))
     db.init_app(app)
-    with app.app_context():  # SQLite under gevent: calls in native threads (see gateway.sqliteio)
+    with app.app_context():  # SQLite under gevent: calls in native threads (see gateway.coordination.sqliteio)
         for engine in db.engines.values():
             cooperate(engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), compare_type=True, render_as_batch=True,
@@ -60,7 +60,7 @@ def _sqlalchemy_config(settings):
     options = {}
     if settings.is_sqlite:
         # No pre-ping: a file has no connection to lose, and under gevent each call is a hand-over
-        # to the connection's thread (gateway.sqliteio).
+        # to the connection's thread (gateway.coordination.sqliteio).
         # A locked SQLite file answers "database is locked" after 5 s instead of at once (the
         # caller waits, in a native thread: the worker's other requests do not).
         options["connect_args"] = {"timeout": 5}

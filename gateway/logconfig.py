@@ -15,10 +15,11 @@ import logging
 import sys
 import time
 
-from flask import g, has_app_context
 from gunicorn import glogging
 
 from gateway.redact import scrub
+from gateway.server.requestid import current as current_request_id
+from gateway.server.target import split_target
 
 ACCESS_FIELDS = "gateway.access_fields"  # environ key: fields the recorder adds to the access line
 _BARE = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@*+,%"
@@ -64,7 +65,7 @@ class RequestIdFilter(logging.Filter):
     """Put the current request id (or ``-``) on every record."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = (g.get("request_id") if has_app_context() else None) or "-"
+        record.request_id = current_request_id.get() or "-"
         return True
 
 
@@ -84,8 +85,6 @@ def init_app(app) -> None:
 
 def access_fields(resp, environ, request_time: dt.timedelta) -> dict:
     """Return the fields of one access line."""
-    from gateway.pipeline.context import split_target
-
     path, query = split_target(environ)
     extra = environ.get(ACCESS_FIELDS) or {}
     status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from gateway.control import configplan
+from gateway.config import planner
 from gateway.models import CorsConfig, RateLimitRule, RouteConfig, ServiceHealth
 from tests.conftest import empty_tables
 from tests.support import cli_rows
@@ -190,7 +190,7 @@ class TestImportChanges:
         for route in document["routes"]:
             route["priority"] = 3
         before = cli_rows.snapshot(seeded)
-        apply_one = configplan._apply_one
+        apply_one = planner._apply_one
         calls = []
 
         def failing_apply_one(session, change):
@@ -200,7 +200,7 @@ class TestImportChanges:
                 raise sa.exc.OperationalError("UPDATE", {}, Exception("server closed the connection"))
             apply_one(session, change)
 
-        monkeypatch.setattr(configplan, "_apply_one", failing_apply_one)
+        monkeypatch.setattr(planner, "_apply_one", failing_apply_one)
         result = invoke(runner, "config", "import", write(tmp_path, document), ok=False)
         assert result.exit_code == 1
         assert result.stderr.strip() == "Error: database error: server closed the connection"

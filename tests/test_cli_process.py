@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from gateway.identity import verify
+from gateway.auth.identity import verify
 from gateway.settings import SERVICES
 from tests.support import cli_rows
 

@@ -9,8 +9,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from gateway.control.tokens import parse_ttl
-from gateway.identity import InvalidToken, verify
+from gateway.auth.identity import InvalidToken, verify
+from gateway.auth.tokens import parse_ttl
 
 
 def create(runner, *args):

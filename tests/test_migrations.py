@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from gateway.dbtypes import render_item
+from gateway.coordination.dbtypes import render_item
 from gateway.extensions import db
 from tests.conftest import POSTGRES_URL
 from tests.support.backends import fresh_postgres_database
@@ -89,7 +89,7 @@ def test_routes_made_before_several_targets_keep_working(empty_database):
         engine.dispose()
     assert tuple(row) == ("http://127.0.0.1:9", None, None)
     from gateway.models import RouteConfig
-    from gateway.pipeline.routing import RouteSpec
+    from gateway.specs.routes import RouteSpec
 
     spec = RouteSpec.from_row(RouteConfig(id="x", path_pattern="/api/v1/old/*", target_service="old",
                                           target_url=row.target_url, methods=["GET"], is_public=True, priority=0,

@@ -4,7 +4,7 @@ The page and its files need no token (they hold no data); everything they show c
 ``/api/v1/gateway/...``, called by ``static/dashboard.js`` with the admin's token (pasted, kept in
 ``sessionStorage``) or with the session cookie a login link sets (:mod:`gateway.dashboard.session`).
 Nothing is inline: the pages' Content-Security-Policy allows scripts and styles from the gateway
-only. ``/dashboard`` is a reserved path (``gateway.pipeline.routing``): never proxied.
+only. ``/dashboard`` is a reserved path (``gateway.specs.routes``): never proxied.
 """
 
 from __future__ import annotations
@@ -14,11 +14,10 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, render_template, request, send_from_directory, url_for
 
-from gateway.adminguard import ADMIN_PREFIX
 from gateway.dashboard import session
 from gateway.errors import NotFound
+from gateway.specs.prefixes import ADMIN_API, DASHBOARD
 
-PREFIX = "/dashboard"
 STATIC = Path(__file__).resolve().parent / "static"
 # Scripts, styles and data from this origin only; no inline code, no framing, no foreign forms.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -28,7 +27,7 @@ YEAR = 365 * 86400
 ASSET_VERSIONS = {path.name: hashlib.sha256(path.read_bytes()).hexdigest()[:16]
                   for path in STATIC.iterdir() if path.is_file()}
 
-bp = Blueprint("dashboard", __name__, url_prefix=PREFIX, template_folder="templates")
+bp = Blueprint("dashboard", __name__, url_prefix=DASHBOARD, template_folder="templates")
 bp.add_url_rule("/login", view_func=session.log_in, methods=["GET"])
 bp.add_url_rule("/logout", view_func=session.log_out, methods=["POST"])
 
@@ -40,7 +39,7 @@ def show_dashboard():
     settings = current_app.config["GATEWAY_SETTINGS"]
     response = current_app.make_response(render_template(
         "dashboard/index.html", refresh_seconds=settings.dashboard_refresh_interval,
-        api_prefix=ADMIN_PREFIX, title=settings.project_name))
+        api_prefix=ADMIN_API, title=settings.project_name))
     response.headers["Cache-Control"] = "no-cache"
     return response
 

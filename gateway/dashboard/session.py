@@ -5,7 +5,7 @@
 ``purpose`` ``dashboard-login``, admin role), spends it (a link works once: its ``jti`` is kept in
 the database until it expires, see :mod:`gateway.models.login_link`) and sets the session cookie:
 a normal admin JWT lasting ``DASHBOARD_SESSION_LIFETIME``; HttpOnly, SameSite=Strict, Secure on https, and its Path is the
-admin API, the one place that reads it (with the dashboard's header, see :mod:`gateway.adminguard`):
+admin API, the one place that reads it (with the dashboard's header, see :mod:`gateway.auth.adminguard`):
 with Path=/ the browser would also send it to proxied routes, and the proxy passes cookies on to
 upstream services. A second cookie, with no secret in it, tells the page's script that a session
 exists, so that it never has to probe the API (and log a 401) to find out.
@@ -17,15 +17,16 @@ import datetime as dt
 
 from flask import current_app, redirect, request, url_for
 
-from gateway.adminguard import ADMIN_PREFIX, CSRF_HEADER, SESSION_COOKIE
-from gateway.control import tokens
+from gateway.auth import tokens
+from gateway.auth.adminguard import CSRF_HEADER, SESSION_COOKIE
+from gateway.auth.identity import Identity, InvalidToken, verify_for_purpose
 from gateway.errors import Forbidden, Unauthorized, error_response
 from gateway.extensions import db
-from gateway.identity import Identity, InvalidToken, verify_for_purpose
 from gateway.models import use_login_link
+from gateway.specs.prefixes import ADMIN_API, DASHBOARD
 
 HINT_COOKIE = "engadi_dashboard_session"  # "1" while a session cookie is set; readable by the page
-HINT_PATH = "/dashboard"
+HINT_PATH = DASHBOARD
 NEW_LINK = ("create a new one with `flask --app wsgi token create --sub ID --role admin --login-url` "
             "(a link works once, within 60 s), or open /dashboard and paste a token")
 
@@ -77,7 +78,7 @@ def spend_login_link(identity: Identity) -> None:
 
 def set_session_cookies(response, token: str, lifetime: int) -> None:
     """Set the session cookie (the admin JWT) and its readable hint."""
-    response.set_cookie(SESSION_COOKIE, token, max_age=lifetime, path=ADMIN_PREFIX, secure=request.is_secure,
+    response.set_cookie(SESSION_COOKIE, token, max_age=lifetime, path=ADMIN_API, secure=request.is_secure,
                         httponly=True, samesite="Strict")
     response.set_cookie(HINT_COOKIE, "1", max_age=lifetime, path=HINT_PATH, secure=request.is_secure,
                         httponly=False, samesite="Strict")
@@ -88,7 +89,7 @@ def log_out():
     if request.headers.get(CSRF_HEADER) != "1":
         raise Forbidden(f"Sign out from the dashboard page (it sends the {CSRF_HEADER}: 1 header).")
     response = current_app.response_class(status=204)
-    response.delete_cookie(SESSION_COOKIE, path=ADMIN_PREFIX, secure=request.is_secure, httponly=True,
+    response.delete_cookie(SESSION_COOKIE, path=ADMIN_API, secure=request.is_secure, httponly=True,
                            samesite="Strict")
     response.delete_cookie(HINT_COOKIE, path=HINT_PATH, secure=request.is_secure, samesite="Strict")
     return response

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from gateway.dbtypes import UTCDateTime, utcnow
+from gateway.coordination.dbtypes import UTCDateTime, utcnow
 from gateway.extensions import db
 
 VERSION_ROW_ID = 1

@@ -7,12 +7,13 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.dbtypes import JSONList, UTCDateTime, utcnow
+from gateway.coordination.dbtypes import JSONList, UTCDateTime, utcnow
 from gateway.extensions import db
+from gateway.specs.prefixes import METHODS
 
 CORS_ROW_ID = 1
 DEFAULT_CORS = {
-    "allow_methods": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+    "allow_methods": list(METHODS),
     "allow_headers": ["Authorization", "Content-Type", "X-Request-ID"],
     "expose_headers": ["X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"],
     "allow_credentials": False,

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.dbtypes import UTCDateTime, utcnow
+from gateway.coordination.dbtypes import UTCDateTime, utcnow
 from gateway.extensions import db
 
 DEPLOYMENT_ROW_ID = 1

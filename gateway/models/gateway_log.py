@@ -8,7 +8,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.dbtypes import UTCDateTime, utcnow, uuid7s
+from gateway.coordination.dbtypes import UTCDateTime, utcnow, uuid7s
 from gateway.extensions import db
 
 # The error rows of /errors and the error rate (a partial index: errors are the few rows).

@@ -8,10 +8,11 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.dbtypes import StringList, UTCDateTime, utcnow
+from gateway.coordination.dbtypes import StringList, UTCDateTime, utcnow
 from gateway.extensions import db
+from gateway.specs.prefixes import METHODS
 
-ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+ALL_METHODS = METHODS  # the one list: gateway.specs.prefixes
 
 
 class RouteConfig(db.Model):

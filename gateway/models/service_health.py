@@ -8,7 +8,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gateway.dbtypes import UTCDateTime, utcnow
+from gateway.coordination.dbtypes import UTCDateTime, utcnow
 from gateway.extensions import db
 
 HEALTH_STATUSES = ("healthy", "unhealthy", "degraded", "unknown")

@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 from flask import current_app
 from marshmallow import Schema, ValidationError, fields, pre_load
 
-from gateway.models import ALL_METHODS
-from gateway.pipeline.pathnorm import normalise_segment
-from gateway.pipeline.routing import WILDCARD, BadPattern, Pattern, compile_pattern, is_reserved
-from gateway.upstreams import ForbiddenUpstream, check_host
+from gateway.specs.paths import normalise_segment
+from gateway.specs.prefixes import ADMIN_API, HEALTH, METHODS
+from gateway.specs.routes import WILDCARD, BadPattern, Pattern, compile_pattern, is_reserved
+from gateway.upstream.addresses import ForbiddenUpstream, check_host
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 RULE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -151,7 +151,7 @@ def validate_pattern(value: str) -> Pattern:
 def validate_route_pattern(value: str) -> None:
     """Refuse a route pattern that could only match the gateway's own paths (it would never forward)."""
     if is_reserved(validate_pattern(value)):
-        raise ValidationError("Must not cover the gateway's own paths (/api/v1/gateway, /health, docs).")
+        raise ValidationError(f"Must not cover the gateway's own paths ({ADMIN_API}, {HEALTH}, docs).")
 
 
 def _no_controls(value: str) -> None:
@@ -224,12 +224,12 @@ class Method(fields.String):
     """An HTTP method of the gateway's list, upper-cased on load."""
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(metadata={"enum": list(ALL_METHODS), "description": "Case-insensitive."}, **kwargs)
+        super().__init__(metadata={"enum": list(METHODS), "description": "Case-insensitive."}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         method = super()._deserialize(value, attr, data, **kwargs).upper()
-        if method not in ALL_METHODS:
-            raise ValidationError(f"Must be one of {', '.join(ALL_METHODS)}.")
+        if method not in METHODS:
+            raise ValidationError(f"Must be one of {', '.join(METHODS)}.")
         return method
 
 

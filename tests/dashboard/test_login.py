@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from gateway.identity import InvalidToken, verify
+from gateway.auth.identity import InvalidToken, verify
 from tests.conftest import make_token
 from tests.support.admin_tokens import claims, hs256_token, unsigned_token
 from tests.support.servers import TEST_SECRET
@@ -46,7 +46,7 @@ def test_token_create_prints_a_login_link(app, runner):
     with app.app_context():
         with pytest.raises(InvalidToken):
             verify(token)  # never an access token
-        from gateway.identity import verify_for_purpose
+        from gateway.auth.identity import verify_for_purpose
 
         identity = verify_for_purpose(token, "dashboard-login")
     assert (identity.sub, identity.roles) == ("ops", ("admin",))
@@ -136,7 +136,7 @@ def test_a_login_link_without_a_jti_is_refused(app, client):
 def test_used_links_are_forgotten_some_minutes_after_they_expire(app, client):
     import sqlalchemy as sa
 
-    from gateway.dbtypes import utcnow
+    from gateway.coordination.dbtypes import utcnow
     from gateway.extensions import db
     from gateway.models import LoginLinkUse
 

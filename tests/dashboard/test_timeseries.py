@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from gateway.control.timeseries import timeseries
 from gateway.extensions import db
+from gateway.requestlog.timeseries import timeseries
 from tests.conftest import make_token
 from tests.support.observability_rows import add_rows, log
 

@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from gateway import create_app
-from gateway.blueprints.management import ADMIN_BLUEPRINTS
+from gateway.api.management import ADMIN_BLUEPRINTS
 from gateway.extensions import db
 from tests.conftest import empty_tables
 from tests.support.admin_api import API, assert_invalid

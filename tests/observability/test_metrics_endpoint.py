@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gateway import instruments
+from gateway.metrics import instruments
 
 TOKEN = "metrics-token-0123456789abcdef"
 
@@ -110,16 +110,16 @@ def test_the_limiters_unchecked_requests_are_exported(app, client):
 
 
 def test_the_multiprocess_directory(monkeypatch, tmp_path):
-    from gateway import metrics
+    from gateway.metrics import multiproc
 
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")  # unset, and restored as it was after the test
-    private = metrics.prepare_multiprocess_dir()
-    assert metrics.multiprocess_dir() == private and Path(private).is_dir()
-    metrics.remove_private_dir()
+    private = multiproc.prepare_multiprocess_dir()
+    assert multiproc.multiprocess_dir() == private and Path(private).is_dir()
+    multiproc.remove_private_dir()
     assert not Path(private).exists()
     (tmp_path / "counter_1.db").write_bytes(b"stale")
     (tmp_path / "keep.txt").write_text("not a sample file")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    assert metrics.prepare_multiprocess_dir() == str(tmp_path)
-    metrics.remove_private_dir()
+    assert multiproc.prepare_multiprocess_dir() == str(tmp_path)
+    multiproc.remove_private_dir()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["keep.txt"]  # an operator's directory stays

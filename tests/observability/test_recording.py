@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 
-from gateway.dbtypes import utcnow
+from gateway.coordination.dbtypes import utcnow
 from tests.support.observability_servers import full_output, log_rows, wait_for
 from tests.support.rawhttp import request
 from tests.support.servers import token

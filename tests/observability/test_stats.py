@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from gateway import instruments
+from gateway.metrics import instruments
 from tests.support.observability_rows import add_rows, log
 
 MIN = dt.timedelta(minutes=1)

@@ -7,8 +7,8 @@ from unittest import mock
 import psycopg
 import sqlalchemy as sa
 
-from gateway import instruments
 from gateway.extensions import db
+from gateway.metrics import instruments
 from gateway.models import GatewayLog
 from tests.conftest import make_token
 from tests.support.observability_servers import wait_for

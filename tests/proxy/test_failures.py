@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from gateway.pipeline.forwarder import BACKOFF_BASE
+from gateway.proxy.forwarding.forwarder import BACKOFF_BASE
 from tests.support.servers import free_port
 
 RETRIES = 3

@@ -8,7 +8,8 @@ import time
 import pytest
 from urllib3 import HTTPHeaderDict
 
-from gateway.pipeline.headers import downstream_headers, via_entry
+from gateway.proxy.forwarding.headers import downstream_headers
+from gateway.specs.via import via_entry
 from tests.proxy.conftest import deployment_via
 from tests.support.rawhttp import exchange, request
 from tests.support.servers import start_gateway, token

@@ -71,7 +71,7 @@ class CountingLock:
 def test_requests_queued_behind_the_first_load_do_not_repeat_it(database_url, monkeypatch):
     """A worker's first requests arrive together: one reads the configuration, the others wait and use it."""
     import gateway.models
-    from gateway.control.runtime import EXTENSION_KEY
+    from gateway.config.runtime import EXTENSION_KEY
 
     app = create_app({"DATABASE_URL": database_url, "REDIS_URL": "", "CONFIG_POLL_INTERVAL": "60"})
     worker = app.extensions[EXTENSION_KEY]

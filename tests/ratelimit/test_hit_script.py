@@ -6,8 +6,8 @@ import uuid
 import pytest
 from limits.storage import RedisStorage
 
-from gateway.control.ratelimits import RuleSpec
-from gateway.control.windows import TRIM_GRACE, CounterStoreDown, WindowCounters
+from gateway.ratelimits.counters import TRIM_GRACE, CounterStoreDown, WindowCounters
+from gateway.ratelimits.rules import RuleSpec
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,7 @@ def test_same_answers_as_the_library_scripts(storage, seed, dense, monkeypatch):
     ours = WindowCounters(storage)
     clock = [1_800_000_000.123456]
     trimmed = 0
-    monkeypatch.setattr("gateway.control.windows.time.time", lambda: clock[0])
+    monkeypatch.setattr("gateway.ratelimits.counters.time.time", lambda: clock[0])
     for _ in range(1500 if dense else 400):
         clock[0] += rnd.choice(steps) * rnd.random()
         chosen = rnd.sample(rules, rnd.randint(1, 3))
@@ -62,7 +62,7 @@ def test_stale_timestamps_are_dropped(storage, monkeypatch):
     rule = RuleSpec.build("big", "big", "global", None, 1_000_000, 2)
     counters = WindowCounters(storage)
     now = [1_800_000_000.0]
-    monkeypatch.setattr("gateway.control.windows.time.time", lambda: now[0])
+    monkeypatch.setattr("gateway.ratelimits.counters.time.time", lambda: now[0])
     for _ in range(500):
         now[0] += 0.001
         counters.hit([(rule, "x")])
@@ -80,7 +80,7 @@ def test_a_late_clock_reading_within_the_grace_still_sees_the_full_window(storag
     rule = RuleSpec.build("late", "late", "global", None, 3, 10)
     counters = WindowCounters(storage)
     now = [1_800_000_000.0]
-    monkeypatch.setattr("gateway.control.windows.time.time", lambda: now[0])
+    monkeypatch.setattr("gateway.ratelimits.counters.time.time", lambda: now[0])
     assert [s.allowed for _ in range(3) for s in counters.hit([(rule, "x")])] == [True] * 3
     now[0] += 10.5  # a request 10.5 s later: the three have left its window, and are trimmed only after 1 s more
     assert counters.hit([(rule, "x")])[0].allowed

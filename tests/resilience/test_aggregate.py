@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from gateway.control.health import overall_status
 from gateway.extensions import db
+from gateway.health.report import overall_status
 from gateway.models import ServiceHealth
 
 API = "/api/v1/gateway"
@@ -63,16 +63,16 @@ def test_services_show_the_circuit_details(app, client, admin_headers):
 
 
 def test_health_and_circuit_writes_do_not_move_the_configuration_version(app):
-    from gateway.control import circuitrows
-    from gateway.control.controldb import control_engine
+    from gateway.circuits import rows
+    from gateway.coordination.database import control_engine
     from gateway.models import read_version
 
     add_service(app, "orders")
     with app.app_context():
         version = read_version(db.session)
     with control_engine(app).begin() as connection:
-        circuitrows.open_if_closed(connection, "orders", OPENED)
-        circuitrows.increment(connection, "orders", "circuit_failures")
-        circuitrows.reset(connection, "orders")
+        rows.open_if_closed(connection, "orders", OPENED)
+        rows.increment(connection, "orders", "circuit_failures")
+        rows.reset(connection, "orders")
     with app.app_context():
         assert read_version(db.session) == version

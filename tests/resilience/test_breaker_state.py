@@ -12,14 +12,14 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from gateway.control import circuitrows
-from gateway.control.breakers import BreakerRegistry, CircuitOpen
-from gateway.control.circuitbreaker import trial_key
-from gateway.control.controldb import control_engine, create_control_engine
+from gateway.circuits import rows
+from gateway.circuits.breaker import trial_key
+from gateway.circuits.registry import BreakerRegistry, CircuitOpen
+from gateway.coordination.database import control_engine, create_control_engine
 from gateway.extensions import db
 from gateway.models import ServiceHealth, read_version
-from gateway.pipeline.routing import RouteSpec, compile_pattern
 from gateway.settings import Settings
+from gateway.specs.routes import RouteSpec, compile_pattern
 
 SETTINGS = {"CIRCUIT_BREAKER_FAILURE_THRESHOLD": 3, "CIRCUIT_BREAKER_SUCCESS_THRESHOLD": 2,
             "CIRCUIT_BREAKER_TIMEOUT": 30, "CIRCUIT_BREAKER_POLL_INTERVAL": 60}
@@ -74,7 +74,7 @@ def fail(worker, times: int = 1, route=None):
 def age_opening(app, seconds: float, name: str = "orders") -> None:
     """Pretend the circuit opened ``seconds`` ago (instead of waiting)."""
     with control_engine(app).begin() as connection:
-        connection.execute(circuitrows.TABLE.update().where(circuitrows.TABLE.c.service_name == name).values(
+        connection.execute(rows.TABLE.update().where(rows.TABLE.c.service_name == name).values(
             circuit_opened_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds)))
 
 
@@ -230,7 +230,7 @@ def test_a_worker_follows_a_reset_it_did_not_make(gateway_app, workers):
     fail(first, 3)
     second.refresh()
     with control_engine(gateway_app).begin() as connection:
-        assert circuitrows.reset(connection, "orders")
+        assert rows.reset(connection, "orders")
     second.refresh()
     assert second.admit(route_to()) is second.breakers["orders"].closed_ticket
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from gateway.control.healthprobe import Probe, judge, reported_status
-from gateway.control.leases import LocalLeases, RedisLeases
+from gateway.coordination.leases import LocalLeases, RedisLeases
+from gateway.health.probe import Probe, judge, reported_status
 
 SLOW_MS = 500
 
@@ -52,7 +52,7 @@ class Clock:
 
 def test_local_lease_is_exclusive_until_released_or_expired(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr("gateway.control.leases.time", clock)
+    monkeypatch.setattr("gateway.coordination.leases.time", clock)
     leases = LocalLeases()
     token = leases.acquire("k", 10)
     assert token and leases.acquire("k", 10) is None

@@ -7,7 +7,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from gateway.dbtypes import utcnow
+from gateway.coordination.dbtypes import utcnow
 from gateway.extensions import db
 from gateway.models import CorsConfig, GatewayLog, RateLimitRule, RouteConfig, ServiceHealth, read_version
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from gateway.dbtypes import utcnow
+from gateway.coordination.dbtypes import utcnow
 from gateway.extensions import db
 from gateway.models import GatewayLog
 

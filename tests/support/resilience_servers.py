@@ -71,7 +71,7 @@ def forget_stale_leases(database_url: str, redis_url: str) -> None:
     """
     import redis
 
-    from gateway.control.leases import deployment_prefix
+    from gateway.coordination.leases import deployment_prefix
     from gateway.settings import Settings
 
     client = redis.Redis.from_url(redis_url)

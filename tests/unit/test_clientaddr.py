@@ -2,7 +2,7 @@ import ipaddress
 
 import pytest
 
-from gateway.clientaddr import resolve_client_ip
+from gateway.server.clientaddr import resolve_client_ip
 
 TRUSTED = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("127.0.0.1/32"))
 

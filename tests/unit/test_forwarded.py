@@ -1,6 +1,6 @@
 import pytest
 
-from gateway.pipeline.headers import forwarded_element
+from gateway.proxy.forwarding.headers import forwarded_element
 
 
 @pytest.mark.parametrize(("peer", "host", "scheme", "element"), [

@@ -5,8 +5,8 @@ import ipaddress
 import pytest
 import urllib3
 
-from gateway.pipeline.guardedpool import guard_pools
-from gateway.upstreams import ForbiddenUpstream
+from gateway.upstream.addresses import ForbiddenUpstream
+from gateway.upstream.pool import guard_pools
 from tests.support.listeners import CountingServer
 
 

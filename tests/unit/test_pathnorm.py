@@ -1,6 +1,6 @@
 import pytest
 
-from gateway.pipeline.pathnorm import BadPath, match_key, normalise_path
+from gateway.specs.paths import BadPath, match_key, normalise_path
 
 
 @pytest.mark.parametrize(("raw", "expected"), [

@@ -7,8 +7,8 @@ import types
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.pipeline.pathnorm import BadPath, match_key, normalise_path
-from gateway.pipeline.routing import RouteSpec, RouteTable, path_keys
+from gateway.specs.paths import BadPath, match_key, normalise_path
+from gateway.specs.routes import RouteSpec, RouteTable, path_keys
 
 # Pieces that make the tricky spellings likely: dots, escapes (good, bad, of dots and slashes).
 PIECES = st.sampled_from(["/", ".", "..", "%2e", "%2E", "%2f", "%2F", "%", "%4", "%zz", "%61", ";", ";x=1", "private",

@@ -2,7 +2,7 @@ import types
 
 import pytest
 
-from gateway.pipeline.routing import (
+from gateway.specs.routes import (
     BadPattern,
     RouteSpec,
     RouteTable,

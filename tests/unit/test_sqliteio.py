@@ -13,7 +13,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from gateway.sqliteio import CooperativeConnection, cooperate, is_lock_wait
+from gateway.coordination.sqliteio import CooperativeConnection, cooperate, is_lock_wait
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = """
@@ -21,7 +21,7 @@ from gevent import monkey
 monkey.patch_all()
 import sqlite3, sys, time
 import gevent, sqlalchemy as sa
-from gateway.sqliteio import CooperativeConnection, cooperate, is_lock_wait
+from gateway.coordination.sqliteio import CooperativeConnection, cooperate, is_lock_wait
 
 path = sys.argv[1]
 engine = cooperate(sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 1.0}))

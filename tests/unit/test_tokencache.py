@@ -2,7 +2,7 @@
 
 import time
 
-from gateway.tokencache import TokenCache
+from gateway.auth.tokencache import TokenCache
 
 
 def test_remembers_until_exp():
@@ -25,7 +25,7 @@ class Clock:
 
 def test_ttl_caps_tokens_without_exp(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr("gateway.tokencache.time", clock)
+    monkeypatch.setattr("gateway.auth.tokencache.time", clock)
     cache = TokenCache(ttl=30)
     cache.put("t", "identity", None)
     clock.now += 29.9
@@ -36,7 +36,7 @@ def test_ttl_caps_tokens_without_exp(monkeypatch):
 
 def test_exp_caps_the_ttl(monkeypatch):
     clock = Clock()
-    monkeypatch.setattr("gateway.tokencache.time", clock)
+    monkeypatch.setattr("gateway.auth.tokencache.time", clock)
     cache = TokenCache(ttl=30)
     cache.put("t", "identity", clock.now + 10)
     clock.now += 9.9

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import types
 
-from gateway.pipeline.traffic import SmoothWeighted, Target, TrafficPlan, bucket, request_cookies
+from gateway.specs.traffic import SmoothWeighted, Target, TrafficPlan, bucket, request_cookies
 
 
 def test_smooth_weighted_round_robin_is_nginx_s_sequence():

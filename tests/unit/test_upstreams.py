@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from gateway.upstreams import ForbiddenUpstream, check_host
+from gateway.upstream.addresses import ForbiddenUpstream, check_host
 
 PRIVATE_ONLY = (ipaddress.ip_network("10.0.0.0/8"),)
 

@@ -3,7 +3,7 @@
 import time
 import uuid
 
-from gateway.dbtypes import uuid7s
+from gateway.coordination.dbtypes import uuid7s
 
 
 def test_layout_is_version_7_of_the_rfc_variant_with_the_current_millisecond():

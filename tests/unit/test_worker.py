@@ -7,8 +7,8 @@ from gunicorn.http import errors as gunicorn_errors
 from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.workers import ggevent
 
-from gateway.gunicornanswers import GatewayResponse, refusal
-from gateway.worker import ACCEPT_BATCH, BatchAcceptServer, GatewayWorker
+from gateway.server.answers import GatewayResponse, refusal
+from gateway.server.worker import ACCEPT_BATCH, BatchAcceptServer, GatewayWorker
 
 
 def test_gunicorns_one_connection_per_loop_turn_is_overridden():
@@ -77,4 +77,4 @@ def test_gunicorn_conf_uses_the_worker():
     from tests.support.servers import ROOT
 
     lines = (ROOT / "gunicorn.conf.py").read_text().splitlines()
-    assert any(line.startswith('worker_class = "gateway.worker.GatewayWorker"') for line in lines)
+    assert any(line.startswith('worker_class = "gateway.server.worker.GatewayWorker"') for line in lines)

@@ -1,0 +1,85 @@
+"""Configuration API: rate-limit rules and CORS settings."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from gateway.api import AdminBlueprint
+from gateway.config.runtime import configuration_changed
+from gateway.config.store import commit, ensure_unique, get_or_404, update_row
+from gateway.extensions import db
+from gateway.models import RateLimitRule
+from gateway.models.cors_config import load_cors
+from gateway.schemas import CorsSchema, RateLimitRuleListSchema, RateLimitRuleSchema
+from gateway.schemas.cors import check_credentials
+from gateway.specs.prefixes import ADMIN_API
+
+bp = AdminBlueprint("configuration", __name__, url_prefix=ADMIN_API + "/config",
+                    description="Rate-limit rules and CORS settings.")
+
+
+@bp.route("/rate-limits")
+class RateLimitRules(MethodView):
+    @bp.response(200, RateLimitRuleListSchema)
+    def get(self):
+        """List rate-limit rules."""
+        items = db.session.query(RateLimitRule).order_by(RateLimitRule.rule_name).all()
+        return {"items": items, "total": len(items)}
+
+    @bp.arguments(RateLimitRuleSchema)
+    @bp.response(201, RateLimitRuleSchema)
+    @bp.alt_response(409, response="CONFLICT")
+    def post(self, data):
+        """Create a rate-limit rule; 409 if the name exists."""
+        ensure_unique(RateLimitRule, "rule_name", data["rule_name"], "rule")
+        rule = RateLimitRule(**data)
+        db.session.add(rule)
+        commit("rule_name")
+        configuration_changed()
+        return rule
+
+
+@bp.route("/rate-limits/<uuid:rule_id>")
+class RateLimitRuleById(MethodView):
+    @bp.response(200, RateLimitRuleSchema)
+    def get(self, rule_id):
+        """Return one rate-limit rule."""
+        return get_or_404(RateLimitRule, rule_id, "rate-limit rule")
+
+    @bp.arguments(RateLimitRuleSchema(partial=True))
+    @bp.response(200, RateLimitRuleSchema)
+    @bp.alt_response(409, response="CONFLICT")
+    def put(self, data, rule_id):
+        """Update a rate-limit rule; fields left out stay as they were."""
+        rule = get_or_404(RateLimitRule, rule_id, "rate-limit rule")
+        update_row(rule, data, "rule_name", "rule")
+        configuration_changed()
+        return rule
+
+    @bp.response(204)
+    def delete(self, rule_id):
+        """Delete a rate-limit rule."""
+        db.session.delete(get_or_404(RateLimitRule, rule_id, "rate-limit rule"))
+        db.session.commit()
+        configuration_changed()
+
+
+@bp.route("/cors")
+class Cors(MethodView):
+    @bp.response(200, CorsSchema)
+    def get(self):
+        """Return the CORS settings."""
+        return load_cors(db.session)
+
+    @bp.arguments(CorsSchema(partial=True))
+    @bp.response(200, CorsSchema)
+    def put(self, data):
+        """Update the CORS settings; fields left out stay as they were."""
+        cors = load_cors(db.session, create=True)
+        credentials = data.get("allow_credentials", cors.allow_credentials)
+        check_credentials(data.get("allow_origins", cors.allow_origins), credentials)
+        for key, value in data.items():
+            setattr(cors, key, value)
+        db.session.commit()
+        configuration_changed()
+        return cors

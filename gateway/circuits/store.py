@@ -1,0 +1,157 @@
+"""pybreaker's storage on the service's ``service_health`` row, read from a per-worker cache.
+
+Reads (state, counters, when it opened) never touch the database: they come from
+``storage.record``, which the worker's poller refreshes every ``CIRCUIT_BREAKER_POLL_INTERVAL``
+and which every write of this worker refreshes with the row it returns. Writes are one short
+statement each and are skipped when they would change nothing: pybreaker resets the failure
+counter on every success, which here costs nothing while the counter is already zero. When the
+database fails, writes are applied to the cache only and not tried again for a second: the
+worker keeps acting on the last state it knew, and stores it once the database answers again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+
+import pybreaker
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from gateway.circuits import rows
+from gateway.circuits.rows import CircuitRecord
+from gateway.coordination.dbtypes import utcnow
+
+log = logging.getLogger("gateway.circuit")
+RETRY_DATABASE_AFTER = 1.0
+LOG_EVERY = 60.0
+# pybreaker's state names and the database's.
+TO_DATABASE = {pybreaker.STATE_CLOSED: "closed", pybreaker.STATE_OPEN: "open", pybreaker.STATE_HALF_OPEN: "half_open"}
+FROM_DATABASE = {value: key for key, value in TO_DATABASE.items()}
+
+
+class CircuitWriter:
+    """Runs circuit writes on the control engine; skips the database for a second after it failed."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.down_until = 0.0
+        self.failures = 0  # writes that could not reach the database
+        self._last_log = 0.0
+
+    def run(self, name: str, target_url: str, operation) -> CircuitRecord | None:
+        """Run ``operation(connection)`` in a transaction, registering the service if it has no row.
+
+        Return the row the operation answers, or None when the database could not be used.
+        """
+        if time.monotonic() < self.down_until:
+            self.failures += 1
+            return None
+        try:
+            with self.engine.begin() as connection:
+                record = operation(connection)
+                if record is None:
+                    rows.ensure_row(connection, name, target_url)
+                    record = operation(connection)
+                return record
+        except SQLAlchemyError as exc:
+            self._failed(exc)
+            return None
+
+    def _failed(self, exc: Exception) -> None:
+        self.failures += 1
+        if not isinstance(exc, PoolTimeout):  # busy, not down: the next write may go through
+            self.down_until = time.monotonic() + RETRY_DATABASE_AFTER
+        if time.monotonic() - self._last_log >= LOG_EVERY:
+            self._last_log = time.monotonic()
+            log.warning("circuit state not written (%s): acting on this worker's own view until the "
+                        "database answers", exc.__class__.__name__)
+
+
+class DatabaseCircuitStorage(pybreaker.CircuitBreakerStorage):
+    """A pybreaker storage whose truth is a ``service_health`` row shared by every worker."""
+
+    def __init__(self, name: str, writer: CircuitWriter, target_url: str, record: CircuitRecord | None = None):
+        super().__init__(name)
+        self.writer = writer
+        self.target_url = target_url
+        self.record = record or CircuitRecord()
+        self.generation = 0  # moves with every local change: a poll that started before it is stale
+        self.unsynced = False  # the record holds a change the database has not taken yet
+        self._opened_at = None
+
+    # --- reads: the cache ------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        return FROM_DATABASE[self.record.state]
+
+    @property
+    def counter(self) -> int:
+        return self.record.failures
+
+    @property
+    def success_counter(self) -> int:
+        return self.record.successes
+
+    @property
+    def opened_at(self):
+        return self.record.opened_at
+
+    # --- writes ----------------------------------------------------------------------------
+
+    @state.setter
+    def state(self, state: str) -> None:
+        """Move to ``state`` (compare-and-set on the state this worker knows)."""
+        current = self.record
+        target = CircuitRecord(TO_DATABASE[state], current.failures, 0, None)
+        if target.state == "open":  # the failures that opened it stay visible
+            target.opened_at, self._opened_at = self._opened_at or utcnow(), None
+        else:
+            target.failures = 0
+        if target == current:
+            return
+        self._write(target, lambda c: rows.transition(c, self.name, current.state, target))
+        if self.record.state == target.state:
+            log.warning("circuit %s: %s -> %s", self.name, current.state, target.state)
+
+    @opened_at.setter
+    def opened_at(self, value) -> None:
+        self._opened_at = value  # written with the state (pybreaker sets it just before)
+
+    def increment_counter(self) -> None:
+        local = dataclasses.replace(self.record, failures=self.record.failures + 1)
+        self._write(local, lambda c: rows.increment(c, self.name, "circuit_failures"))
+
+    def reset_counter(self) -> None:
+        if self.record.failures:
+            local = dataclasses.replace(self.record, failures=0)
+            self._write(local, lambda c: rows.set_counter(c, self.name, "circuit_failures", 0))
+
+    def increment_success_counter(self) -> None:
+        local = dataclasses.replace(self.record, successes=self.record.successes + 1)
+        self._write(local, lambda c: rows.increment(c, self.name, "circuit_successes"))
+
+    def reset_success_counter(self) -> None:
+        if self.record.successes:
+            local = dataclasses.replace(self.record, successes=0)
+            self._write(local, lambda c: rows.set_counter(c, self.name, "circuit_successes", 0))
+
+    def _write(self, local: CircuitRecord, operation) -> None:
+        """Write through to the row; keep the row's answer, or ``local`` when the database failed."""
+        self.generation += 1
+        stored = self.writer.run(self.name, self.target_url, operation)
+        self.record = stored if stored is not None else local
+        self.unsynced = stored is None
+
+    def push(self) -> None:
+        """Store the view this worker formed while the database failed (what it saw then is not lost)."""
+        record = self.record
+        self._write(record, lambda c: rows.store(c, self.name, record))
+
+    def adopt(self, record: CircuitRecord) -> None:
+        """Take the state another worker (or an operator) stored."""
+        self.record = record
+        self.generation += 1
+        self.unsynced = False

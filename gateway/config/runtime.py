@@ -1,0 +1,161 @@
+"""The per-worker run-time configuration: compiled tables refreshed by a version stamp.
+
+Each worker holds an immutable :class:`Snapshot` (route table, CORS policy, services). A
+background thread (a greenlet under gevent) reads the one-row version counter every
+``CONFIG_POLL_INTERVAL`` seconds and rebuilds the snapshot only when it moved; the request
+path reads ``runtime.snapshot`` and never touches the database. A worker that changes the
+configuration itself (admin API) refreshes at once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import time
+
+from flask import current_app
+from sqlalchemy.exc import SQLAlchemyError
+
+from gateway.specs.cors import CorsPolicy
+from gateway.specs.routes import RouteSpec, RouteTable
+
+log = logging.getLogger("gateway.runtime")
+EXTENSION_KEY = "gateway.runtime"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the request path reads, built from one configuration version."""
+
+    version: int
+    routes: RouteTable
+    cors: CorsPolicy
+    services: dict  # service name -> service URL
+    rules: tuple = ()  # compiled rate-limit rules (RuleSpec)
+    via: str = ""  # the deployment's Via entry (the loop check and the forwarder's Via header)
+
+
+EMPTY = Snapshot(version=-1, routes=RouteTable(()), cors=CorsPolicy.disabled(), services={})
+
+
+class Runtime:
+    """Holds the current snapshot of one worker and keeps it fresh."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.snapshot = EMPTY
+        self.listeners: list = []  # callables(snapshot, app) run after each load (rate-limit rules...)
+        self._lock = threading.Lock()
+        self._poller: threading.Thread | None = None
+        self._stopped = threading.Event()
+        self._failing = False
+        self._next_attempt = 0.0
+
+    def current(self) -> Snapshot:
+        """Return the snapshot; until a worker's first load succeeds, requests try it (and wait).
+
+        While the database cannot be read, a try is made at most once per poll interval and the
+        empty snapshot (version -1) is returned in between.
+        """
+        snapshot = self.snapshot
+        if snapshot.version < 0 and time.monotonic() >= self._next_attempt:
+            self.refresh(first=True)
+            snapshot = self.snapshot
+        return snapshot
+
+    def refresh(self, first: bool = False) -> bool:
+        """Rebuild the snapshot if the stored version moved; return whether it did.
+
+        The first call in a process also starts the background poller. ``first``: only while
+        nothing is loaded yet and no failed try is recent. The requests that queued on the lock
+        behind the one that loads the snapshot then return at once: they used to read the
+        database again one after another, and a worker that met its first requests under load
+        (500 at once) kept some of them waiting 10 s.
+        """
+        from gateway.models import read_version
+
+        self.start()
+        with self._lock, self.app.app_context():
+            from gateway.extensions import db
+
+            if first and (self.snapshot.version >= 0 or time.monotonic() < self._next_attempt):
+                return False
+            try:
+                version = read_version(db.session)
+                if version == self.snapshot.version:
+                    return False
+                self.snapshot = load_snapshot(db.session, version, self.app.config["GATEWAY_SETTINGS"])
+                self._recover()
+            except SQLAlchemyError as exc:
+                self._fail(exc)
+                self._next_attempt = time.monotonic() + self.app.config["GATEWAY_SETTINGS"].config_poll_interval
+                return False
+            finally:
+                db.session.remove()
+        for listener in self.listeners:
+            listener(self.snapshot, self.app)
+        return True
+
+    def start(self) -> None:
+        """Start the background poller once per process."""
+        if self._poller is None:
+            self._poller = threading.Thread(target=self._poll, name="config-poller", daemon=True)
+            self._poller.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _poll(self) -> None:
+        interval = self.app.config["GATEWAY_SETTINGS"].config_poll_interval
+        while not self._stopped.wait(interval):
+            try:
+                self.refresh()
+            except Exception:  # keep polling whatever happens; the old snapshot stays in use
+                log.exception("configuration refresh failed")
+
+    def _fail(self, exc: Exception) -> None:
+        if not self._failing:
+            log.warning("configuration database unreachable, keeping version %s: %s",
+                        self.snapshot.version, exc.__class__.__name__)
+        self._failing = True
+
+    def _recover(self) -> None:
+        if self._failing:
+            log.warning("configuration database reachable again (version %s)", self.snapshot.version)
+        self._failing = False
+
+
+def load_snapshot(session, version: int, settings) -> Snapshot:
+    """Read every configuration table and compile it."""
+    from gateway.models import RateLimitRule, RouteConfig, ServiceHealth, deployment_id
+    from gateway.models.cors_config import load_cors
+    from gateway.specs.ratelimits import compile_rules
+    from gateway.specs.via import via_entry
+
+    via = via_entry(deployment_id(session))  # first: it may commit (the first worker ever makes it)
+
+    services = {row.service_name: row.service_url for row in session.query(ServiceHealth)}
+    routes = RouteTable(
+        RouteSpec.from_row(row, services)
+        for row in session.query(RouteConfig).filter(RouteConfig.is_active.is_(True))
+    )
+    cors = CorsPolicy.from_row(load_cors(session))
+    rules = compile_rules(session.query(RateLimitRule).all(), settings)
+    return Snapshot(version=version, routes=routes, cors=cors, services=services, rules=rules, via=via)
+
+
+def init_app(app) -> None:
+    """Attach a :class:`Runtime` to the app."""
+    app.extensions[EXTENSION_KEY] = Runtime(app)
+
+
+def runtime() -> Runtime:
+    """Return the current app's runtime."""
+    return current_app.extensions[EXTENSION_KEY]
+
+
+def configuration_changed() -> None:
+    """Refresh this worker now, after a change it committed itself."""
+    runtime().refresh()
+

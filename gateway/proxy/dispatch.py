@@ -1,0 +1,133 @@
+"""The WSGI entry of proxied requests: the pipeline without Flask's per-request machinery.
+
+A proxied request needs none of Flask's routing, request object, session, hooks or
+``Response`` building: it is the hot path. So the app's WSGI callable sends the gateway's own
+endpoints (``/health``, ``/metrics``, ``/api/v1/gateway``, the docs, ``/dashboard``) to Flask
+and everything else straight through :data:`gateway.proxy.steps.STEPS` inside a bare app
+context (``current_app`` works; Flask's request object is not there), then finishes it in
+:mod:`gateway.proxy.finish`. This is the only way a proxied request is served.
+
+The split is decided on the normalised path's match keys, as the pipeline decides which paths
+are reserved, never on gunicorn's ``PATH_INFO`` (percent-decoded, dot segments unresolved,
+shifted by a client's ``SCRIPT_NAME`` header). A request for a reserved path is handed to Flask
+with ``PATH_INFO`` rewritten to the normalised path, so the admin guard and Flask's router see
+one spelling: ``/api/v1/gateway/services/../health`` is ``/api/v1/gateway/health`` to both, and
+``/%61pi/v1//gateway/routes`` is ``/api/v1/gateway/routes``. A reserved path that no endpoint
+of the gateway serves with that method (``POST /health``, ``/dashboard/nope``) is the
+pipeline's again, which refuses it (404, or the admin check first under the admin API): Flask's
+router holds a catch-all rule for the proxy (:data:`PROXY_ENDPOINT`, no view) so that its
+choice between the gateway's endpoints and the proxy stays the router's own.
+"""
+
+from __future__ import annotations
+
+import http
+import logging
+from urllib.parse import unquote
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.wsgi import ClosingIterator
+
+from gateway.circuits.registry import release_ticket
+from gateway.config.runtime import runtime
+from gateway.errors import GatewayError, error_body
+from gateway.proxy import steps
+from gateway.proxy.context import ProxyContext
+from gateway.proxy.finish import finish
+from gateway.proxy.forwarding.response import Answer
+from gateway.proxy.steps.normalise import request_path
+from gateway.requestlog.recorder import begin
+from gateway.server.requestid import current as current_request_id
+from gateway.server.target import split_target
+from gateway.specs.paths import BadPath
+from gateway.specs.prefixes import METHODS
+from gateway.specs.routes import is_reserved_path
+
+log = logging.getLogger("gateway.dispatch")
+JSON = ("Content-Type", "application/json")
+PROXY_ENDPOINT = "proxy"  # Flask's rule for "not one of the gateway's endpoints": never served by Flask
+_REASONS = {status.value: f"{status.value} {status.phrase}" for status in http.HTTPStatus}
+
+
+def status_line(status: int) -> str:
+    """Return ``"200 OK"`` for 200 (and ``"599 Unknown"`` for codes without a phrase)."""
+    return _REASONS.get(status) or f"{status} Unknown"
+
+
+def init_app(app) -> None:
+    """Route proxied requests around Flask; the gateway's own endpoints keep going through it."""
+    app.add_url_rule("/", endpoint=PROXY_ENDPOINT, defaults={"path": ""}, methods=METHODS)
+    app.add_url_rule("/<path:path>", endpoint=PROXY_ENDPOINT, methods=METHODS)
+    flask_wsgi = app.wsgi_app
+
+    def wsgi_app(environ, start_response):
+        if is_own(app, environ):
+            return flask_wsgi(environ, start_response)
+        return serve(app, environ, start_response)
+
+    app.wsgi_app = wsgi_app
+
+
+def is_own(app, environ: dict) -> bool:
+    """Return whether the request is for the gateway's own endpoints; if so, point Flask at its normalised path.
+
+    A malformed path is not: the pipeline answers it with a 400.
+    """
+    try:
+        path, keys = request_path(environ, split_target(environ)[0])
+    except BadPath:
+        return False
+    if not is_reserved_path(keys):
+        return False  # the hot path: decided on the keys alone
+    # Flask routes on PATH_INFO (percent-decoded, WSGI's latin-1 text) under SCRIPT_NAME.
+    environ["PATH_INFO"] = unquote(path, encoding="latin-1")
+    environ["SCRIPT_NAME"] = ""
+    return routed_endpoint(app, environ) != PROXY_ENDPOINT
+
+
+def routed_endpoint(app, environ: dict) -> str | None:
+    """Return the endpoint Flask's router picks for the request (None: it answers with an error or redirect)."""
+    adapter = app.url_map.bind_to_environ(environ, server_name=app.config["SERVER_NAME"],
+                                          subdomain=app.url_map.default_subdomain or None)
+    try:
+        return adapter.match()[0]
+    except HTTPException:  # 404, 405 with Allow, a redirect to the slash: Flask's answers
+        return None
+
+
+def serve(app, environ: dict, start_response):
+    """Answer one proxied request through the steps."""
+    with app.app_context():
+        begin(environ)
+        ctx = ProxyContext(environ, runtime().current())
+        token = current_request_id.set(ctx.request_id)  # for the log lines written on the way
+        try:
+            try:
+                answer, own, error = run_steps(ctx)
+            finally:
+                release_ticket(ctx)  # a trial slot the request took and no outcome gave back
+            headers, on_close = finish(environ, ctx, answer, own, error)
+        finally:
+            current_request_id.reset(token)
+    start_response(status_line(answer.status), headers)
+    return ClosingIterator(answer.body, on_close) if on_close is not None else answer.body
+
+
+def run_steps(ctx) -> tuple[Answer, bool, str | None]:
+    """Return the answer, whether the gateway gave it (not the upstream), and the error for the log."""
+    try:
+        answer = steps.run(ctx)
+    except GatewayError as exc:
+        return error_answer(exc, ctx.request_id), True, f"{exc.error}: {ctx.error or exc.description}"
+    except Exception:  # noqa: BLE001 (logged with its traceback; the client gets the contract's 500)
+        log.exception("unhandled error request_id=%s", ctx.request_id)
+        return error_answer(GatewayError(), ctx.request_id), True, "internal_error: unhandled exception"
+    return answer, not ctx.upstream_status, None  # no upstream status: a CORS preflight answered here
+
+
+def error_answer(exc: GatewayError, request_id: str) -> Answer:
+    """Return the contract's JSON error for ``exc``."""
+    body = error_body(exc.error, exc.description, request_id, exc.extra)
+    headers = [JSON, ("Content-Length", str(len(body))), *exc.extra_headers.items()]
+    return Answer(exc.code, headers, (body,))
+

@@ -1,0 +1,46 @@
+"""Reading the request log: filtered pages, newest first, and the recent errors."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from gateway.models import GatewayLog
+from gateway.requestlog.stats import is_error
+
+L = GatewayLog
+EXACT_FILTERS = ("method", "target_service", "target_group", "user_id", "status_code")
+
+
+def log_conditions(filters: dict) -> list:
+    """Return the WHERE conditions of the ``/logs`` filters that were given.
+
+    ``path`` is exact, or a prefix when it ends with ``*`` (``/api/v1/content/*``);
+    ``start_date`` and ``end_date`` are inclusive bounds on ``created_at``.
+    """
+    conditions = [getattr(L, name) == filters[name] for name in EXACT_FILTERS if filters.get(name) is not None]
+    path = filters.get("path")
+    if path is not None:
+        prefix = path[:-1] if path.endswith("*") else None
+        conditions.append(L.path.startswith(prefix, autoescape=True) if prefix is not None else L.path == path)
+    if filters.get("start_date") is not None:
+        conditions.append(L.created_at >= filters["start_date"])
+    if filters.get("end_date") is not None:
+        conditions.append(L.created_at <= filters["end_date"])
+    return conditions
+
+
+def search_logs(session, filters: dict) -> dict:
+    """Return one page of matching rows, newest first, and how many match in all."""
+    conditions = log_conditions(filters)
+    total = session.scalar(sa.select(sa.func.count()).select_from(L).where(*conditions))
+    items = session.scalars(sa.select(L).where(*conditions).order_by(L.created_at.desc(), L.id.desc())
+                            .limit(filters["limit"]).offset(filters["offset"])).all()
+    return {"items": items, "total": total}
+
+
+def recent_errors(session, limit: int) -> dict:
+    """Return the newest rows with status >= 400 or an error message, and how many there are."""
+    total = session.scalar(sa.select(sa.func.count()).select_from(L).where(is_error()))
+    items = session.scalars(sa.select(L).where(is_error()).order_by(L.created_at.desc(), L.id.desc())
+                            .limit(limit)).all()
+    return {"items": items, "total": total}

@@ -1,0 +1,70 @@
+"""Where the log writer's batches go: the GatewayLog table, through an engine of its own.
+
+The writer has its own engine of one connection so that it never competes with the admin
+API for the shared pool, and so that a dead connection (a restarted server) is replaced by the
+pool's pre-ping on the next batch. Statements are bounded by ``statement_timeout`` on
+PostgreSQL and by the busy timeout on SQLite, so a stuck database costs a batch, not the writer.
+
+One statement per batch: on PostgreSQL a ``COPY ... FROM STDIN`` (no SQL to compile or parse
+for each batch, the cheapest bulk load there is), written from a greenlet (psycopg 3 waits
+cooperatively under gevent); on SQLite a multi-row INSERT, whose calls run in the connection's
+native thread (:mod:`gateway.coordination.sqliteio`) because SQLite's calls block.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from gateway.coordination.sqliteio import cooperate
+from gateway.models import GatewayLog
+
+STATEMENT_TIMEOUT_MS = 10_000
+
+
+def engine_options(url: sa.URL, app_options: dict) -> dict:
+    """Return the writer engine's options: one connection, bounded statements."""
+    connect_args = dict(app_options.get("connect_args", {}))
+    if url.get_backend_name() == "sqlite":
+        connect_args["check_same_thread"] = False  # a thread's task writes, the stopping worker flushes
+        return {"connect_args": connect_args}  # no pre-ping: a file has no connection to lose
+    connect_args["options"] = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
+    return {"connect_args": connect_args, "pool_size": 1, "max_overflow": 0, "pool_pre_ping": True,
+            "pool_recycle": 1800}
+
+
+COLUMNS = tuple(column.name for column in GatewayLog.__table__.columns)
+COPY_SQL = f"COPY {GatewayLog.__tablename__} ({', '.join(COLUMNS)}) FROM STDIN"
+
+
+class BatchStore:
+    """Insert batches of row dicts, one statement each."""
+
+    def __init__(self, app) -> None:
+        self.url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+        self.options = engine_options(self.url, app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+        self.engine: sa.Engine | None = None
+
+    def insert(self, rows: list[dict]) -> None:
+        """Write ``rows`` in one transaction; :raise SQLAlchemyError: when the database fails."""
+        if self.engine is None:
+            self.engine = cooperate(sa.create_engine(self.url, **self.options))
+        self._insert(rows)
+
+    def _insert(self, rows: list[dict]) -> None:
+        with self.engine.begin() as connection:
+            if self.is_sqlite:
+                connection.execute(sa.insert(GatewayLog.__table__).values(rows))
+                return
+            cursor = connection.connection.driver_connection.cursor()
+            with cursor.copy(COPY_SQL) as copy:
+                for row in rows:
+                    copy.write_row([row.get(name) for name in COLUMNS])
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.get_backend_name() == "sqlite"
+
+    def close(self) -> None:
+        """Close the connection (and its native thread on SQLite)."""
+        if self.engine is not None:
+            self.engine.dispose()

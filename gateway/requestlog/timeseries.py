@@ -1,0 +1,75 @@
+"""Requests and errors per service and time bucket, computed in the database (the dashboard's chart).
+
+Buckets are ``step`` seconds long and aligned on multiples of ``step`` since the Unix epoch, so
+every instance and every refresh agrees on them. The window is the ``hours * 3600 / step``
+buckets ending with the current one: all are complete except the last, which is filling now.
+One grouped scan of the window (by service and bucket number) does the counting; the empty
+buckets are filled in here, so every series has one point per bucket.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from gateway.coordination.dbtypes import utcnow
+from gateway.models import GatewayLog
+from gateway.requestlog.stats import is_error
+
+L = GatewayLog
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def bucket_number(dialect: str, step: int):
+    """Return the SQL expression of a row's bucket: ``floor(epoch seconds of created_at / step)``."""
+    if dialect == "postgresql":
+        return sa.cast(sa.func.floor(sa.extract("epoch", L.created_at) / step), sa.BigInteger)
+    # SQLite keeps created_at as naive UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"); strftime('%s') reads it as
+    # UTC seconds, but rounds to the millisecond first (23:59:59.9999 would become the next day): the
+    # fraction is cut off before, which floors like PostgreSQL does.
+    return sa.cast(sa.func.strftime("%s", sa.func.substr(L.created_at, 1, 19)), sa.Integer) // step
+
+
+def bucket_range(hours: int, step: int, until: dt.datetime) -> range:
+    """Return the bucket numbers of the window that ends with the bucket holding ``until``."""
+    last = int((until - EPOCH).total_seconds()) // step
+    return range(last - hours * 3600 // step + 1, last + 1)
+
+
+def bucket_start(number: int, step: int) -> dt.datetime:
+    """Return when bucket ``number`` begins."""
+    return EPOCH + dt.timedelta(seconds=number * step)
+
+
+def counts(session, buckets: range, step: int) -> list:
+    """Return (service, bucket, requests, errors) for each non-empty group of the window."""
+    number = bucket_number(session.get_bind().dialect.name, step).label("bucket")
+    errors = sa.func.sum(sa.case((is_error(), 1), else_=0))
+    return session.execute(
+        sa.select(L.target_service, number, sa.func.count().label("requests"), errors.label("errors"))
+        .where(L.created_at >= bucket_start(buckets.start, step))
+        .group_by(L.target_service, number)
+    ).all()
+
+
+def timeseries(session, hours: int, step: int, until: dt.datetime | None = None) -> dict:
+    """Return requests and errors per service and bucket over the last ``hours`` (every bucket present)."""
+    until = until or utcnow()
+    buckets = bucket_range(hours, step, until)
+    series: dict = {}
+    for row in counts(session, buckets, step):
+        if row.bucket in buckets:  # a row stamped in the future lands past the window: left out
+            series.setdefault(row.target_service, {})[row.bucket] = (row.requests, int(row.errors or 0))
+    return {"hours": hours, "step_seconds": step, "since": bucket_start(buckets.start, step), "until": until,
+            "buckets": [bucket_start(number, step) for number in buckets],
+            "services": [service_series(name, series[name], buckets)
+                         for name in sorted(series, key=lambda name: name or "")]}
+
+
+def service_series(name: str | None, found: dict, buckets: range) -> dict:
+    """Return one service's totals and its requests and errors per bucket (zeros where it had none)."""
+    requests = [found.get(number, (0, 0))[0] for number in buckets]
+    errors = [found.get(number, (0, 0))[1] for number in buckets]
+    return {"target_service": name, "requests": sum(requests), "errors": sum(errors),
+            "requests_per_bucket": requests, "errors_per_bucket": errors}

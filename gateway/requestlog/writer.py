@@ -1,0 +1,148 @@
+"""The request-log writer: a bounded in-worker queue, written in batches by a background task.
+
+A request only appends a row to a deque (never waits, never touches the database). A
+background thread (a greenlet under gevent) wakes every ``REQUEST_LOG_FLUSH_INTERVAL`` seconds,
+or as soon as a batch is full, and writes what is queued as one multi-row INSERT per
+``REQUEST_LOG_BATCH_SIZE`` rows. Under gevent SQLite's calls run in a native thread
+(:mod:`gateway.coordination.sqliteio`) and psycopg waits cooperatively, so a locked SQLite file or a slow
+server cannot stall the worker's event loop.
+
+Losses are explicit: a full queue drops the new row (``queue_full``), a failed INSERT drops its
+batch (``database_error``) and pauses writing for ``RETRY_AFTER`` seconds, rows still queued
+when the worker exits with the database down are dropped (``shutdown``). Each is counted in
+``gateway_log_rows_dropped_total`` and shown by ``/stats``. An INSERT that waited out SQLite's
+busy timeout (another process holds the file: a ``config import``, a backup) loses nothing: its
+batch goes back to the head of the queue and is written once the lock is gone; only if the lock
+outlasts the queue's room are new rows dropped (``queue_full``).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+import time
+
+from gateway.coordination.dbtypes import uuid7s
+from gateway.coordination.sqliteio import is_lock_wait
+from gateway.metrics import instruments
+from gateway.requestlog.store import BatchStore
+
+log = logging.getLogger("gateway.logwriter")
+EXTENSION_KEY = "gateway.logwriter"
+RETRY_AFTER = 1.0  # seconds without writing after a failed INSERT
+WARN_EVERY = 60.0  # at most one warning a minute while the database fails
+STOP_TIMEOUT = 10.0  # seconds a stopping worker waits for the writer's current INSERT
+
+
+class LogWriter:
+    """One worker's queue of request-log rows and the task that writes them."""
+
+    def __init__(self, app, settings) -> None:
+        self.capacity = settings.request_log_queue_size
+        self.batch_size = settings.request_log_batch_size
+        self.interval = settings.request_log_flush_interval
+        self.store = BatchStore(app)
+        self.rows: collections.deque = collections.deque()
+        self.written = 0
+        self.dropped = collections.Counter()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()  # one writer at a time: the task, a flush, the stop
+        self._task: threading.Thread | None = None
+        self._stopping = False
+        self._paused_until = 0.0
+        self._last_warning = -WARN_EVERY
+        self._failing = False
+
+    def put(self, row: dict) -> None:
+        """Queue ``row`` (never blocks); drop it, counted, when the queue is full."""
+        if len(self.rows) >= self.capacity:
+            self._drop(1, "queue_full")
+            return
+        self.rows.append(row)
+        if len(self.rows) >= self.batch_size:
+            self._wake.set()
+
+    def autostart_pending(self) -> bool:
+        """Return whether the task has not been started (nor stopped) yet."""
+        return self._task is None and not self._stopping
+
+    def start(self) -> None:
+        """Start the background task (once per process)."""
+        if self._task is None and not self._stopping:
+            self._task = threading.Thread(target=self._run, name="log-writer", daemon=True)
+            self._task.start()
+
+    def stop(self, app=None) -> None:  # noqa: ARG002 (a lifecycle hook's signature)
+        """Stop the task and write what is still queued; drop it (counted) if that fails."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            self._task.join(STOP_TIMEOUT)
+        self._paused_until = 0.0  # one last attempt, even right after a failure
+        self.flush()
+        if self.rows:
+            self._drop(len(self.rows), "shutdown")
+            self.rows.clear()
+        self.store.close()
+
+    def flush(self) -> int:
+        """Write every queued row now, in batches; return how many were written."""
+        with self._lock:
+            written = 0
+            while self.rows and time.monotonic() >= self._paused_until:
+                batch = self._take_batch()
+                if not self._write(batch):
+                    break
+                written += len(batch)
+            instruments.LOG_QUEUE_DEPTH.set(len(self.rows))
+            return written
+
+    def _take_batch(self) -> list[dict]:
+        batch = [self.rows.popleft() for _ in range(min(self.batch_size, len(self.rows)))]
+        for row, row_id in zip(batch, uuid7s(len(batch)), strict=True):
+            row["id"] = row_id  # here, not on the request path (it reads os.urandom)
+        return batch
+
+    def _run(self) -> None:
+        while not self._stopping:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self._stopping:
+                return  # stop() writes the rest
+            try:
+                self.flush()
+            except Exception:  # the writer must outlive any surprise; rows stay queued
+                log.exception("request log writer failed")
+
+    def _write(self, batch: list[dict]) -> bool:
+        try:
+            self.store.insert(batch)
+        except Exception as exc:  # noqa: BLE001 (any failure costs this batch at most, never the worker)
+            self._paused_until = time.monotonic() + RETRY_AFTER
+            if is_lock_wait(exc):  # the lock will go: the batch waits for it, at the head of the queue
+                self.rows.extendleft(reversed(batch))
+                self._warn(exc, "rows wait in the queue until the lock is released")
+                return False
+            self._drop(len(batch), "database_error")
+            self._warn(exc, "rows are dropped until the database answers")
+            return False
+        self.written += len(batch)
+        instruments.LOG_ROWS_WRITTEN.inc(len(batch))
+        if self._failing:
+            self._failing = False
+            log.warning("request log: database reachable again; %s rows dropped so far", sum(self.dropped.values()))
+        return True
+
+    def _drop(self, count: int, reason: str) -> None:
+        self.dropped[reason] += count
+        instruments.LOG_ROWS_DROPPED.labels(reason).inc(count)
+
+    def _warn(self, exc: Exception, consequence: str) -> None:
+        self._failing = True
+        now = time.monotonic()
+        if now - self._last_warning >= WARN_EVERY:
+            self._last_warning = now
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            log.warning("request log: INSERT failed, %s (%s: %s)", consequence,
+                        exc.__class__.__name__, reason[0][:200] if reason else "")
