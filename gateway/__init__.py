@@ -24,7 +24,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from gateway.config import runtime
     from gateway.coordination import dbstate
     from gateway.health import checker
-    from gateway.metrics import multiproc
+    from gateway.metrics import endpoint as metrics_endpoint
     from gateway.proxy import dispatch, fallback
     from gateway.proxy.steps import cors, ratelimit, record
     from gateway.server import clientinput, requestid
@@ -37,7 +37,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     registry.init_app(app)
     checker.init_app(app)
     record.init_app(app)
-    multiproc.init_app(app)
+    metrics_endpoint.init_app(app)
     cors.init_app(app)
     ratelimit.init_app(app)
     adminguard.init_app(app)

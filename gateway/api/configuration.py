@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from gateway.api import AdminBlueprint
+from gateway.api.blueprint import AdminBlueprint
 from gateway.config.runtime import configuration_changed
 from gateway.config.store import commit, ensure_unique, get_or_404, update_row
 from gateway.extensions import db

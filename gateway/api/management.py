@@ -8,7 +8,7 @@ from flask.views import MethodView
 from werkzeug import exceptions as wz
 from werkzeug.routing import Map, Rule
 
-from gateway.api import AdminBlueprint
+from gateway.api.blueprint import AdminBlueprint
 from gateway.circuits import registry
 from gateway.config.runtime import configuration_changed
 from gateway.config.store import commit, ensure_unique, get_by_or_404, get_or_404, update_row
