@@ -185,11 +185,6 @@ def parse_text(name: str, raw: str) -> str:
     return raw.strip()
 
 
-def parse_optional_text(name: str, raw: str) -> str | None:
-    """Accept any text; empty means unset."""
-    return raw.strip() or None
-
-
 def parse_bearer_secret(name: str, raw: str) -> str | None:
     """Accept a bearer secret of at least 16 visible ASCII characters; empty means unset."""
     value = raw.strip()

@@ -43,9 +43,3 @@ def create_control_engine(settings) -> sa.Engine:
             "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={STATEMENT_TIMEOUT_MS // 2}",
         })
     return cooperate(sa.create_engine(settings.sqlalchemy_url, **options))
-
-
-def dispose(app) -> None:
-    """Close the control engines' connections (tests, worker exit)."""
-    for engine in app.extensions.get(EXTENSION_KEY, {}).values():
-        engine.dispose()

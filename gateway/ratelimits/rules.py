@@ -17,7 +17,6 @@ from limits import RateLimitItemPerSecond
 from gateway.specs.routes import Pattern, compile_pattern
 
 KEY_PREFIX = "engadi-gw"
-DEFAULT_RULES = ("default-per-user", "default-per-ip")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -63,11 +62,6 @@ def compile_rules(rows, settings) -> tuple[RuleSpec, ...]:
         rules.extend(RuleSpec.build(f"settings:{name}", name, kind, None, amount, settings.rate_limit_window)
                      for name, kind, amount in defaults if name not in names)
     return tuple(rules)
-
-
-def rate_limiter():
-    """Return Flask-Limiter's moving-window strategy over its configured storage."""
-    return current_app.extensions["gateway.limiter"].limiter
 
 
 def storage():
