@@ -1,9 +1,12 @@
-"""Worker lifecycle hooks: subsystems register what to do when a gunicorn worker starts or stops.
+"""Worker lifecycle: the one way background work starts and stops.
 
 ``gunicorn.conf.py`` calls :func:`worker_started` after a worker loaded the app and
-:func:`worker_stopping` when it exits; a subsystem registers its callables in its own
-``init_app`` (for example: start the health checker, flush the request-log queue). Nothing
-runs for the flask CLI, which never starts a worker.
+:func:`worker_stopping` when it exits. A subsystem hands its background task (a
+:class:`gateway.background.Poller`, or an object owning one, with ``start()`` and ``stop()``) to
+:func:`run_in_background` in its own ``init_app``: the configuration poller, the circuit poller,
+the health checker and the request-log writer. Nothing runs for the flask CLI, which never starts
+a worker; a process without a worker (``flask run``, the test client) starts a poller on first use
+where its subsystem needs one (the configuration and circuit pollers, the log writer).
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ def on_worker_start(app, callback) -> None:
 def on_worker_stop(app, callback) -> None:
     """Run ``callback(app)`` in each worker as it shuts down (graceful stop)."""
     _hooks(app)["stop"].append(callback)
+
+
+def run_in_background(app, task) -> None:
+    """Start ``task`` with each worker (``task.start()``) and stop it as the worker exits (``task.stop()``)."""
+    on_worker_start(app, lambda _app: task.start())
+    on_worker_stop(app, lambda _app: task.stop())
 
 
 def worker_started(app) -> None:

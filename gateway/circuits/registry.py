@@ -14,12 +14,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import weakref
 
 from flask import current_app, g
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import lifecycle
+from gateway.background import Poller
 from gateway.circuits import rows
 from gateway.circuits.breaker import CircuitOpen, ServiceBreaker, Ticket, trial_key
 from gateway.circuits.rows import CircuitRecord
@@ -46,8 +46,9 @@ class BreakerRegistry:
         self.health: dict[str, str] = {}  # every service's health status as last read
         self._writer: CircuitWriter | None = None
         self._leases = None
-        self._poller: threading.Thread | None = None
-        self._stopped = threading.Event()
+        self.poller = Poller("circuit-poller", self.settings.circuit_breaker_poll_interval, self.refresh,
+                             what="circuit refresh", logger=log)
+        self._loading = False
         self._loaded = threading.Event()
         self._failing = False
 
@@ -123,19 +124,19 @@ class BreakerRegistry:
         Requests arriving during the first load wait for it (a bounded wait: the control
         engine's timeouts), so none acts on a circuit it has not read.
         """
-        if self._poller is not None:
+        if self._loading:
             self._loaded.wait(FIRST_LOAD_WAIT)
             return
-        self._poller = threading.Thread(target=_poll, name="circuit-poller", daemon=True, args=(
-            weakref.ref(self), self._stopped, self.settings.circuit_breaker_poll_interval))
+        self._loading = True
         try:
             self.refresh()
         finally:
             self._loaded.set()
-        self._poller.start()
+        self.poller.start()
 
     def stop(self) -> None:
-        self._stopped.set()
+        """Stop the background poller."""
+        self.poller.stop()
 
     def _fail(self, exc: Exception) -> None:
         if not self._failing:
@@ -146,19 +147,6 @@ class BreakerRegistry:
         if self._failing:
             log.warning("circuit states readable again")
         self._failing = False
-
-
-def _poll(registry_ref, stopped: threading.Event, interval: float) -> None:
-    """Refresh the registry every ``interval`` until stopped (or the registry is gone with its app)."""
-    while not stopped.wait(interval):
-        registry = registry_ref()
-        if registry is None:
-            return
-        try:
-            registry.refresh()
-        except Exception:  # keep polling whatever happens; the last known state stays in use
-            log.exception("circuit refresh failed")
-        del registry
 
 
 def registry() -> BreakerRegistry:
@@ -193,11 +181,10 @@ def circuit_reset(name: str) -> None:
 
 
 def init_app(app) -> None:
-    """Attach the breaker registry; free a trial slot a request never used; stop polling with the worker."""
-    app.extensions[EXTENSION_KEY] = BreakerRegistry(app)
+    """Attach the breaker registry, whose poller runs with each worker; free a trial slot a request never used."""
+    instance = app.extensions[EXTENSION_KEY] = BreakerRegistry(app)
+    lifecycle.run_in_background(app, instance.poller)
 
     @app.teardown_request
     def release_circuit_ticket(_exc=None):
         release_ticket(g.get("proxy_ctx"))
-
-    lifecycle.on_worker_stop(app, lambda app: app.extensions[EXTENSION_KEY].stop())

@@ -260,7 +260,7 @@ def test_a_dead_database_degrades_to_the_workers_own_view(gateway_app, workers, 
         worker.admit(route_to())
     assert row(gateway_app) is None
     worker.writer.engine = engines[os.getpid()] = alive
-    worker.writer.down_until = 0  # past the second without trying
+    worker.writer.outage.retry_now()  # past the second without trying
     assert worker.refresh()
     stored = row(gateway_app)  # what the worker saw meanwhile is stored, not lost
     assert (stored.circuit_state, stored.circuit_failures) == ("open", 3)

@@ -52,8 +52,7 @@ def init_app(app) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, mark_start)
     app.after_request(record_response)
     if writer is not None:
-        lifecycle.on_worker_start(app, lambda _app: writer.start())
-        lifecycle.on_worker_stop(app, writer.stop)
+        lifecycle.run_in_background(app, writer)
 
 
 def recorder() -> Recorder:
