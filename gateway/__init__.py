@@ -17,7 +17,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
                       MAX_CONTENT_LENGTH=settings.gateway_max_body_size)  # the admin API's bodies too
     app.url_map.merge_slashes = False  # the proxy normalises paths itself, on the raw URI
 
-    from gateway import api, cli, dashboard, errors, extensions, logconfig
+    from gateway import api, cli, dashboard, errors, extensions, logconfig, services
     from gateway.api import health
     from gateway.auth import adminguard, identity
     from gateway.circuits import registry
@@ -29,6 +29,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     from gateway.proxy.steps import cors, ratelimit, record
     from gateway.server import clientinput, requestid
 
+    services.init_app(app)  # first: every subsystem keeps its objects there
     logconfig.init_app(app)
     requestid.init_app(app)
     extensions.init_app(app)

@@ -13,22 +13,19 @@ from __future__ import annotations
 
 import logging
 
+from gateway.services import KEY, services
+
 log = logging.getLogger("gateway.lifecycle")
-EXTENSION_KEY = "gateway.lifecycle"
-
-
-def _hooks(app) -> dict:
-    return app.extensions.setdefault(EXTENSION_KEY, {"start": [], "stop": []})
 
 
 def on_worker_start(app, callback) -> None:
     """Run ``callback(app)`` in each worker once it has loaded the app."""
-    _hooks(app)["start"].append(callback)
+    services(app).on_start.append(callback)
 
 
 def on_worker_stop(app, callback) -> None:
     """Run ``callback(app)`` in each worker as it shuts down (graceful stop)."""
-    _hooks(app)["stop"].append(callback)
+    services(app).on_stop.append(callback)
 
 
 def run_in_background(app, task) -> None:
@@ -48,9 +45,10 @@ def worker_stopping(app) -> None:
 
 
 def _run(app, phase: str) -> None:
-    if not hasattr(app, "extensions"):
+    shared = getattr(app, "extensions", {}).get(KEY)
+    if shared is None:
         return  # not the gateway's app
-    for callback in _hooks(app)[phase]:
+    for callback in shared.on_start if phase == "start" else shared.on_stop:
         try:
             callback(app)
         except Exception:  # one subsystem's failure must not stop the others'

@@ -14,6 +14,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from gateway.api import configuration, management, monitoring
 from gateway.api.blueprint import AdminResponsesPlugin, GatewayApi, schema_name
 from gateway.api.docs import ASSETS_PREFIX, assets, protect_docs_page
+from gateway.services import services
 
 
 def init_app(app) -> None:
@@ -47,4 +48,4 @@ def init_app(app) -> None:
     app.register_blueprint(management.fallback)
     app.register_blueprint(assets)
     app.after_request(protect_docs_page)
-    app.extensions["gateway.api"] = api
+    services(app).api = api

@@ -15,7 +15,7 @@ import dataclasses
 import logging
 import threading
 
-from flask import current_app, g
+from flask import g
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import lifecycle
@@ -26,10 +26,10 @@ from gateway.circuits.rows import CircuitRecord
 from gateway.circuits.store import CircuitWriter
 from gateway.coordination.database import control_engine
 from gateway.coordination.leases import deployment_prefix, make_leases
+from gateway.services import services
 
 __all__ = ["CircuitOpen", "Ticket", "admit", "admit_service", "health_statuses", "circuit_reset", "init_app", "registry"]
 log = logging.getLogger("gateway.circuit")
-EXTENSION_KEY = "gateway.breakers"
 TRIAL_MARGIN = 1.0  # seconds a trial lease outlives the route's timeout (a worker died mid-trial)
 FIRST_LOAD_WAIT = 5.0  # seconds a request waits for its worker's first read of the circuits, at most
 
@@ -151,7 +151,7 @@ class BreakerRegistry:
 
 def registry() -> BreakerRegistry:
     """Return the current app's breaker registry."""
-    return current_app.extensions[EXTENSION_KEY]
+    return services().breakers
 
 
 def admit(route) -> Ticket:
@@ -182,7 +182,7 @@ def circuit_reset(name: str) -> None:
 
 def init_app(app) -> None:
     """Attach the breaker registry, whose poller runs with each worker; free a trial slot a request never used."""
-    instance = app.extensions[EXTENSION_KEY] = BreakerRegistry(app)
+    instance = services(app).breakers = BreakerRegistry(app)
     lifecycle.run_in_background(app, instance.poller)
 
     @app.teardown_request

@@ -15,16 +15,15 @@ import logging
 import threading
 import time
 
-from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import lifecycle
 from gateway.background import Poller
+from gateway.services import services
 from gateway.specs.cors import CorsPolicy
 from gateway.specs.routes import RouteSpec, RouteTable
 
 log = logging.getLogger("gateway.runtime")
-EXTENSION_KEY = "gateway.runtime"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -137,13 +136,13 @@ def load_snapshot(session, version: int, settings) -> Snapshot:
 
 def init_app(app) -> None:
     """Attach a :class:`Runtime` to the app; its poller runs with each worker."""
-    instance = app.extensions[EXTENSION_KEY] = Runtime(app)
+    instance = services(app).runtime = Runtime(app)
     lifecycle.run_in_background(app, instance.poller)
 
 
 def runtime() -> Runtime:
     """Return the current app's runtime."""
-    return current_app.extensions[EXTENSION_KEY]
+    return services().runtime
 
 
 def configuration_changed() -> None:

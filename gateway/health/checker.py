@@ -27,9 +27,9 @@ from gateway.health.leader import make_leader
 from gateway.health.probe import Probe, health_url, judge, probe
 from gateway.models import ServiceHealth
 from gateway.proxy.forwarding.pool import guard_pools
+from gateway.services import services
 
 log = logging.getLogger("gateway.health")
-EXTENSION_KEY = "gateway.healthchecker"
 TABLE = ServiceHealth.__table__
 MAX_PARALLEL = 16
 
@@ -146,5 +146,5 @@ class HealthChecker:
 def init_app(app) -> None:
     """Give the app a checker that runs with each worker (unless ``HEALTH_CHECK_ENABLED`` is false)."""
     if app.config["GATEWAY_SETTINGS"].health_check_enabled:
-        checker = app.extensions[EXTENSION_KEY] = HealthChecker(app)
+        checker = services(app).health_checker = HealthChecker(app)
         lifecycle.run_in_background(app, checker)

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from flask import current_app
 from limits import RateLimitItemPerSecond
 
+from gateway.services import services
 from gateway.specs.routes import Pattern, compile_pattern
 
 KEY_PREFIX = "engadi-gw"
@@ -66,7 +66,7 @@ def compile_rules(rows, settings) -> tuple[RuleSpec, ...]:
 
 def storage():
     """Return Flask-Limiter's storage (Redis or memory)."""
-    return current_app.extensions["gateway.limiter"].storage
+    return services().limiter.storage
 
 
 def storage_kind() -> str:

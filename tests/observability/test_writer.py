@@ -10,12 +10,13 @@ import sqlalchemy as sa
 from gateway.extensions import db
 from gateway.metrics import instruments
 from gateway.models import GatewayLog
+from gateway.services import services
 from tests.conftest import make_token
 from tests.support.observability_servers import wait_for
 
 
 def writer_of(app):
-    return app.extensions["gateway.recorder"].writer
+    return services(app).recorder.writer
 
 
 def get(client, path, **kwargs):

@@ -13,14 +13,13 @@ from __future__ import annotations
 import math
 import time
 
-from flask import current_app, g
+from flask import g
 
 from gateway.errors import RateLimitExceeded
 from gateway.ratelimits.guard import RateLimitGuard
 from gateway.server.clientaddr import client_ip
+from gateway.services import services
 from gateway.specs.routes import match_form
-
-EXTENSION_KEY = "gateway.ratelimit_guard"
 
 
 def identity_for(rule, ctx) -> str | None:
@@ -37,13 +36,10 @@ def identity_for(rule, ctx) -> str | None:
 
 def guard() -> RateLimitGuard:
     """Return this app's guard (made on first use in the worker)."""
-    extensions = current_app.extensions
-    instance = extensions.get(EXTENSION_KEY)
-    if instance is None:
-        settings = current_app.config["GATEWAY_SETTINGS"]
-        storage = extensions["gateway.limiter"].storage
-        instance = extensions[EXTENSION_KEY] = RateLimitGuard(storage, settings.rate_limit_fail_closed)
-    return instance
+    shared = services()
+    if shared.rate_limit_guard is None:
+        shared.rate_limit_guard = RateLimitGuard(shared.limiter.storage, shared.settings.rate_limit_fail_closed)
+    return shared.rate_limit_guard
 
 
 def enforce_rate_limits(ctx) -> None:

@@ -24,13 +24,12 @@ from gateway.errors import Unauthorized
 from gateway.logconfig import ACCESS_FIELDS
 from gateway.metrics import instruments
 from gateway.proxy.forwarding.response import ProxyResponse
-from gateway.proxy.steps.ratelimit import EXTENSION_KEY as RATE_LIMIT_GUARD
 from gateway.redact import scrub
 from gateway.requestlog.writer import LogWriter
 from gateway.server.clientaddr import client_ip
+from gateway.services import services
 
 log = logging.getLogger("gateway.recorder")
-EXTENSION_KEY = "gateway.recorder"
 STARTED = "gateway.started"
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 MAX_ERROR = 1000
@@ -48,7 +47,7 @@ def init_app(app) -> None:
     """Time every request from its first hook and record it when its response closes."""
     settings = app.config["GATEWAY_SETTINGS"]
     writer = LogWriter(app, settings) if settings.enable_request_logging else None
-    app.extensions[EXTENSION_KEY] = Recorder(writer)
+    services(app).recorder = Recorder(writer)
     app.before_request_funcs.setdefault(None, []).insert(0, mark_start)
     app.after_request(record_response)
     if writer is not None:
@@ -57,7 +56,7 @@ def init_app(app) -> None:
 
 def recorder() -> Recorder:
     """Return the current app's recorder."""
-    return current_app.extensions[EXTENSION_KEY]
+    return services().recorder
 
 
 def mark_start() -> None:
@@ -137,7 +136,7 @@ def count_proxy_outcome(ctx, own: bool, status: int, service: str, route: str) -
         instruments.UPSTREAM_SECONDS.labels(service, route).observe(time.perf_counter() - ctx.upstream_started)
     if own and status == 429:
         instruments.RATE_LIMITED.labels(service, route).inc()
-    guard = current_app.extensions.get(RATE_LIMIT_GUARD)
+    guard = services().rate_limit_guard
     if guard is not None and guard.failures > recorder().unchecked_seen:
         instruments.RATE_LIMIT_UNCHECKED.inc(guard.failures - recorder().unchecked_seen)
         recorder().unchecked_seen = guard.failures
