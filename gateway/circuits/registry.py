@@ -28,7 +28,7 @@ from gateway.coordination.database import control_engine
 from gateway.coordination.leases import deployment_prefix, make_leases
 from gateway.services import services
 
-__all__ = ["CircuitOpen", "Ticket", "admit", "admit_service", "health_statuses", "circuit_reset", "init_app", "registry"]
+__all__ = ["CircuitOpen", "Ticket", "admit", "admit_service", "health_statuses", "reset_circuit", "init_app", "registry"]
 log = logging.getLogger("gateway.circuit")
 TRIAL_MARGIN = 1.0  # seconds a trial lease outlives the route's timeout (a worker died mid-trial)
 FIRST_LOAD_WAIT = 5.0  # seconds a request waits for its worker's first read of the circuits, at most
@@ -175,8 +175,13 @@ def health_statuses() -> dict[str, str]:
     return registry().health_statuses()
 
 
-def circuit_reset(name: str) -> None:
-    """Apply an operator's reset in this worker at once (the others follow within a poll interval)."""
+def reset_circuit(session, name: str) -> None:
+    """Close ``name``'s circuit for every worker: its shared row now, and this worker's breaker at once.
+
+    The others follow within ``CIRCUIT_BREAKER_POLL_INTERVAL``; the trial slot is freed.
+    """
+    rows.reset(session.connection(), name)
+    session.commit()
     registry().reset(name)
 
 
