@@ -27,8 +27,9 @@ class Poller:
     A bound method is held weakly: the poller ends when its owner is gone (tests build many apps
     in one process). ``immediate``: the first call is at once, not after one interval. The next
     call comes one interval after the previous one ended, or with ``fixed_rate`` one interval
-    after the previous one was due (at once if that one ran longer); :meth:`wake` makes it come now. A call that
-    raises is logged as ``"<what> failed"`` and the loop goes on.
+    after the previous one was due (at once if that one ran longer); :meth:`wake` makes it come
+    now, and the next one an interval after it. A call that raises is logged as ``"<what> failed"``
+    and the loop goes on.
     """
 
     def __init__(self, name: str, interval: float, task: Callable[[], object], *, what: str,
@@ -72,7 +73,7 @@ class Poller:
     def _run(self) -> None:
         next_call = time.monotonic() + (0.0 if self.immediate else self.interval)
         while True:
-            self._wake.wait(max(0.0, next_call - time.monotonic()))
+            woken = self._wake.wait(max(0.0, next_call - time.monotonic()))
             self._wake.clear()
             task = self._task()
             if self._stopping or task is None:
@@ -82,7 +83,7 @@ class Poller:
             except Exception:  # the loop outlives any surprise; the task's last good state stays in use
                 self.log.exception("%s failed", self.what)
             del task
-            if self.fixed_rate:
+            if self.fixed_rate and not woken:
                 next_call = max(next_call + self.interval, time.monotonic())
             else:
                 next_call = time.monotonic() + self.interval
