@@ -18,20 +18,9 @@ from gateway.services import KEY, services
 log = logging.getLogger("gateway.lifecycle")
 
 
-def on_worker_start(app, callback) -> None:
-    """Run ``callback(app)`` in each worker once it has loaded the app."""
-    services(app).on_start.append(callback)
-
-
-def on_worker_stop(app, callback) -> None:
-    """Run ``callback(app)`` in each worker as it shuts down (graceful stop)."""
-    services(app).on_stop.append(callback)
-
-
 def run_in_background(app, task) -> None:
     """Start ``task`` with each worker (``task.start()``) and stop it as the worker exits (``task.stop()``)."""
-    on_worker_start(app, lambda _app: task.start())
-    on_worker_stop(app, lambda _app: task.stop())
+    services(app).background.append(task)
 
 
 def worker_started(app) -> None:
@@ -48,8 +37,8 @@ def _run(app, phase: str) -> None:
     shared = getattr(app, "extensions", {}).get(KEY)
     if shared is None:
         return  # not the gateway's app
-    for callback in shared.on_start if phase == "start" else shared.on_stop:
+    for task in shared.background:
         try:
-            callback(app)
+            getattr(task, phase)()
         except Exception:  # one subsystem's failure must not stop the others'
-            log.exception("worker %s hook %r failed", phase, callback)
+            log.exception("worker %s of %r failed", phase, task)

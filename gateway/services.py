@@ -30,9 +30,8 @@ class Services:
     """Everything one app's subsystems share, made once per app (or per worker, on first use)."""
 
     settings: gateway.settings.Settings
-    # worker lifecycle: callables run when a gunicorn worker starts and stops (gateway.lifecycle)
-    on_start: list = dataclasses.field(default_factory=list)
-    on_stop: list = dataclasses.field(default_factory=list)
+    # background tasks (start() and stop()) run with each gunicorn worker (gateway.lifecycle)
+    background: list = dataclasses.field(default_factory=list)
     runtime: gateway.config.runtime.Runtime | None = None
     breakers: gateway.circuits.registry.BreakerRegistry | None = None
     health_checker: gateway.health.checker.HealthChecker | None = None  # None: HEALTH_CHECK_ENABLED=false
