@@ -27,19 +27,20 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
                       MAX_CONTENT_LENGTH=settings.gateway_max_body_size)  # the admin API's bodies too
     app.url_map.merge_slashes = False  # the proxy normalises paths itself, on the raw URI
 
-    from gateway import api, cli, dashboard, errors, extensions, logconfig
+    from gateway import api, cli, dashboard, errors, extensions, logconfig, services
     from gateway.api import health
     from gateway.auth import adminguard, identity
     from gateway.circuits import registry
     from gateway.config import runtime
     from gateway.coordination import dbstate
     from gateway.health import checker
-    from gateway.metrics import multiproc
+    from gateway.metrics import endpoint as metrics_endpoint
     from gateway.proxy import dispatch
     from gateway.proxy.steps import cors
     from gateway.requestlog import recorder
     from gateway.server import clientinput, requestid
 
+    services.init_app(app)  # first: every subsystem keeps its objects there
     logconfig.init_app(app)
     requestid.init_app(app)
     extensions.init_app(app)
@@ -48,7 +49,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     registry.init_app(app)
     checker.init_app(app)
     recorder.init_app(app)
-    multiproc.init_app(app)
+    metrics_endpoint.init_app(app)
     cors.init_app(app)
     adminguard.init_app(app)
     app.register_blueprint(health.bp)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase
 from gateway.coordination.dbtypes import render_item
 from gateway.coordination.sqliteio import cooperate
 from gateway.server.clientaddr import client_ip
+from gateway.services import services
 
 
 class Model(DeclarativeBase):
@@ -50,10 +51,9 @@ def init_app(app):
                      render_item=render_item)
     jwt.init_app(app)
     # Flask-Limiter keeps its storage on the Limiter object, so each app gets its own (tests
-    # build many apps in one process); the rate-limit step reaches it through app.extensions.
-    limiter = Limiter(key_func=client_ip)
+    # build many apps in one process); the rate-limit step reaches it through services().limiter.
+    limiter = services(app).limiter = Limiter(key_func=client_ip)
     limiter.init_app(app)
-    app.extensions["gateway.limiter"] = limiter
 
 
 def _sqlalchemy_config(settings):

@@ -1,31 +1,26 @@
-"""Worker lifecycle hooks: subsystems register what to do when a gunicorn worker starts or stops.
+"""Worker lifecycle: the one way background work starts and stops.
 
 ``gunicorn.conf.py`` calls :func:`worker_started` after a worker loaded the app and
-:func:`worker_stopping` when it exits; a subsystem registers its callables in its own
-``init_app`` (for example: start the health checker, flush the request-log queue). Nothing
-runs for the flask CLI, which never starts a worker.
+:func:`worker_stopping` when it exits. A subsystem hands its background task (a
+:class:`gateway.background.Poller`, or an object owning one, with ``start()`` and ``stop()``) to
+:func:`run_in_background` in its own ``init_app``: the configuration poller, the circuit poller,
+the health checker and the request-log writer. Nothing runs for the flask CLI, which never starts
+a worker; a process without a worker (``flask run``, the test client) starts a poller on first use
+where its subsystem needs one (the configuration and circuit pollers, the log writer).
 """
 
 from __future__ import annotations
 
 import logging
 
+from gateway.services import KEY, services
+
 log = logging.getLogger("gateway.lifecycle")
-EXTENSION_KEY = "gateway.lifecycle"
 
 
-def _hooks(app) -> dict:
-    return app.extensions.setdefault(EXTENSION_KEY, {"start": [], "stop": []})
-
-
-def on_worker_start(app, callback) -> None:
-    """Run ``callback(app)`` in each worker once it has loaded the app."""
-    _hooks(app)["start"].append(callback)
-
-
-def on_worker_stop(app, callback) -> None:
-    """Run ``callback(app)`` in each worker as it shuts down (graceful stop)."""
-    _hooks(app)["stop"].append(callback)
+def run_in_background(app, task) -> None:
+    """Start ``task`` with each worker (``task.start()``) and stop it as the worker exits (``task.stop()``)."""
+    services(app).background.append(task)
 
 
 def worker_started(app) -> None:
@@ -39,10 +34,11 @@ def worker_stopping(app) -> None:
 
 
 def _run(app, phase: str) -> None:
-    if not hasattr(app, "extensions"):
+    shared = getattr(app, "extensions", {}).get(KEY)
+    if shared is None:
         return  # not the gateway's app
-    for callback in _hooks(app)[phase]:
+    for task in shared.background:
         try:
-            callback(app)
+            getattr(task, phase)()
         except Exception:  # one subsystem's failure must not stop the others'
-            log.exception("worker %s hook %r failed", phase, callback)
+            log.exception("worker %s of %r failed", phase, task)

@@ -185,28 +185,22 @@ def parse_text(name: str, raw: str) -> str:
     return raw.strip()
 
 
-def parse_optional_text(name: str, raw: str) -> str | None:
-    """Accept any text; empty means unset."""
-    return raw.strip() or None
-
-
 def parse_bearer_secret(name: str, raw: str) -> str | None:
     """Accept a bearer secret of at least 16 visible ASCII characters; empty means unset."""
-    value = raw.strip()
-    if not value:
-        return None
-    if len(value) < 16 or not all(33 <= ord(ch) < 127 for ch in value):
-        raise SettingsError(name, "at least 16 visible ASCII characters, no spaces (or empty: no token)", raw)
-    return value
+    return _visible_ascii(name, raw, "at least 16 visible ASCII characters, no spaces (or empty: no token)", 16)
 
 
 def parse_claim_value(name: str, raw: str) -> str | None:
     """Accept a token claim value (visible characters, no spaces); empty means unset."""
+    return _visible_ascii(name, raw, "visible ASCII characters without spaces (or empty: not checked)")
+
+
+def _visible_ascii(name: str, raw: str, expected: str, min_length: int = 1) -> str | None:
     value = raw.strip()
     if not value:
         return None
-    if not all(33 <= ord(ch) < 127 for ch in value):
-        raise SettingsError(name, "visible ASCII characters without spaces (or empty: not checked)", raw)
+    if len(value) < min_length or not all(33 <= ord(ch) < 127 for ch in value):
+        raise SettingsError(name, expected, raw)
     return value
 
 

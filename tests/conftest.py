@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from gateway import create_app
 from gateway.extensions import db
+from gateway.services import services
 from tests.support.backends import BackendMissing, fresh_postgres_database, redis_url_or_none, require_backends
 from tests.support.servers import TEST_SECRET, local_session
 
@@ -112,7 +113,7 @@ def make_app(database_url):
 
     yield build
     for app in apps:
-        app.extensions["gateway.runtime"].stop()
+        services(app).runtime.stop()
     if apps:
         with apps[0].app_context():
             empty_tables()

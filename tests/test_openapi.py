@@ -7,6 +7,7 @@ from openapi_spec_validator import validate
 
 from gateway import create_app
 from gateway.extensions import db
+from gateway.services import services
 
 # The contract's admin endpoints this part of the gateway serves.
 CONTRACT_OPERATIONS = [
@@ -25,7 +26,7 @@ def docs_app(tmp_path_factory):
     app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path_factory.mktemp('docs') / 'gateway.db'}",
                       "REDIS_URL": "", "ENVIRONMENT": "testing"})
     yield app
-    app.extensions["gateway.runtime"].stop()
+    services(app).runtime.stop()
     with app.app_context():
         db.engine.dispose()
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask.views import MethodView
 
-from gateway.api import AdminBlueprint
-from gateway.config.runtime import configuration_changed
-from gateway.config.store import commit, ensure_unique, get_or_404, update_row
+from gateway.api.blueprint import AdminBlueprint
+from gateway.config.store import create_row, delete_row, get_or_404, update_row
 from gateway.extensions import db
 from gateway.models import RateLimitRule
 from gateway.models.cors_config import load_cors
@@ -31,12 +30,7 @@ class RateLimitRules(MethodView):
     @bp.alt_response(409, response="CONFLICT")
     def post(self, data):
         """Create a rate-limit rule; 409 if the name exists."""
-        ensure_unique(RateLimitRule, "rule_name", data["rule_name"], "rule")
-        rule = RateLimitRule(**data)
-        db.session.add(rule)
-        commit("rule_name")
-        configuration_changed()
-        return rule
+        return create_row(RateLimitRule, data, "rule_name", "rule")
 
 
 @bp.route("/rate-limits/<uuid:rule_id>")
@@ -53,15 +47,12 @@ class RateLimitRuleById(MethodView):
         """Update a rate-limit rule; fields left out stay as they were."""
         rule = get_or_404(RateLimitRule, rule_id, "rate-limit rule")
         update_row(rule, data, "rule_name", "rule")
-        configuration_changed()
         return rule
 
     @bp.response(204)
     def delete(self, rule_id):
         """Delete a rate-limit rule."""
-        db.session.delete(get_or_404(RateLimitRule, rule_id, "rate-limit rule"))
-        db.session.commit()
-        configuration_changed()
+        delete_row(get_or_404(RateLimitRule, rule_id, "rate-limit rule"))
 
 
 @bp.route("/cors")
@@ -78,8 +69,5 @@ class Cors(MethodView):
         cors = load_cors(db.session, create=True)
         credentials = data.get("allow_credentials", cors.allow_credentials)
         check_credentials(data.get("allow_origins", cors.allow_origins), credentials)
-        for key, value in data.items():
-            setattr(cors, key, value)
-        db.session.commit()
-        configuration_changed()
+        update_row(cors, data)
         return cors

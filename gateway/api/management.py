@@ -8,10 +8,11 @@ from flask.views import MethodView
 from werkzeug import exceptions as wz
 from werkzeug.routing import Map, Rule
 
-from gateway.api import AdminBlueprint
+from gateway.api.blueprint import AdminBlueprint
 from gateway.circuits import registry
-from gateway.config.runtime import configuration_changed
-from gateway.config.store import commit, ensure_unique, get_by_or_404, get_or_404, update_row
+from gateway.config.planner import unregistered
+from gateway.config.sections import route_defaults
+from gateway.config.store import create_row, delete_row, get_by_or_404, get_or_404, update_row
 from gateway.errors import MethodNotAllowed, NotFound, ValidationFailed
 from gateway.extensions import db
 from gateway.health import report as health_report
@@ -31,24 +32,12 @@ bp = AdminBlueprint("management", __name__, url_prefix=ADMIN_API, description="R
 ADMIN_BLUEPRINTS = frozenset({"management", "monitoring", "configuration"})
 
 
-def route_defaults() -> dict:
-    """Values a new route takes when the request leaves them out (from the settings)."""
-    settings = current_app.config["GATEWAY_SETTINGS"]
-    return {"timeout": settings.gateway_timeout, "retry_count": settings.gateway_retry_count,
-            "circuit_breaker_enabled": settings.circuit_breaker_enabled}
-
-
 def check_registered(targets) -> None:
     """Refuse targets naming services that are not registered.
 
     :raise ValidationFailed: naming ``targets``.
     """
-    if not targets:
-        return
-    names = {target["service"] for target in targets}
-    known = {row[0] for row in db.session.query(ServiceHealth.service_name)
-             .filter(ServiceHealth.service_name.in_(names))}
-    missing = sorted(names - known)
+    missing = unregistered(db.session, targets)
     if missing:
         message = f"Not registered services: {', '.join(missing)} (register them with POST /services)."
         raise ValidationFailed("Invalid input: targets", fields={"targets": [message]})
@@ -71,13 +60,9 @@ class Routes(MethodView):
     @bp.alt_response(409, response="CONFLICT")
     def post(self, data):
         """Create a route; fields left out take their defaults."""
-        ensure_unique(RouteConfig, "path_pattern", data["path_pattern"], "route")
-        check_registered(data.get("targets"))
-        route = RouteConfig(**{**route_defaults(), **data})
-        db.session.add(route)
-        commit("path_pattern")
-        configuration_changed()
-        return route
+        values = {**route_defaults(current_app.config["GATEWAY_SETTINGS"]), **data}
+        return create_row(RouteConfig, values, "path_pattern", "route",
+                          check=lambda: check_registered(data.get("targets")))
 
 
 @bp.route("/routes/<uuid:route_id>")
@@ -97,15 +82,12 @@ class RouteById(MethodView):
         check_targets(**merged)
         check_registered(data.get("targets"))
         update_row(route, data, "path_pattern", "route")
-        configuration_changed()
         return route
 
     @bp.response(204)
     def delete(self, route_id):
         """Delete a route."""
-        db.session.delete(get_or_404(RouteConfig, route_id, "route"))
-        db.session.commit()
-        configuration_changed()
+        delete_row(get_or_404(RouteConfig, route_id, "route"))
 
 
 @bp.route("/services")
@@ -121,12 +103,7 @@ class Services(MethodView):
     @bp.alt_response(409, response="CONFLICT")
     def post(self, data):
         """Register a service; 409 if the name exists."""
-        ensure_unique(ServiceHealth, "service_name", data["service_name"], "service")
-        service = ServiceHealth(**data)
-        db.session.add(service)
-        commit("service_name")
-        configuration_changed()
-        return service
+        return create_row(ServiceHealth, data, "service_name", "service")
 
 
 @bp.route("/services/<string:name>")
@@ -134,9 +111,7 @@ class ServiceByName(MethodView):
     @bp.response(204)
     def delete(self, name):
         """Unregister a service (its routes stay)."""
-        db.session.delete(get_by_or_404(ServiceHealth, "service", service_name=name))
-        db.session.commit()
-        configuration_changed()
+        delete_row(get_by_or_404(ServiceHealth, "service", service_name=name))
 
 
 @bp.post("/services/<string:name>/reset")
@@ -144,11 +119,7 @@ class ServiceByName(MethodView):
 def reset_service(name):
     """Close the service's circuit breaker (every worker follows within about a second)."""
     service = get_by_or_404(ServiceHealth, "service", service_name=name)
-    service.circuit_state, service.circuit_open = "closed", False
-    service.circuit_failures = service.circuit_successes = 0
-    service.circuit_opened_at = None
-    db.session.commit()
-    registry.circuit_reset(name)  # this worker at once, and its trial slot is freed
+    registry.reset_circuit(db.session, name)
     return service
 
 

@@ -7,7 +7,7 @@ served at the root ``/metrics``).
 
 from __future__ import annotations
 
-from gateway.api import AdminBlueprint
+from gateway.api.blueprint import AdminBlueprint
 from gateway.config.runtime import runtime
 from gateway.config.store import get_by_or_404
 from gateway.extensions import db

@@ -16,16 +16,14 @@ from __future__ import annotations
 import dataclasses
 
 import jwt as pyjwt
-from flask import current_app
 from flask_jwt_extended import decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 
 from gateway.auth import remote
 from gateway.auth.tokencache import TokenCache
 from gateway.errors import Unauthorized, error_response
+from gateway.services import services
 
-REMOTE_KEY = "gateway.auth.remote"
-CACHE_KEY = "gateway.token_cache"
 PURPOSE_CLAIM = "purpose"
 ACCESS_TYPE = "access"  # flask-jwt-extended's ``type`` claim; a token without one is taken as an access token
 DECODE_ERRORS = (pyjwt.PyJWTError, JWTExtendedException, ValueError, TypeError)
@@ -65,7 +63,7 @@ def verify(token: str) -> Identity:
 
     :raise InvalidToken: on any problem with the token.
     """
-    cache = current_app.extensions[CACHE_KEY]
+    cache = services().token_cache
     identity = cache.get(token)
     if identity is None:
         identity, until = _verify_now(token)
@@ -142,7 +140,7 @@ def authenticate(authorization: str | None) -> Identity:
 
 def _remote_claims(token: str, error: Exception) -> remote.Vouched | None:
     """Ask the auth service about a token refused locally, if enabled and eligible."""
-    validator = current_app.extensions.get(REMOTE_KEY)
+    validator = services().remote_validator
     if validator is None:
         return None
     unverified = validator.eligible_claims(token, error)
@@ -186,9 +184,9 @@ def init_app(app) -> None:
     from gateway.extensions import jwt
 
     settings = app.config["GATEWAY_SETTINGS"]
-    app.extensions[CACHE_KEY] = TokenCache()
+    services(app).token_cache = TokenCache()
     if settings.auth_remote_validation:
-        app.extensions[REMOTE_KEY] = remote.RemoteValidator(
+        services(app).remote_validator = remote.RemoteValidator(
             settings.validate_url, settings.auth_remote_cache_seconds, issuer=settings.jwt_issuer,
             audience=settings.jwt_audience, leeway=settings.jwt_leeway)
     def unauthorized(message="A valid bearer token is required.", *_args):

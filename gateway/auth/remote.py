@@ -27,7 +27,7 @@ import time
 import jwt as pyjwt
 import requests
 
-log = logging.getLogger("gateway.auth.remote")
+log = logging.getLogger("gateway.remoteauth")
 MAX_CACHED = 10_000
 SIGNING_ALGORITHMS = frozenset({"HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "ES256", "ES384",
                                 "ES512", "PS256", "PS384", "PS512", "EdDSA"})

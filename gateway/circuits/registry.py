@@ -14,22 +14,21 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-import weakref
 
-from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import lifecycle
+from gateway.background import Poller
 from gateway.circuits import rows
 from gateway.circuits.breaker import CircuitOpen, ServiceBreaker, Ticket, trial_key
 from gateway.circuits.rows import CircuitRecord
 from gateway.circuits.store import CircuitWriter
 from gateway.coordination.database import control_engine
 from gateway.coordination.leases import deployment_prefix, make_leases
+from gateway.services import services
 
-__all__ = ["CircuitOpen", "Ticket", "admit", "admit_service", "health_statuses", "circuit_reset", "init_app", "registry"]
+__all__ = ["CircuitOpen", "Ticket", "admit", "admit_service", "health_statuses", "reset_circuit", "init_app", "registry"]
 log = logging.getLogger("gateway.circuit")
-EXTENSION_KEY = "gateway.breakers"
 TRIAL_MARGIN = 1.0  # seconds a trial lease outlives the route's timeout (a worker died mid-trial)
 FIRST_LOAD_WAIT = 5.0  # seconds a request waits for its worker's first read of the circuits, at most
 
@@ -46,8 +45,9 @@ class BreakerRegistry:
         self.health: dict[str, str] = {}  # every service's health status as last read
         self._writer: CircuitWriter | None = None
         self._leases = None
-        self._poller: threading.Thread | None = None
-        self._stopped = threading.Event()
+        self.poller = Poller("circuit-poller", self.settings.circuit_breaker_poll_interval, self.refresh,
+                             what="circuit refresh", logger=log)
+        self._loading = False
         self._loaded = threading.Event()
         self._failing = False
 
@@ -123,19 +123,19 @@ class BreakerRegistry:
         Requests arriving during the first load wait for it (a bounded wait: the control
         engine's timeouts), so none acts on a circuit it has not read.
         """
-        if self._poller is not None:
+        if self._loading:
             self._loaded.wait(FIRST_LOAD_WAIT)
             return
-        self._poller = threading.Thread(target=_poll, name="circuit-poller", daemon=True, args=(
-            weakref.ref(self), self._stopped, self.settings.circuit_breaker_poll_interval))
+        self._loading = True
         try:
             self.refresh()
         finally:
             self._loaded.set()
-        self._poller.start()
+        self.poller.start()
 
     def stop(self) -> None:
-        self._stopped.set()
+        """Stop the background poller."""
+        self.poller.stop()
 
     def _fail(self, exc: Exception) -> None:
         if not self._failing:
@@ -148,22 +148,9 @@ class BreakerRegistry:
         self._failing = False
 
 
-def _poll(registry_ref, stopped: threading.Event, interval: float) -> None:
-    """Refresh the registry every ``interval`` until stopped (or the registry is gone with its app)."""
-    while not stopped.wait(interval):
-        registry = registry_ref()
-        if registry is None:
-            return
-        try:
-            registry.refresh()
-        except Exception:  # keep polling whatever happens; the last known state stays in use
-            log.exception("circuit refresh failed")
-        del registry
-
-
 def registry() -> BreakerRegistry:
     """Return the current app's breaker registry."""
-    return current_app.extensions[EXTENSION_KEY]
+    return services().breakers
 
 
 def admit(route) -> Ticket:
@@ -187,12 +174,17 @@ def health_statuses() -> dict[str, str]:
     return registry().health_statuses()
 
 
-def circuit_reset(name: str) -> None:
-    """Apply an operator's reset in this worker at once (the others follow within a poll interval)."""
+def reset_circuit(session, name: str) -> None:
+    """Close ``name``'s circuit for every worker: its shared row now, and this worker's breaker at once.
+
+    The others follow within ``CIRCUIT_BREAKER_POLL_INTERVAL``; the trial slot is freed.
+    """
+    rows.reset(session.connection(), name)
+    session.commit()
     registry().reset(name)
 
 
 def init_app(app) -> None:
-    """Attach the breaker registry; stop polling with the worker."""
-    app.extensions[EXTENSION_KEY] = BreakerRegistry(app)
-    lifecycle.on_worker_stop(app, lambda app: app.extensions[EXTENSION_KEY].stop())
+    """Attach the breaker registry, whose poller runs with each worker."""
+    instance = services(app).breakers = BreakerRegistry(app)
+    lifecycle.run_in_background(app, instance.poller)

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 
 import pybreaker
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from gateway.background import BackendOutage
 from gateway.circuits import rows
 from gateway.circuits.rows import CircuitRecord
 from gateway.coordination.dbtypes import utcnow
 
 log = logging.getLogger("gateway.circuit")
-RETRY_DATABASE_AFTER = 1.0
-LOG_EVERY = 60.0
 # pybreaker's state names and the database's.
 TO_DATABASE = {pybreaker.STATE_CLOSED: "closed", pybreaker.STATE_OPEN: "open", pybreaker.STATE_HALF_OPEN: "half_open"}
 FROM_DATABASE = {value: key for key, value in TO_DATABASE.items()}
@@ -36,16 +34,15 @@ class CircuitWriter:
 
     def __init__(self, engine) -> None:
         self.engine = engine
-        self.down_until = 0.0
+        self.outage = BackendOutage(log)
         self.failures = 0  # writes that could not reach the database
-        self._last_log = 0.0
 
     def run(self, name: str, target_url: str, operation) -> CircuitRecord | None:
         """Run ``operation(connection)`` in a transaction, registering the service if it has no row.
 
         Return the row the operation answers, or None when the database could not be used.
         """
-        if time.monotonic() < self.down_until:
+        if self.outage.skipping():
             self.failures += 1
             return None
         try:
@@ -61,12 +58,9 @@ class CircuitWriter:
 
     def _failed(self, exc: Exception) -> None:
         self.failures += 1
-        if not isinstance(exc, PoolTimeout):  # busy, not down: the next write may go through
-            self.down_until = time.monotonic() + RETRY_DATABASE_AFTER
-        if time.monotonic() - self._last_log >= LOG_EVERY:
-            self._last_log = time.monotonic()
-            log.warning("circuit state not written (%s): acting on this worker's own view until the "
-                        "database answers", exc.__class__.__name__)
+        # A pool timeout is busy, not down: the next write may go through.
+        self.outage.failed("circuit state not written (%s): acting on this worker's own view until the "
+                           "database answers", exc.__class__.__name__, skip=not isinstance(exc, PoolTimeout))
 
 
 class DatabaseCircuitStorage(pybreaker.CircuitBreakerStorage):

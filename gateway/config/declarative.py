@@ -16,7 +16,7 @@ from marshmallow import ValidationError
 
 from gateway.config.sections import CORS_KEY, SECTION_NAMES, SECTIONS, Section
 from gateway.schemas.body import MAX_DEPTH, depth_over
-from gateway.schemas.cors import CREDENTIALS_WITH_WILDCARD
+from gateway.schemas.cors import CREDENTIALS_WITH_WILDCARD, credentials_with_wildcard
 
 FORMATS = ("yaml", "json")
 
@@ -134,7 +134,7 @@ def _validate_entry(section: Section, item, where: str, settings, errors: list[s
         errors.extend(_flatten(exc.messages, where))
         return None
     values = {**section.defaults(settings), **loaded}
-    if section.key is None and values["allow_credentials"] and "*" in values["allow_origins"]:
+    if section.key is None and credentials_with_wildcard(values["allow_origins"], values["allow_credentials"]):
         errors.append(f"{where}.allow_credentials: {CREDENTIALS_WITH_WILDCARD}")
     return {name: values[name] for name in section.fields}
 

@@ -11,7 +11,10 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 
+import sqlalchemy as sa
+
 from gateway.config.sections import SECTIONS, Section
+from gateway.models import ServiceHealth
 
 ACTIONS = ("create", "update", "delete", "unchanged", "exists")
 
@@ -41,21 +44,29 @@ def plan(session, desired: dict, prune: bool = False, create_only: bool = False)
     return changes
 
 
+def unregistered(session, targets, listed=frozenset(), stored: bool = True) -> list[str]:
+    """Return the services a route's ``targets`` name that are not registered, sorted.
+
+    Registered means listed in ``listed`` (a file's services) or, when ``stored``, in the database.
+    The admin API and the configuration file both check a route's targets with it.
+    """
+    names = {target["service"] for target in targets or ()} - set(listed)
+    if names and stored:
+        names -= set(session.scalars(sa.select(ServiceHealth.service_name)
+                                     .where(ServiceHealth.service_name.in_(names))))
+    return sorted(names)
+
+
 def unregistered_targets(session, desired: dict, prune: bool = False) -> list[str]:
     """Return a problem line per route whose targets name services neither the file nor the database has.
 
     With ``prune`` and a services section, the file's services are the only ones left.
     """
-    routes = desired.get("routes") or []
-    if not any(route.get("targets") for route in routes):
-        return []
-    services = next(section for section in SECTIONS if section.name == "services")
-    known = {entry["service_name"] for entry in desired.get("services") or ()}
-    if not (prune and "services" in desired):
-        known |= set(services.rows(session))
+    listed = {entry["service_name"] for entry in desired.get("services") or ()}
+    stored = not (prune and "services" in desired)
     problems = []
-    for index, route in enumerate(routes):
-        missing = sorted({target["service"] for target in route.get("targets") or ()} - known)
+    for index, route in enumerate(desired.get("routes") or []):
+        missing = unregistered(session, route.get("targets"), listed, stored)
         if missing:
             problems.append(f"routes[{index}].targets: not registered services: {', '.join(missing)} "
                             "(list them under services)")

@@ -1,10 +1,11 @@
 """The per-worker run-time configuration: compiled tables refreshed by a version stamp.
 
 Each worker holds an immutable :class:`Snapshot` (route table, CORS policy, services). A
-background thread (a greenlet under gevent) reads the one-row version counter every
-``CONFIG_POLL_INTERVAL`` seconds and rebuilds the snapshot only when it moved; the request
-path reads ``runtime.snapshot`` and never touches the database. A worker that changes the
-configuration itself (admin API) refreshes at once.
+:class:`~gateway.background.Poller` (started and stopped by :mod:`gateway.lifecycle`, or on the
+first read outside gunicorn) reads the one-row version counter every ``CONFIG_POLL_INTERVAL``
+seconds and rebuilds the snapshot only when it moved; the request path reads
+``runtime.snapshot`` and never touches the database. A worker that changes the configuration
+itself (admin API) refreshes at once.
 """
 
 from __future__ import annotations
@@ -14,14 +15,15 @@ import logging
 import threading
 import time
 
-from flask import current_app
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway import lifecycle
+from gateway.background import Poller
+from gateway.services import services
 from gateway.specs.cors import CorsPolicy
 from gateway.specs.routes import RouteSpec, RouteTable
 
 log = logging.getLogger("gateway.runtime")
-EXTENSION_KEY = "gateway.runtime"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -47,8 +49,8 @@ class Runtime:
         self.snapshot = EMPTY
         self.listeners: list = []  # callables(snapshot, app) run after each load (rate-limit rules...)
         self._lock = threading.Lock()
-        self._poller: threading.Thread | None = None
-        self._stopped = threading.Event()
+        self.poller = Poller("config-poller", app.config["GATEWAY_SETTINGS"].config_poll_interval, self.refresh,
+                             what="configuration refresh", logger=log)
         self._failing = False
         self._next_attempt = 0.0
 
@@ -67,15 +69,15 @@ class Runtime:
     def refresh(self, first: bool = False) -> bool:
         """Rebuild the snapshot if the stored version moved; return whether it did.
 
-        The first call in a process also starts the background poller. ``first``: only while
-        nothing is loaded yet and no failed try is recent. The requests that queued on the lock
-        behind the one that loads the snapshot then return at once: they used to read the
-        database again one after another, and a worker that met its first requests under load
-        (500 at once) kept some of them waiting 10 s.
+        The first call in a process also starts the background poller (if its worker has not).
+        ``first``: only while nothing is loaded yet and no failed try is recent, so that the
+        requests queued on the lock behind the one that loads the snapshot return at once
+        rather than each reading the database again (a worker meeting its first requests under
+        load would keep the last of them waiting).
         """
         from gateway.models import read_version
 
-        self.start()
+        self.poller.start()
         with self._lock, self.app.app_context():
             from gateway.extensions import db
 
@@ -97,22 +99,9 @@ class Runtime:
             listener(self.snapshot, self.app)
         return True
 
-    def start(self) -> None:
-        """Start the background poller once per process."""
-        if self._poller is None:
-            self._poller = threading.Thread(target=self._poll, name="config-poller", daemon=True)
-            self._poller.start()
-
     def stop(self) -> None:
-        self._stopped.set()
-
-    def _poll(self) -> None:
-        interval = self.app.config["GATEWAY_SETTINGS"].config_poll_interval
-        while not self._stopped.wait(interval):
-            try:
-                self.refresh()
-            except Exception:  # keep polling whatever happens; the old snapshot stays in use
-                log.exception("configuration refresh failed")
+        """Stop the background poller."""
+        self.poller.stop()
 
     def _fail(self, exc: Exception) -> None:
         if not self._failing:
@@ -146,13 +135,14 @@ def load_snapshot(session, version: int, settings) -> Snapshot:
 
 
 def init_app(app) -> None:
-    """Attach a :class:`Runtime` to the app."""
-    app.extensions[EXTENSION_KEY] = Runtime(app)
+    """Attach a :class:`Runtime` to the app; its poller runs with each worker."""
+    instance = services(app).runtime = Runtime(app)
+    lifecycle.run_in_background(app, instance.poller)
 
 
 def runtime() -> Runtime:
     """Return the current app's runtime."""
-    return current_app.extensions[EXTENSION_KEY]
+    return services().runtime
 
 
 def configuration_changed() -> None:

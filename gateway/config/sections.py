@@ -11,7 +11,8 @@ import dataclasses
 import functools
 from collections.abc import Callable
 
-from gateway.models import ALL_METHODS, CORS_ROW_ID, DEFAULT_CORS, CorsConfig, RateLimitRule, RouteConfig, ServiceHealth
+from gateway.models import ALL_METHODS, CORS_ROW_ID, CorsConfig, RateLimitRule, RouteConfig, ServiceHealth
+from gateway.models.cors_config import fresh_cors
 from gateway.schemas import CorsSchema, RateLimitRuleSchema, RouteSchema, ServiceSchema
 
 CORS_KEY = "settings"  # the key of the cors section's one entity
@@ -67,7 +68,7 @@ def _plain(value):
 
 
 def route_defaults(settings) -> dict:
-    """Values a route takes for the fields it leaves out."""
+    """Values a route takes for the fields it leaves out, in the file and in the admin API's create."""
     return {"methods": list(ALL_METHODS), "is_public": False, "is_active": True, "priority": 0,
             "timeout": settings.gateway_timeout, "retry_count": settings.gateway_retry_count,
             "circuit_breaker_enabled": settings.circuit_breaker_enabled, "strip_prefix": False,
@@ -85,9 +86,8 @@ def rule_defaults(_settings) -> dict:
 
 
 def cors_defaults(settings) -> dict:
-    """CORS values for the fields left out: ``CORS_ORIGINS`` and the built-in defaults."""
-    copied = {key: list(value) if isinstance(value, list) else value for key, value in DEFAULT_CORS.items()}
-    return {"allow_origins": list(settings.cors_origins), **copied}
+    """CORS values for the fields left out: ``CORS_ORIGINS`` and the built-in defaults (as a fresh row)."""
+    return fresh_cors(settings)
 
 
 SECTIONS: tuple[Section, ...] = (

@@ -1,4 +1,10 @@
-"""Lookups and writes of configuration rows, shared by the admin API and the CLI."""
+"""Lookups and writes of single configuration rows: the admin API's service layer.
+
+Every write commits and refreshes this worker's configuration at once (the others follow within
+``CONFIG_POLL_INTERVAL``). The rules a row must satisfy are the same as for the configuration
+file (:mod:`gateway.config.declarative`, applied in batches by :mod:`gateway.config.planner`):
+the defaults of :mod:`gateway.config.sections`, :func:`gateway.config.planner.unregistered`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import uuid
 
 from sqlalchemy.exc import IntegrityError
 
+from gateway.config.runtime import configuration_changed
 from gateway.errors import Conflict, NotFound
 from gateway.extensions import db
 
@@ -57,7 +64,22 @@ def commit(conflict_field: str) -> None:
         raise Conflict(f"The {conflict_field} already exists.", field=conflict_field) from None
 
 
-def update_row(row, data: dict, unique_column: str, what: str) -> None:
+def create_row(model, data: dict, unique_column: str, what: str, check=None):
+    """Store a new row of ``model`` holding ``data`` and return it; ``check()`` runs after the uniqueness test.
+
+    :raise Conflict: when another row holds ``data[unique_column]``.
+    """
+    ensure_unique(model, unique_column, data[unique_column], what)
+    if check is not None:
+        check()
+    row = model(**data)
+    db.session.add(row)
+    commit(unique_column)
+    configuration_changed()
+    return row
+
+
+def update_row(row, data: dict, unique_column: str | None = None, what: str = "") -> None:
     """Apply the fields of a partial update to ``row`` and commit.
 
     :raise Conflict: when ``data`` renames ``unique_column`` onto another row's value.
@@ -66,4 +88,15 @@ def update_row(row, data: dict, unique_column: str, what: str) -> None:
         ensure_unique(type(row), unique_column, data[unique_column], what, exclude=row.id)
     for key, value in data.items():
         setattr(row, key, value)
-    commit(unique_column)
+    if unique_column is None:
+        db.session.commit()
+    else:
+        commit(unique_column)
+    configuration_changed()
+
+
+def delete_row(row) -> None:
+    """Delete ``row`` and commit."""
+    db.session.delete(row)
+    db.session.commit()
+    configuration_changed()

@@ -13,8 +13,8 @@ import os
 import sqlalchemy as sa
 
 from gateway.coordination.sqliteio import cooperate
+from gateway.services import services
 
-EXTENSION_KEY = "gateway.controldb"
 POOL_TIMEOUT = 0.5  # seconds to wait for a free connection before giving up on a write
 STATEMENT_TIMEOUT_MS = 2000
 # Seconds a statement waits for another process's lock on the SQLite file. A request that
@@ -25,7 +25,7 @@ SQLITE_BUSY_TIMEOUT = 0.25
 
 def control_engine(app) -> sa.Engine:
     """Return this process's control engine for ``app`` (made on first use, after gunicorn forked)."""
-    engines = app.extensions.setdefault(EXTENSION_KEY, {})
+    engines = services(app).control_engines
     engine = engines.get(os.getpid())
     if engine is None:
         engine = engines[os.getpid()] = create_control_engine(app.config["GATEWAY_SETTINGS"])
@@ -43,9 +43,3 @@ def create_control_engine(settings) -> sa.Engine:
             "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c lock_timeout={STATEMENT_TIMEOUT_MS // 2}",
         })
     return cooperate(sa.create_engine(settings.sqlalchemy_url, **options))
-
-
-def dispose(app) -> None:
-    """Close the control engines' connections (tests, worker exit)."""
-    for engine in app.extensions.get(EXTENSION_KEY, {}).values():
-        engine.dispose()

@@ -14,9 +14,9 @@ import threading
 import time
 import uuid
 
+from gateway.background import BackendOutage
+
 log = logging.getLogger("gateway.leases")
-RETRY_REDIS_AFTER = 1.0  # seconds without asking Redis after a failure
-LOG_EVERY = 60.0
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 _EXTEND = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
 
@@ -80,8 +80,7 @@ class RedisLeases:
         self.errors = redis.RedisError
         self.local = LocalLeases()
         self.fallback = fallback
-        self.down_until = 0.0
-        self._last_log = 0.0
+        self.outage = BackendOutage(log)
 
     def acquire(self, key: str, ttl: float) -> str | None:
         """Return a token if ``key`` was free, else None."""
@@ -111,16 +110,13 @@ class RedisLeases:
         self._call(lambda: self.redis.delete(key))
 
     def _call(self, operation):
-        if time.monotonic() < self.down_until:
+        if self.outage.skipping():
             return _DOWN
         try:
             return operation()
         except self.errors as exc:
-            self.down_until = time.monotonic() + RETRY_REDIS_AFTER
-            if time.monotonic() - self._last_log >= LOG_EVERY:
-                self._last_log = time.monotonic()
-                log.warning("redis unavailable for leases (%s): %s", exc.__class__.__name__,
-                            "using per-process leases" if self.fallback else "leases stay where they are")
+            self.outage.failed("redis unavailable for leases (%s): %s", exc.__class__.__name__,
+                               "using per-process leases" if self.fallback else "leases stay where they are")
             return _DOWN
 
 

@@ -1,7 +1,7 @@
 """Active health checks of the registered services, by one checker per deployment.
 
-Every worker starts a checker loop when gunicorn starts it (a lifecycle hook, so no separate
-command is needed); each round, only the worker holding the deployment's leadership (see
+Every worker runs a checker :class:`~gateway.background.Poller` from when gunicorn starts it
+(:mod:`gateway.lifecycle`, so no separate command is needed); each round, only the worker holding the deployment's leadership (see
 :mod:`gateway.health.leader`) calls every registered service's health path, all at
 once, and records status, response time, counts and the time of the check in its row. With
 ``HEALTH_CHECK_OPENS_CIRCUIT`` an unhealthy service's circuit is opened at once, without
@@ -13,24 +13,23 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import logging
-import threading
-import time
 
 import requests
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import lifecycle
+from gateway.background import Poller
 from gateway.circuits import rows
 from gateway.coordination.database import control_engine
 from gateway.coordination.dbtypes import utcnow
 from gateway.health.leader import make_leader
 from gateway.health.probe import Probe, health_url, judge, probe
 from gateway.models import ServiceHealth
+from gateway.services import services
 from gateway.upstream.pool import guard_pools
 
 log = logging.getLogger("gateway.health")
-EXTENSION_KEY = "gateway.healthchecker"
 TABLE = ServiceHealth.__table__
 MAX_PARALLEL = 16
 
@@ -103,7 +102,7 @@ def new_session(allowed_networks: tuple) -> requests.Session:
 
 
 class HealthChecker:
-    """A worker's checker loop: every interval, lead or follow, and check when leading."""
+    """A worker's checker: every interval, lead or follow, and check when leading."""
 
     def __init__(self, app) -> None:
         self.app = app
@@ -112,18 +111,17 @@ class HealthChecker:
         self.session = new_session(self.settings.upstream_allowed_networks)
         self.rounds = 0  # rounds this worker ran
         self.leading = False
-        self._stopped = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.poller = Poller("health-checker", self.settings.health_check_interval, self._round,
+                             what="health check round", logger=log, immediate=True,
+                             fixed_rate=True)
 
     def start(self) -> None:
         """Start the loop (once)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="health-checker", daemon=True)
-            self._thread.start()
+        self.poller.start()
 
     def stop(self) -> None:
         """Stop the loop and hand leadership over at once."""
-        self._stopped.set()
+        self.poller.stop()
         self.leader.resign()
 
     def tick(self) -> bool:
@@ -138,36 +136,15 @@ class HealthChecker:
         self.rounds += 1
         return True
 
-    def _loop(self) -> None:
-        interval = self.settings.health_check_interval
-        next_round = time.monotonic()
-        while not self._stopped.is_set():
-            try:
-                self.tick()
-            except SQLAlchemyError as exc:  # the next round tries again
-                log.warning("health check round skipped: database unavailable (%s)", exc.__class__.__name__)
-            except Exception:  # a failed round must not end the loop
-                log.exception("health check round failed")
-            next_round = max(next_round + interval, time.monotonic())
-            if self._stopped.wait(next_round - time.monotonic()):
-                break
-
-
-def start_checker(app) -> None:
-    """Start this worker's checker (gunicorn's worker start hook)."""
-    if app.config["GATEWAY_SETTINGS"].health_check_enabled:
-        checker = app.extensions[EXTENSION_KEY] = HealthChecker(app)
-        checker.start()
-
-
-def stop_checker(app) -> None:
-    """Stop this worker's checker and give up its leadership."""
-    checker = app.extensions.get(EXTENSION_KEY)
-    if checker is not None:
-        checker.stop()
+    def _round(self) -> None:
+        try:
+            self.tick()
+        except SQLAlchemyError as exc:  # the next round tries again
+            log.warning("health check round skipped: database unavailable (%s)", exc.__class__.__name__)
 
 
 def init_app(app) -> None:
-    """Register the checker to start with each worker."""
-    lifecycle.on_worker_start(app, start_checker)
-    lifecycle.on_worker_stop(app, stop_checker)
+    """Give the app a checker that runs with each worker (unless ``HEALTH_CHECK_ENABLED`` is false)."""
+    if app.config["GATEWAY_SETTINGS"].health_check_enabled:
+        checker = services(app).health_checker = HealthChecker(app)
+        lifecycle.run_in_background(app, checker)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+import os
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, request
@@ -29,8 +30,16 @@ from gateway.models import CIRCUIT_STATES, ServiceHealth
 from gateway.server.clientaddr import client_ip
 from gateway.specs.prefixes import METRICS
 
-log = logging.getLogger("gateway.metrics.multiproc")
+log = logging.getLogger("gateway.metrics")
 bp = Blueprint("prometheus", __name__)
+
+
+def init_app(app) -> None:
+    """Serve ``GET /metrics`` at the root (a reserved path: never proxied)."""
+    if multiprocess_dir():
+        # Set for the server but inherited by, say, `flask db upgrade`: its samples need the directory.
+        os.makedirs(multiprocess_dir(), exist_ok=True)
+    app.register_blueprint(bp)
 
 
 @bp.get(METRICS)

@@ -7,7 +7,9 @@ first imported. Label values are bounded: route patterns and services, never raw
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, multiprocess
+
+from gateway.metrics.multiproc import multiprocess_dir
 
 # Up to the longest route timeout one would configure; the default buckets stop at 10 s.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -50,10 +52,6 @@ def observe_request(labels: tuple, seconds: float) -> None:
 
 def dropped_rows_total() -> int:
     """Return the request-log rows dropped by this server's workers since it started."""
-    from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
-
-    from gateway.metrics.multiproc import multiprocess_dir
-
     registry = REGISTRY
     if multiprocess_dir() is not None:
         registry = CollectorRegistry()

@@ -1,4 +1,4 @@
-"""Prometheus metrics: the multiprocess directory, and the ``/metrics`` endpoint's registration.
+"""Prometheus metrics across gunicorn workers: the multiprocess directory.
 
 Under gunicorn, ``gunicorn.conf.py`` calls :func:`prepare_multiprocess_dir` in the master
 before any worker imports prometheus_client, so each worker writes its samples to files in
@@ -56,12 +56,3 @@ def worker_exited(pid: int) -> None:
 
         multiprocess.mark_process_dead(pid)
 
-
-def init_app(app) -> None:
-    """Serve ``GET /metrics`` at the root (a reserved path: never proxied)."""
-    if multiprocess_dir():
-        # Set for the server but inherited by, say, `flask db upgrade`: its samples need the directory.
-        os.makedirs(multiprocess_dir(), exist_ok=True)
-    from gateway.metrics import endpoint
-
-    app.register_blueprint(endpoint.bp)

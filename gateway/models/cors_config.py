@@ -34,15 +34,19 @@ class CorsConfig(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+def fresh_cors(settings) -> dict:
+    """Return the CORS values in force while no row is stored: ``CORS_ORIGINS`` and the built-in defaults."""
+    copied = {key: list(value) if isinstance(value, list) else value for key, value in DEFAULT_CORS.items()}
+    return {"allow_origins": list(settings.cors_origins), **copied}
+
+
 def load_cors(session, create: bool = False) -> CorsConfig:
-    """Return the CORS row; without one, a new row from ``CORS_ORIGINS`` (added when ``create``)."""
+    """Return the CORS row; without one, a new row of :func:`fresh_cors` (added when ``create``)."""
     row = session.get(CorsConfig, CORS_ROW_ID)
     if row is None:
         from flask import current_app
 
-        origins = list(current_app.config["GATEWAY_SETTINGS"].cors_origins)
-        defaults = {key: list(value) if isinstance(value, list) else value for key, value in DEFAULT_CORS.items()}
-        row = CorsConfig(id=CORS_ROW_ID, allow_origins=origins, **defaults)
+        row = CorsConfig(id=CORS_ROW_ID, **fresh_cors(current_app.config["GATEWAY_SETTINGS"]))
         if create:
             session.add(row)
     return row

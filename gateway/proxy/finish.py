@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import time
 
-from flask import current_app
-
 from gateway.metrics import instruments
 from gateway.proxy.steps.cors import apply_cors
-from gateway.proxy.steps.ratelimit import EXTENSION_KEY as RATE_LIMIT_GUARD
 from gateway.requestlog.recorder import record, recorder
 from gateway.server.requestid import HEADER
+from gateway.services import services
 
 
 def finish(environ: dict, ctx, answer, own: bool, error: str | None):
@@ -57,7 +55,7 @@ def count_proxy_outcome(ctx, own: bool, status: int, service: str, route: str) -
         instruments.UPSTREAM_SECONDS.labels(service, route).observe(time.perf_counter() - ctx.upstream_started)
     if own and status == 429:
         instruments.RATE_LIMITED.labels(service, route).inc()
-    guard = current_app.extensions.get(RATE_LIMIT_GUARD)
+    guard = services().rate_limit_guard
     if guard is not None and guard.failures > recorder().unchecked_seen:
         instruments.RATE_LIMIT_UNCHECKED.inc(guard.failures - recorder().unchecked_seen)
         recorder().unchecked_seen = guard.failures

@@ -6,21 +6,13 @@ Counters live in Flask-Limiter's storage with the moving-window strategy: Redis 
 
 from __future__ import annotations
 
-from flask import current_app
-
+from gateway.services import services
 from gateway.specs.ratelimits import KEY_PREFIX, RuleSpec
-
-DEFAULT_RULES = ("default-per-user", "default-per-ip")
-
-
-def rate_limiter():
-    """Return Flask-Limiter's moving-window strategy over its configured storage."""
-    return current_app.extensions["gateway.limiter"].limiter
 
 
 def storage():
     """Return Flask-Limiter's storage (Redis or memory)."""
-    return current_app.extensions["gateway.limiter"].storage
+    return services().limiter.storage
 
 
 def storage_kind() -> str:

@@ -28,10 +28,10 @@ from gateway.redact import scrub
 from gateway.requestlog.writer import LogWriter
 from gateway.server.clientaddr import client_ip
 from gateway.server.requestid import current_request_id
+from gateway.services import services
 from gateway.specs import prefixes
 
 log = logging.getLogger("gateway.recorder")
-EXTENSION_KEY = "gateway.recorder"
 STARTED = "gateway.started"
 METHODS = frozenset(prefixes.METHODS)  # any other is counted as OTHER
 MAX_ERROR = 1000
@@ -49,17 +49,16 @@ def init_app(app) -> None:
     """Time every request from its first hook and record it when its response closes."""
     settings = app.config["GATEWAY_SETTINGS"]
     writer = LogWriter(app, settings) if settings.enable_request_logging else None
-    app.extensions[EXTENSION_KEY] = Recorder(writer)
+    services(app).recorder = Recorder(writer)
     app.before_request_funcs.setdefault(None, []).insert(0, mark_start)
     app.after_request(record_response)
     if writer is not None:
-        lifecycle.on_worker_start(app, lambda _app: writer.start())
-        lifecycle.on_worker_stop(app, writer.stop)
+        lifecycle.run_in_background(app, writer)
 
 
 def recorder() -> Recorder:
     """Return the current app's recorder."""
-    return current_app.extensions[EXTENSION_KEY]
+    return services().recorder
 
 
 def mark_start() -> None:

@@ -1,8 +1,9 @@
 """The request-log writer: a bounded in-worker queue, written in batches by a background task.
 
 A request only appends a row to a deque (never waits, never touches the database). A
-background thread (a greenlet under gevent) wakes every ``REQUEST_LOG_FLUSH_INTERVAL`` seconds,
-or as soon as a batch is full, and writes what is queued as one multi-row INSERT per
+:class:`~gateway.background.Poller` (a greenlet under gevent, run with each worker by
+:mod:`gateway.lifecycle`) wakes every ``REQUEST_LOG_FLUSH_INTERVAL`` seconds, or as soon as a
+batch is full, and writes what is queued as one multi-row INSERT per
 ``REQUEST_LOG_BATCH_SIZE`` rows. Under gevent SQLite's calls run in a native thread
 (:mod:`gateway.coordination.sqliteio`) and psycopg waits cooperatively, so a locked SQLite file or a slow
 server cannot stall the worker's event loop.
@@ -21,15 +22,14 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-import time
 
+from gateway.background import BackendOutage, Poller
 from gateway.coordination.dbtypes import uuid7s
 from gateway.coordination.sqliteio import is_lock_wait
 from gateway.metrics import instruments
 from gateway.requestlog.store import BatchStore
 
 log = logging.getLogger("gateway.logwriter")
-EXTENSION_KEY = "gateway.logwriter"
 RETRY_AFTER = 1.0  # seconds without writing after a failed INSERT
 WARN_EVERY = 60.0  # at most one warning a minute while the database fails
 STOP_TIMEOUT = 10.0  # seconds a stopping worker waits for the writer's current INSERT
@@ -46,12 +46,9 @@ class LogWriter:
         self.rows: collections.deque = collections.deque()
         self.written = 0
         self.dropped = collections.Counter()
-        self._wake = threading.Event()
         self._lock = threading.Lock()  # one writer at a time: the task, a flush, the stop
-        self._task: threading.Thread | None = None
-        self._stopping = False
-        self._paused_until = 0.0
-        self._last_warning = -WARN_EVERY
+        self.poller = Poller("log-writer", self.interval, self.flush, what="request log writer", logger=log)
+        self.outage = BackendOutage(log, retry_after=RETRY_AFTER, warn_every=WARN_EVERY)
         self._failing = False
 
     def put(self, row: dict) -> None:
@@ -61,25 +58,20 @@ class LogWriter:
             return
         self.rows.append(row)
         if len(self.rows) >= self.batch_size:
-            self._wake.set()
+            self.poller.wake()
 
     def autostart_pending(self) -> bool:
         """Return whether the task has not been started (nor stopped) yet."""
-        return self._task is None and not self._stopping
+        return not self.poller.started and not self.poller.stopping
 
     def start(self) -> None:
         """Start the background task (once per process)."""
-        if self._task is None and not self._stopping:
-            self._task = threading.Thread(target=self._run, name="log-writer", daemon=True)
-            self._task.start()
+        self.poller.start()
 
-    def stop(self, app=None) -> None:  # noqa: ARG002 (a lifecycle hook's signature)
+    def stop(self) -> None:
         """Stop the task and write what is still queued; drop it (counted) if that fails."""
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            self._task.join(STOP_TIMEOUT)
-        self._paused_until = 0.0  # one last attempt, even right after a failure
+        self.poller.stop(join=STOP_TIMEOUT)
+        self.outage.retry_now()  # one last attempt, even right after a failure
         self.flush()
         if self.rows:
             self._drop(len(self.rows), "shutdown")
@@ -90,7 +82,7 @@ class LogWriter:
         """Write every queued row now, in batches; return how many were written."""
         with self._lock:
             written = 0
-            while self.rows and time.monotonic() >= self._paused_until:
+            while self.rows and not self.outage.skipping():
                 batch = self._take_batch()
                 if not self._write(batch):
                     break
@@ -104,22 +96,10 @@ class LogWriter:
             row["id"] = row_id  # here, not on the request path (it reads os.urandom)
         return batch
 
-    def _run(self) -> None:
-        while not self._stopping:
-            self._wake.wait(self.interval)
-            self._wake.clear()
-            if self._stopping:
-                return  # stop() writes the rest
-            try:
-                self.flush()
-            except Exception:  # the writer must outlive any surprise; rows stay queued
-                log.exception("request log writer failed")
-
     def _write(self, batch: list[dict]) -> bool:
         try:
             self.store.insert(batch)
         except Exception as exc:  # noqa: BLE001 (any failure costs this batch at most, never the worker)
-            self._paused_until = time.monotonic() + RETRY_AFTER
             if is_lock_wait(exc):  # the lock will go: the batch waits for it, at the head of the queue
                 self.rows.extendleft(reversed(batch))
                 self._warn(exc, "rows wait in the queue until the lock is released")
@@ -139,10 +119,8 @@ class LogWriter:
         instruments.LOG_ROWS_DROPPED.labels(reason).inc(count)
 
     def _warn(self, exc: Exception, consequence: str) -> None:
+        """Pause writing for ``RETRY_AFTER`` seconds and warn (at most once per ``WARN_EVERY``)."""
         self._failing = True
-        now = time.monotonic()
-        if now - self._last_warning >= WARN_EVERY:
-            self._last_warning = now
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-            log.warning("request log: INSERT failed, %s (%s: %s)", consequence,
-                        exc.__class__.__name__, reason[0][:200] if reason else "")
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        self.outage.failed("request log: INSERT failed, %s (%s: %s)", consequence,
+                           exc.__class__.__name__, reason[0][:200] if reason else "")

@@ -17,6 +17,11 @@ from gateway.schemas.common import (
 CREDENTIALS_WITH_WILDCARD = "Credentials cannot be allowed for the * origin; list the origins."
 
 
+def credentials_with_wildcard(origins, credentials) -> bool:
+    """Return whether CORS settings allow credentials for the * origin (which browsers refuse)."""
+    return bool(credentials) and "*" in (origins or ())
+
+
 def _header_names():
     return fields.List(fields.String(validate=[validate.Length(max=256), validate_header_name],
                                      metadata=HEADER_NAME_FORM), validate=unique_list)
@@ -36,7 +41,7 @@ class CorsSchema(InputSchema):
 
     @validates_schema
     def no_wildcard_with_credentials(self, data, **_kwargs):
-        if data.get("allow_credentials") and "*" in (data.get("allow_origins") or ()):
+        if credentials_with_wildcard(data.get("allow_origins"), data.get("allow_credentials")):
             raise ValidationError(CREDENTIALS_WITH_WILDCARD, "allow_credentials")
 
 
@@ -45,6 +50,6 @@ def check_credentials(origins, credentials) -> None:
 
     :raise ValidationFailed: naming ``allow_credentials``.
     """
-    if credentials and "*" in (origins or ()):
+    if credentials_with_wildcard(origins, credentials):
         raise ValidationFailed("Invalid input: allow_credentials",
                                fields={"allow_credentials": [CREDENTIALS_WITH_WILDCARD]})

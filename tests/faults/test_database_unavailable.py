@@ -18,6 +18,7 @@ from flask_migrate import upgrade
 
 from gateway import create_app
 from gateway.extensions import db
+from gateway.services import services
 from tests.conftest import DB_BACKENDS, POSTGRES_URL, migrate_to_head
 from tests.faults.conftest import empty_database
 from tests.support.backends import fresh_postgres_database
@@ -170,7 +171,7 @@ def stopped():
     apps = []
     yield apps.append
     for app in apps:
-        app.extensions["gateway.runtime"].stop()
+        services(app).runtime.stop()
         with app.app_context():
             db.engine.dispose()
 

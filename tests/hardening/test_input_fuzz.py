@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 from gateway import create_app
 from gateway.api.management import ADMIN_BLUEPRINTS
 from gateway.extensions import db
+from gateway.services import services
 from tests.conftest import empty_tables
 from tests.support.admin_api import API, assert_invalid
 from tests.support.fuzz_rows import ROUTE_ID, RULE_ID, SERVICE, ensure_known_rows, local_names_only
@@ -74,7 +75,7 @@ def admin_operations() -> list[Operation]:
             return [operation(document, rule, method) for rule in rules
                     for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
         finally:
-            app.extensions["gateway.runtime"].stop()
+            services(app).runtime.stop()
             with app.app_context():
                 db.engine.dispose()
 
@@ -248,7 +249,7 @@ def app(database_url):
     with local_names_only():
         yield app
     logging.getLogger("gateway").removeHandler(tracebacks)
-    app.extensions["gateway.runtime"].stop()
+    services(app).runtime.stop()
     with app.app_context():
         empty_tables()
         db.engine.dispose()

@@ -46,6 +46,7 @@ import schemathesis
 
 from gateway import create_app
 from gateway.extensions import db
+from gateway.services import services
 from tests.conftest import empty_tables
 from tests.support.fuzz_rows import ROUTE_ID, RULE_ID, SERVICE, ensure_known_rows, local_names_only
 from tests.support.servers import TEST_SECRET, token
@@ -63,7 +64,7 @@ def served_document() -> dict:
             assert response.status_code == 200
             return response.get_json()
         finally:
-            app.extensions["gateway.runtime"].stop()
+            services(app).runtime.stop()
             with app.app_context():
                 db.engine.dispose()
 
@@ -85,7 +86,7 @@ def app(database_url):
     app = create_app({"DATABASE_URL": database_url, "REDIS_URL": "", "ENVIRONMENT": "testing",
                       "SECRET_KEY": TEST_SECRET, "CONFIG_POLL_INTERVAL": "0.2"})
     yield app
-    app.extensions["gateway.runtime"].stop()
+    services(app).runtime.stop()
     with app.app_context():
         empty_tables()
         db.engine.dispose()

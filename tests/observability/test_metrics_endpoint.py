@@ -9,6 +9,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.metrics import instruments
+from gateway.services import services
 
 TOKEN = "metrics-token-0123456789abcdef"
 
@@ -102,7 +103,7 @@ def test_request_counts_by_service_route_method_and_status_class(client):
 
 def test_the_limiters_unchecked_requests_are_exported(app, client):
     before = instruments.RATE_LIMIT_UNCHECKED._value.get()
-    app.extensions["gateway.ratelimit_guard"] = types.SimpleNamespace(failures=3)  # as if Redis had been down
+    services(app).rate_limit_guard = types.SimpleNamespace(failures=3)  # as if Redis had been down
     client.get("/nowhere/x").close()
     assert instruments.RATE_LIMIT_UNCHECKED._value.get() - before == 3
     client.get("/nowhere/y").close()

@@ -10,12 +10,13 @@ import sqlalchemy as sa
 from gateway.extensions import db
 from gateway.metrics import instruments
 from gateway.models import GatewayLog
+from gateway.services import services
 from tests.conftest import make_token
 from tests.support.observability_servers import wait_for
 
 
 def writer_of(app):
-    return app.extensions["gateway.recorder"].writer
+    return services(app).recorder.writer
 
 
 def get(client, path, **kwargs):
@@ -126,7 +127,7 @@ def test_a_failed_insert_drops_its_batch_and_the_writer_recovers(make_app, monke
     assert writer.flush() == 0  # the first batch failed: writing pauses
     assert writer.dropped["database_error"] == 10 and dropped("database_error") - before == 10
     assert len(writer.rows) == 15
-    writer._paused_until = 0.0  # the pause is over
+    writer.outage.retry_now()  # the pause is over
     assert writer.flush() == 15
     assert len(rows(app)) == 15
 

@@ -8,6 +8,7 @@ import pytest
 from gateway import create_app
 from gateway.extensions import db
 from gateway.models import RouteConfig
+from gateway.services import services
 from tests.support.rawhttp import request
 from tests.support.resilience_servers import wait_until
 from tests.support.servers import admin_session, start_gateway
@@ -71,10 +72,9 @@ class CountingLock:
 def test_requests_queued_behind_the_first_load_do_not_repeat_it(database_url, monkeypatch):
     """A worker's first requests arrive together: one reads the configuration, the others wait and use it."""
     import gateway.models
-    from gateway.config.runtime import EXTENSION_KEY
 
     app = create_app({"DATABASE_URL": database_url, "REDIS_URL": "", "CONFIG_POLL_INTERVAL": "60"})
-    worker = app.extensions[EXTENSION_KEY]
+    worker = services(app).runtime
     reads = []
     real_read = gateway.models.read_version
     monkeypatch.setattr(gateway.models, "read_version", lambda session: reads.append(1) or real_read(session))

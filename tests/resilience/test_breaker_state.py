@@ -18,6 +18,7 @@ from gateway.circuits.registry import BreakerRegistry, CircuitOpen
 from gateway.coordination.database import control_engine, create_control_engine
 from gateway.extensions import db
 from gateway.models import ServiceHealth, read_version
+from gateway.services import services
 from gateway.settings import Settings
 from gateway.specs.routes import RouteSpec, compile_pattern
 
@@ -249,7 +250,7 @@ def test_a_poll_older_than_a_local_write_does_not_undo_it(gateway_app, workers):
 def test_a_dead_database_degrades_to_the_workers_own_view(gateway_app, workers, tmp_path):
     worker = workers()
     worker.admit(route_to()).succeeded()
-    engines = gateway_app.extensions["gateway.controldb"]
+    engines = services(gateway_app).control_engines
     alive = worker.writer.engine
     dead = create_control_engine(Settings.from_env({"DATABASE_URL": f"sqlite:///{tmp_path}/missing/gateway.db"}))
     worker.writer.engine = engines[os.getpid()] = dead
@@ -260,7 +261,7 @@ def test_a_dead_database_degrades_to_the_workers_own_view(gateway_app, workers, 
         worker.admit(route_to())
     assert row(gateway_app) is None
     worker.writer.engine = engines[os.getpid()] = alive
-    worker.writer.down_until = 0  # past the second without trying
+    worker.writer.outage.retry_now()  # past the second without trying
     assert worker.refresh()
     stored = row(gateway_app)  # what the worker saw meanwhile is stored, not lost
     assert (stored.circuit_state, stored.circuit_failures) == ("open", 3)

@@ -11,6 +11,7 @@ import pytest
 
 from gateway import create_app
 from gateway.extensions import db
+from gateway.services import services
 from tests.conftest import empty_tables, make_token
 
 
@@ -21,7 +22,7 @@ def shared_app(database_url):
                       "CONFIG_POLL_INTERVAL": "0.2"})
     app.config["TESTING"] = True
     yield app
-    app.extensions["gateway.runtime"].stop()
+    services(app).runtime.stop()
     with app.app_context():
         empty_tables()
         db.engine.dispose()

@@ -24,7 +24,7 @@ PACKAGE = ROOT / "gateway"
 LAYERS = (
     ("specs", ("gateway.specs",)),
     ("base", ("gateway.errors", "gateway.redact", "gateway.settings", "gateway.logconfig", "gateway.lifecycle",
-              "gateway.server", "gateway.upstream")),
+              "gateway.server", "gateway.upstream", "gateway.services", "gateway.background")),
     ("data", ("gateway.extensions", "gateway.coordination", "gateway.models", "gateway.schemas")),
     ("capabilities", ("gateway.config", "gateway.circuits", "gateway.health", "gateway.requestlog",
                       "gateway.ratelimits", "gateway.auth", "gateway.metrics")),
@@ -59,9 +59,13 @@ def is_module(name: str) -> bool:
 
 
 def imported_modules(source: str) -> set[str]:
-    """Return the gateway modules a module's source imports, anywhere in it."""
+    """Return the gateway modules a module's source imports, anywhere in it (``if TYPE_CHECKING:`` aside)."""
     found = set()
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    for node in ast.walk(tree):  # annotations only: no import at run time
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            node.body = []
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names if alias.name.split(".")[0] == "gateway")
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and \

@@ -19,7 +19,6 @@ from urllib.parse import urlsplit
 
 import requests
 import urllib3
-from flask import current_app
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionError, ProtocolError, ReadTimeoutError
 
@@ -28,6 +27,7 @@ from gateway.proxy.forwarding.body import BodyTooLarge, request_body
 from gateway.proxy.forwarding.headers import downstream_headers, upstream_headers
 from gateway.proxy.forwarding.response import Answer, UpstreamBody
 from gateway.proxy.forwarding.targets import next_target
+from gateway.services import services
 from gateway.specs.routes import upstream_path
 from gateway.specs.traffic import GROUP_HEADER
 from gateway.upstream.addresses import ForbiddenUpstream
@@ -38,7 +38,6 @@ IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 RETRY_STATUSES = frozenset({502, 503, 504})
 NO_BODY_STATUSES = frozenset({204, 304})
 BACKOFF_BASE = 0.1  # seconds; attempt n waits uniform(0, BACKOFF_BASE * 2**n)
-EXTENSION_KEY = "gateway.forwarder"
 CONNECTION_ERRORS = (NewConnectionError, ProtocolError, OSError, HTTPError)
 
 
@@ -257,11 +256,10 @@ def _reason(exc: Exception) -> str:
 
 def forwarder() -> Forwarder:
     """Return this worker's forwarder (made on first use, after gunicorn forked the worker)."""
-    extensions = current_app.extensions
-    instance = extensions.get(EXTENSION_KEY)
-    if instance is None:
-        instance = extensions[EXTENSION_KEY] = Forwarder(current_app.config["GATEWAY_SETTINGS"])
-    return instance
+    shared = services()
+    if shared.forwarder is None:
+        shared.forwarder = Forwarder(shared.settings)
+    return shared.forwarder
 
 
 def send_through_circuit(proxy: Forwarder, ctx, upstream: UpstreamRequest):
