@@ -5,10 +5,17 @@ import uuid
 
 import pytest
 
-from tests.conftest import make_token
 from tests.support.admin_api import ADMIN_ENDPOINTS, API, CORS, HEALTH, ROUTES, SERVICES, assert_error
-from tests.support.admin_tokens import bearer, claims, hs256_token, rs256_token, rsa_key_pair, unsigned_token
-from tests.support.servers import TEST_SECRET
+from tests.support.tokens import (
+    TEST_SECRET,
+    bearer,
+    claims,
+    hs256_token,
+    make_token,
+    rs256_token,
+    rsa_key_pair,
+    unsigned_token,
+)
 
 pytest_plugins = ["tests.support.admin_fixtures"]  # shared_app, shared_client, shared_admin
 

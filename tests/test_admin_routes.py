@@ -2,7 +2,6 @@
 
 import pytest
 
-from tests.conftest import make_token
 from tests.support.admin_api import (
     BODY_ENDPOINTS,
     MISSING_ID,
@@ -14,6 +13,7 @@ from tests.support.admin_api import (
     route_body,
     rule_body,
 )
+from tests.support.tokens import make_token
 
 pytest_plugins = ["tests.support.admin_fixtures"]  # shared_app, shared_client, shared_admin
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.conftest import make_token
 from tests.support.admin_api import CORS, MISSING_ID, RULES, assert_error, assert_invalid, create, rule_body
+from tests.support.tokens import make_token
 
 pytest_plugins = ["tests.support.admin_fixtures"]  # shared_app, shared_client, shared_admin
 

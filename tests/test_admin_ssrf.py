@@ -22,7 +22,7 @@ def test_service_at_a_metadata_address_is_422(client, admin_headers, url):
 
 def test_allowed_networks_setting_restricts_upstreams(make_app):
     app = make_app(UPSTREAM_ALLOWED_NETWORKS="10.0.0.0/8")
-    from tests.conftest import make_token
+    from tests.support.tokens import make_token
 
     headers = {"Authorization": f"Bearer {make_token(app, 'a', ('admin',))}"}
     client = app.test_client()

@@ -11,8 +11,8 @@ import yaml
 
 from gateway.config import planner
 from gateway.models import CorsConfig, RateLimitRule, RouteConfig, ServiceHealth
-from tests.conftest import empty_tables
-from tests.support import cli_rows
+from tests.support import rows
+from tests.support.database import empty_tables
 
 CUSTOM_ROUTE = {"path_pattern": "/api/v1/reports/*/export", "target_service": "reports",
                 "target_url": "https://reports.internal:8443/v2", "methods": ["GET", "HEAD"], "is_public": False,
@@ -42,10 +42,10 @@ def write(tmp_path, document, name="config.yaml") -> str:
 def seeded(app, runner):
     """The seeded configuration plus a custom route, a custom rule and custom CORS settings."""
     invoke(runner, "seed")
-    cli_rows.add(app, RouteConfig, **CUSTOM_ROUTE)
-    cli_rows.add(app, RateLimitRule, rule_name="Search.burst", limit_type="per_endpoint",
+    rows.add(app, RouteConfig, **CUSTOM_ROUTE)
+    rows.add(app, RateLimitRule, rule_name="Search.burst", limit_type="per_endpoint",
                  path_pattern="/api/v1/search/*", max_requests=5, window_seconds=1, is_active=True)
-    cli_rows.update(app, CorsConfig, {}, allow_origins=["https://app.engadi.org"], allow_credentials=True, max_age=0)
+    rows.update(app, CorsConfig, {}, allow_origins=["https://app.engadi.org"], allow_credentials=True, max_age=0)
     return app
 
 
@@ -93,7 +93,7 @@ class TestRoundTrip:
         path.write_text(first)
         with seeded.app_context():
             empty_tables()
-        assert cli_rows.counts(seeded) == dict.fromkeys(cli_rows.TABLES, 0)
+        assert rows.counts(seeded) == dict.fromkeys(rows.TABLES, 0)
         result = invoke(runner, "config", "import", str(path))
         assert "Applied: 23 created, 0 updated, 0 deleted, 0 unchanged (configuration version 1)." in result.stdout
         assert export(runner, fmt) == first
@@ -101,11 +101,11 @@ class TestRoundTrip:
     def test_second_import_changes_nothing(self, seeded, runner, tmp_path):
         path = tmp_path / "config.yaml"
         path.write_text(export(runner))
-        before, version = cli_rows.snapshot(seeded), cli_rows.version(seeded)
+        before, version = rows.snapshot(seeded), rows.version(seeded)
         result = invoke(runner, "config", "import", str(path))
         assert "Nothing to do: 0 to create, 0 to update, 0 to delete, 23 unchanged" in result.stdout
-        assert cli_rows.snapshot(seeded) == before
-        assert cli_rows.version(seeded) == version
+        assert rows.snapshot(seeded) == before
+        assert rows.version(seeded) == version
 
 
 class TestImportChanges:
@@ -113,18 +113,18 @@ class TestImportChanges:
         document = yaml.safe_load(export(runner))
         route = next(r for r in document["routes"] if r["path_pattern"] == "/api/v1/content/*")
         route.update(timeout=5, methods=["GET"])
-        before, version = cli_rows.snapshot(seeded), cli_rows.version(seeded)
+        before, version = rows.snapshot(seeded), rows.version(seeded)
         result = invoke(runner, "config", "import", write(tmp_path, document))
         assert "update     routes       /api/v1/content/*  (methods: [GET, POST, PUT, PATCH, DELETE, HEAD, " \
                "OPTIONS] -> [GET]; timeout: 30 -> 5)" in result.stdout
         assert result.stdout.splitlines()[-1] == \
             f"Applied: 0 created, 1 updated, 0 deleted, 22 unchanged (configuration version {version + 1})."
-        after = cli_rows.snapshot(seeded)
+        after = rows.snapshot(seeded)
         changed = after["routes"].pop("/api/v1/content/*")
         assert (changed["timeout"], list(changed["methods"])) == (5, ["GET"])
         before["routes"].pop("/api/v1/content/*")
         assert after == before  # every other row untouched, updated_at included
-        assert cli_rows.version(seeded) == version + 1
+        assert rows.version(seeded) == version + 1
 
     def test_missing_fields_take_the_create_defaults(self, make_app, tmp_path):
         app = make_app(gateway_timeout="17", gateway_retry_count="2", circuit_breaker_enabled="false")
@@ -132,18 +132,18 @@ class TestImportChanges:
                     "services": [{"service_name": "x", "service_url": "http://x:1"}],
                     "rate_limits": [{"rule_name": "x", "limit_type": "global", "max_requests": 1, "window_seconds": 1}]}
         invoke(app.test_cli_runner(), "config", "import", write(tmp_path, document))
-        route = cli_rows.get(app, RouteConfig, path_pattern="/api/v1/x/*")
+        route = rows.get(app, RouteConfig, path_pattern="/api/v1/x/*")
         assert (route.timeout, route.retry_count, route.circuit_breaker_enabled, route.is_active) == (17, 2, False, True)
         assert len(route.methods) == 7 and route.is_public is False and route.strip_prefix is False
-        assert cli_rows.get(app, ServiceHealth, service_name="x").health_path == "/health"
-        rule = cli_rows.get(app, RateLimitRule, rule_name="x")
+        assert rows.get(app, ServiceHealth, service_name="x").health_path == "/health"
+        rule = rows.get(app, RateLimitRule, rule_name="x")
         assert (rule.path_pattern, rule.is_active) == (None, True)
 
     def test_sections_absent_from_the_file_are_left_alone(self, seeded, runner, tmp_path):
-        before = cli_rows.snapshot(seeded)
+        before = rows.snapshot(seeded)
         document = {"routes": [dict(CUSTOM_ROUTE, timeout=1)]}
         invoke(runner, "config", "import", "--prune", write(tmp_path, document))
-        after = cli_rows.snapshot(seeded)
+        after = rows.snapshot(seeded)
         assert list(after["routes"]) == [CUSTOM_ROUTE["path_pattern"]]
         assert {k: after[k] for k in ("services", "rate_limits", "cors")} == \
                {k: before[k] for k in ("services", "rate_limits", "cors")}
@@ -152,7 +152,7 @@ class TestImportChanges:
         document = {"rate_limits": [{"rule_name": "new", "limit_type": "global", "max_requests": 3,
                                      "window_seconds": 60}]}
         invoke(runner, "config", "import", write(tmp_path, document))
-        assert cli_rows.counts(seeded)["rate_limits"] == 4
+        assert rows.counts(seeded)["rate_limits"] == 4
 
     def test_prune_deletes_unlisted_entities_of_present_sections(self, seeded, runner, tmp_path):
         document = yaml.safe_load(export(runner))
@@ -162,14 +162,14 @@ class TestImportChanges:
         assert "delete     services     content" in result.stdout
         assert "delete     rate_limits  Search.burst" in result.stdout
         assert "Applied: 0 created, 0 updated, 10 deleted, 13 unchanged" in result.stdout
-        assert cli_rows.counts(seeded) == {"routes": 10, "services": 2, "rate_limits": 0, "cors": 1}
+        assert rows.counts(seeded) == {"routes": 10, "services": 2, "rate_limits": 0, "cors": 1}
 
     def test_dry_run_prints_the_plan_and_writes_nothing(self, seeded, runner, tmp_path):
         document = yaml.safe_load(export(runner))
         next(r for r in document["routes"] if r == CUSTOM_ROUTE)["priority"] = 8
         document["routes"].append(dict(CUSTOM_ROUTE, path_pattern="/api/v1/new/*"))
         document["services"] = document["services"][1:]
-        before, version = cli_rows.snapshot(seeded), cli_rows.version(seeded)
+        before, version = rows.snapshot(seeded), rows.version(seeded)
         result = invoke(runner, "config", "import", "--dry-run", "--prune", write(tmp_path, document))
         lines = result.stdout.splitlines()
         assert f"update     routes       {CUSTOM_ROUTE['path_pattern']}  (priority: 7 -> 8)" in lines
@@ -177,19 +177,19 @@ class TestImportChanges:
         assert "delete     services     ai" in lines
         assert "unchanged  cors         settings" in lines
         assert lines[-1] == "Dry run: 1 to create, 1 to update, 1 to delete, 21 unchanged; nothing was written."
-        assert cli_rows.snapshot(seeded) == before
-        assert cli_rows.version(seeded) == version
+        assert rows.snapshot(seeded) == before
+        assert rows.version(seeded) == version
 
     def test_import_from_stdin_detects_json(self, app, runner):
         document = {"services": [{"service_name": "x", "service_url": "http://x:1"}]}
         invoke(runner, "config", "import", "-", input=json.dumps(document))
-        assert cli_rows.counts(app)["services"] == 1
+        assert rows.counts(app)["services"] == 1
 
     def test_a_database_failure_rolls_back_everything(self, seeded, runner, tmp_path, monkeypatch):
         document = yaml.safe_load(export(runner))
         for route in document["routes"]:
             route["priority"] = 3
-        before = cli_rows.snapshot(seeded)
+        before = rows.snapshot(seeded)
         apply_one = planner._apply_one
         calls = []
 
@@ -204,7 +204,7 @@ class TestImportChanges:
         result = invoke(runner, "config", "import", write(tmp_path, document), ok=False)
         assert result.exit_code == 1
         assert result.stderr.strip() == "Error: database error: server closed the connection"
-        assert cli_rows.snapshot(seeded) == before
+        assert rows.snapshot(seeded) == before
 
 
 class TestValidation:
@@ -246,10 +246,10 @@ class TestValidation:
 
     @pytest.mark.parametrize("flags", [[], ["--prune"], ["--dry-run"]])
     def test_nothing_is_written_not_even_the_valid_entries(self, seeded, runner, tmp_path, flags):
-        before, version = cli_rows.snapshot(seeded), cli_rows.version(seeded)
+        before, version = rows.snapshot(seeded), rows.version(seeded)
         invoke(runner, "config", "import", *flags, write(tmp_path, self.BAD), ok=False)
-        assert cli_rows.snapshot(seeded) == before
-        assert cli_rows.version(seeded) == version
+        assert rows.snapshot(seeded) == before
+        assert rows.version(seeded) == version
 
     @pytest.mark.parametrize(("name", "text", "message"), [
         ("bad.yaml", "routes: [\n", "invalid YAML at line 2, column 1: expected the node content"),

@@ -6,9 +6,9 @@ import pytest
 
 from gateway.extensions import db
 from gateway.models import ServiceHealth
-from tests.support.listeners import CountingServer
-from tests.support.resilience_servers import count, set_health, start_counting_upstream
 from tests.support.servers import free_port
+from tests.support.upstreams import count, set_health, start_counting_upstream
+from tests.support.upstreams.listener import CountingServer
 
 
 @pytest.fixture(scope="module")

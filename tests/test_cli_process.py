@@ -10,7 +10,7 @@ import yaml
 
 from gateway.auth.identity import verify
 from gateway.settings import SERVICES
-from tests.support import cli_rows
+from tests.support import rows
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = str(ROOT / ".venv" / "bin" / "flask")
@@ -31,7 +31,7 @@ def test_seed_then_export_with_app_option(app, database_url):
            "ANALYTICS_SERVICE_URL": "http://analytics.internal:7000"}
     seeded = flask("--app", "wsgi", "seed", env=env)
     assert "Seed: 21 created, 0 left as they were (configuration version 1)." in seeded.stdout
-    assert cli_rows.counts(app) == {"routes": 9, "services": 9, "rate_limits": 2, "cors": 1}
+    assert rows.counts(app) == {"routes": 9, "services": 9, "rate_limits": 2, "cors": 1}
     exported = yaml.safe_load(flask("--app", "wsgi", "config", "export", env=env).stdout)
     analytics = next(r for r in exported["routes"] if r["path_pattern"] == "/api/v1/analytics/*")
     assert analytics["target_url"] == "http://analytics.internal:7000"
@@ -50,4 +50,3 @@ def test_flask_runs_without_the_app_option(app):
                    env={"DATABASE_URL": "sqlite:///:memory:", "REDIS_URL": "", "ENVIRONMENT": "testing"})
     with app.app_context():
         assert verify(result.stdout.strip()).roles == ("admin",)
-

@@ -8,7 +8,7 @@ import pytest
 
 from gateway.models import ALL_METHODS, CorsConfig, RateLimitRule, RouteConfig, ServiceHealth
 from gateway.settings import SERVICES
-from tests.support import cli_rows
+from tests.support import rows
 
 PREFIXES = {name: prefix for name, _env, _default, prefix in SERVICES}
 DEFAULT_URLS = {name: default for name, _env, default, _prefix in SERVICES}
@@ -24,16 +24,16 @@ def seed(runner):
 class TestFirstSeed:
     def test_creates_every_entity_once(self, app, runner):
         result = seed(runner)
-        assert cli_rows.counts(app) == SEEDED
+        assert rows.counts(app) == SEEDED
         assert "Seed: 21 created, 0 left as they were (configuration version 1)." in result.stdout
         assert result.stdout.count("created ") == 21
 
     @pytest.mark.parametrize("name", [name for name, *_ in SERVICES])
     def test_each_service_and_its_route(self, app, runner, name):
         seed(runner)
-        service = cli_rows.get(app, ServiceHealth, service_name=name)
+        service = rows.get(app, ServiceHealth, service_name=name)
         assert (service.service_url, service.health_path) == (DEFAULT_URLS[name], "/health")
-        route = cli_rows.get(app, RouteConfig, path_pattern=f"{PREFIXES[name]}/*")
+        route = rows.get(app, RouteConfig, path_pattern=f"{PREFIXES[name]}/*")
         assert (route.target_service, route.target_url) == (name, DEFAULT_URLS[name])
         assert route.is_public is (name == "auth")
         assert (route.is_active, route.priority, route.strip_prefix) == (True, 0, False)
@@ -41,7 +41,7 @@ class TestFirstSeed:
 
     def test_route_prefixes_are_the_contract_ones(self, app, runner):
         seed(runner)
-        patterns = set(cli_rows.snapshot(app)["routes"])
+        patterns = set(rows.snapshot(app)["routes"])
         assert patterns == {f"/api/v1/{p}/*" for p in ("auth", "content", "partners", "projects", "social-media",
                                                         "notifications", "analytics", "ai", "search")}
 
@@ -51,21 +51,21 @@ class TestSettings:
         app = make_app(content_service_url="http://content.internal:9000",
                        partners_crm_service_url="https://crm.example.org/base")
         seed(app.test_cli_runner())
-        assert cli_rows.get(app, ServiceHealth, service_name="content").service_url == "http://content.internal:9000"
-        assert cli_rows.get(app, RouteConfig, path_pattern="/api/v1/content/*").target_url == "http://content.internal:9000"
-        assert cli_rows.get(app, RouteConfig, path_pattern="/api/v1/partners/*").target_url == "https://crm.example.org/base"
+        assert rows.get(app, ServiceHealth, service_name="content").service_url == "http://content.internal:9000"
+        assert rows.get(app, RouteConfig, path_pattern="/api/v1/content/*").target_url == "http://content.internal:9000"
+        assert rows.get(app, RouteConfig, path_pattern="/api/v1/partners/*").target_url == "https://crm.example.org/base"
 
     def test_route_defaults_come_from_the_settings(self, make_app):
         app = make_app(gateway_timeout="12", gateway_retry_count="1", circuit_breaker_enabled="false")
         seed(app.test_cli_runner())
-        route = cli_rows.get(app, RouteConfig, path_pattern="/api/v1/search/*")
+        route = rows.get(app, RouteConfig, path_pattern="/api/v1/search/*")
         assert (route.timeout, route.retry_count, route.circuit_breaker_enabled) == (12, 1, False)
 
     def test_default_rules_come_from_the_settings(self, make_app):
         app = make_app(rate_limit_per_user="70", rate_limit_per_ip="30", rate_limit_window="60")
         seed(app.test_cli_runner())
-        user = cli_rows.get(app, RateLimitRule, rule_name="default-per-user")
-        ip = cli_rows.get(app, RateLimitRule, rule_name="default-per-ip")
+        user = rows.get(app, RateLimitRule, rule_name="default-per-user")
+        ip = rows.get(app, RateLimitRule, rule_name="default-per-ip")
         assert (user.limit_type, user.max_requests, user.window_seconds, user.path_pattern) == ("per_user", 70, 60, None)
         assert (ip.limit_type, ip.max_requests, ip.window_seconds, ip.path_pattern) == ("per_ip", 30, 60, None)
         assert user.is_active and ip.is_active
@@ -73,12 +73,12 @@ class TestSettings:
     def test_no_rules_when_rate_limiting_is_disabled(self, make_app):
         app = make_app(rate_limit_enabled="false")
         seed(app.test_cli_runner())
-        assert cli_rows.counts(app) == {**SEEDED, "rate_limits": 0}
+        assert rows.counts(app) == {**SEEDED, "rate_limits": 0}
 
     def test_cors_origins_come_from_the_settings(self, make_app):
         app = make_app(cors_origins="https://app.engadi.org, http://localhost:3000")
         seed(app.test_cli_runner())
-        assert cli_rows.get(app, CorsConfig).allow_origins == ["https://app.engadi.org", "http://localhost:3000"]
+        assert rows.get(app, CorsConfig).allow_origins == ["https://app.engadi.org", "http://localhost:3000"]
 
     def test_a_url_the_schemas_refuse_is_reported_and_nothing_written(self, app, runner):
         # The settings refuse such URLs at start-up; the seed still validates what it writes.
@@ -91,39 +91,39 @@ class TestSettings:
             "services[8].service_url: Must be an http:// or https:// URL with a host.",
             "Error: the *_SERVICE_URL settings: 2 invalid values; nothing was written"]
         assert "Traceback" not in result.output
-        assert cli_rows.counts(app) == dict.fromkeys(SEEDED, 0)
+        assert rows.counts(app) == dict.fromkeys(SEEDED, 0)
 
 
 class TestIdempotence:
     def test_second_seed_changes_nothing(self, app, runner):
         seed(runner)
-        before, version = cli_rows.snapshot(app), cli_rows.version(app)
+        before, version = rows.snapshot(app), rows.version(app)
         result = seed(runner)
-        assert cli_rows.snapshot(app) == before  # updated_at included
-        assert cli_rows.version(app) == version == 1
+        assert rows.snapshot(app) == before  # updated_at included
+        assert rows.version(app) == version == 1
         assert "Seed: 0 created, 21 left as they were" in result.stdout
         assert "created " not in result.stdout
 
     def test_operator_changes_are_left_alone(self, app, runner):
         seed(runner)
-        cli_rows.update(app, RouteConfig, {"path_pattern": "/api/v1/content/*"}, timeout=5, is_active=False)
-        cli_rows.update(app, ServiceHealth, {"service_name": "ai"}, service_url="http://ai.internal:1")
-        cli_rows.update(app, RateLimitRule, {"rule_name": "default-per-ip"}, max_requests=9)
-        cli_rows.update(app, CorsConfig, {}, allow_origins=["https://ops.example.org"])
-        before, version = cli_rows.snapshot(app), cli_rows.version(app)
+        rows.update(app, RouteConfig, {"path_pattern": "/api/v1/content/*"}, timeout=5, is_active=False)
+        rows.update(app, ServiceHealth, {"service_name": "ai"}, service_url="http://ai.internal:1")
+        rows.update(app, RateLimitRule, {"rule_name": "default-per-ip"}, max_requests=9)
+        rows.update(app, CorsConfig, {}, allow_origins=["https://ops.example.org"])
+        before, version = rows.snapshot(app), rows.version(app)
         result = seed(runner)
-        assert cli_rows.snapshot(app) == before
-        assert cli_rows.version(app) == version
+        assert rows.snapshot(app) == before
+        assert rows.version(app) == version
         assert "left       routes       /api/v1/content/*  (differs from the settings: is_active, timeout)" \
             in result.stdout
 
     def test_a_deleted_seed_entity_is_created_again(self, app, runner):
         seed(runner)
-        cli_rows.delete(app, RouteConfig, path_pattern="/api/v1/ai/*")
-        version = cli_rows.version(app)
+        rows.delete(app, RouteConfig, path_pattern="/api/v1/ai/*")
+        version = rows.version(app)
         result = seed(runner)
-        assert cli_rows.counts(app) == SEEDED
-        assert cli_rows.version(app) == version + 1
+        assert rows.counts(app) == SEEDED
+        assert rows.version(app) == version + 1
         assert "Seed: 1 created, 20 left as they were" in result.stdout
 
 

@@ -14,7 +14,9 @@ import subprocess
 import pytest
 
 from gateway.settings import DEFAULT_SECRET_KEY
-from tests.support.servers import BIN, ROOT, TEST_SECRET, free_port, gateway_env, local_session, start_gateway
+from tests.support.http import local_session
+from tests.support.servers import BIN, ROOT, free_port, gateway_env, start_gateway
+from tests.support.tokens import TEST_SECRET
 
 WARNING = "SECRET_KEY is the published default"
 

@@ -1,6 +1,6 @@
 """Faults under load: real gunicorn gateways, real upstreams, Redis and PostgreSQL, all on 127.0.0.1.
 
-Each test causes one fault while client threads keep sending requests (``tests/support/faults_load.py``,
+Each test causes one fault while client threads keep sending requests (``tests/support/load.py``,
 bounded in time), then checks every answer, before, during and after; every process it started
 is stopped. What is where:
 
@@ -11,7 +11,7 @@ is stopped. What is where:
   request: ``test_upstreams.py`` (a slow upstream and retries on 503: ``tests/proxy/test_failures.py``);
 - Redis stopped and started: ``test_backends.py``, the load version of
   ``tests/ratelimit/test_redis.py`` (whose fixtures it reuses; fail-closed mode is tested there);
-- PostgreSQL cut off (a TCP relay, ``tests/support/resilience_relay.py``): ``test_backends.py``
+- PostgreSQL cut off (a TCP relay, ``tests/support/relay.py``): ``test_backends.py``
   (a locked SQLite file and a locked-out PostgreSQL role: ``tests/observability/test_database_down.py``;
   circuit breakers without their database: ``tests/resilience/test_database_down.py``);
 - a worker killed by SIGKILL, and a graceful stop (SIGTERM) with slow requests in flight:

@@ -8,14 +8,14 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.faults.conftest import empty_database
-from tests.ratelimit.conftest import add_rule
 from tests.ratelimit.test_redis import gateway_on, private_redis  # noqa: F401 (fixture)
-from tests.support.faults_load import Load, between, latency_summary, statuses, wait_for_outcome
-from tests.support.observability_servers import wait_for
+from tests.support.admin import add_route, add_rule, admin_session
+from tests.support.database import empty_database
+from tests.support.load import Load, between, latency_summary, statuses, wait_for_outcome
 from tests.support.rawhttp import request
-from tests.support.resilience_relay import TcpRelay
-from tests.support.servers import add_route, admin_session, free_port, restart_redis, start_gateway
+from tests.support.relay import TcpRelay
+from tests.support.servers import free_port, restart_redis, start_gateway
+from tests.support.waits import wait_for
 from tests.support.workers import wait_for_configuration
 
 pytestmark = pytest.mark.slow

@@ -4,9 +4,11 @@ import uuid
 
 import pytest
 
-from tests.proxy.conftest import empty_database, upstream  # noqa: F401 (fixture)
+from tests.support.admin import add_route, admin_session
+from tests.support.database import empty_database
 from tests.support.rawhttp import exchange
-from tests.support.servers import add_route, admin_session, start_gateway, token
+from tests.support.servers import start_gateway
+from tests.support.tokens import token
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,12 @@ import uuid
 
 import pytest
 
-from tests.proxy.conftest import empty_database
+from tests.support.admin import add_route, admin_session
+from tests.support.database import empty_database
 from tests.support.rawhttp import request
-from tests.support.servers import add_route, admin_session, start_gateway, start_upstream, token
+from tests.support.servers import start_gateway, start_upstream
 from tests.support.slowclients import open_request, read_reply
+from tests.support.tokens import token
 
 LONG = "a" * 5000  # over gunicorn's request line limit (4094)
 BIG = "b" * 9000  # over its header field limit (8190)

@@ -37,10 +37,10 @@ from hypothesis import strategies as st
 from gateway import create_app
 from gateway.api.management import ADMIN_BLUEPRINTS
 from gateway.extensions import db
-from tests.conftest import empty_tables
 from tests.support.admin_api import API, assert_invalid
-from tests.support.fuzz_rows import ROUTE_ID, RULE_ID, SERVICE, ensure_known_rows, local_names_only
-from tests.support.servers import TEST_SECRET, token
+from tests.support.database import empty_tables
+from tests.support.fuzzing import ROUTE_ID, RULE_ID, SERVICE, ensure_known_rows, local_names_only
+from tests.support.tokens import TEST_SECRET, token
 
 EXAMPLES = int(os.environ.get("GATEWAY_INPUT_FUZZ_EXAMPLES", "60"))
 # No shrinking: it could take minutes on inputs this large; the failing request is printed as drawn.

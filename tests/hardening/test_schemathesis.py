@@ -46,9 +46,9 @@ import schemathesis
 
 from gateway import create_app
 from gateway.extensions import db
-from tests.conftest import empty_tables
-from tests.support.fuzz_rows import ROUTE_ID, RULE_ID, SERVICE, ensure_known_rows, local_names_only
-from tests.support.servers import TEST_SECRET, token
+from tests.support.database import empty_tables
+from tests.support.fuzzing import ROUTE_ID, RULE_ID, SERVICE, ensure_known_rows, local_names_only
+from tests.support.tokens import TEST_SECRET, token
 
 EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "25"))
 SEED = int(os.environ.get("GATEWAY_FUZZ_SEED", "20261126"))

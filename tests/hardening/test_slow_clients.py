@@ -13,11 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.proxy.conftest import empty_database
-from tests.resilience.conftest import get
-from tests.support.resilience_servers import count, start_counting_upstream, wait_until
-from tests.support.servers import add_route, admin_session, start_gateway, token
+from tests.support.admin import add_route, admin_session
+from tests.support.database import empty_database
+from tests.support.http import get
+from tests.support.servers import start_gateway
 from tests.support.slowclients import Tricklers, open_request, read_reply, reset, trickle
+from tests.support.tokens import token
+from tests.support.upstreams import count, start_counting_upstream
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.slow
 IDLE, TOTAL = 2, 4

@@ -23,8 +23,9 @@ import uuid
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import migrate_to_head
-from tests.support.servers import add_route, admin_session, start_gateway, start_upstream
+from tests.support.admin import add_route, admin_session
+from tests.support.database import migrate_to_head
+from tests.support.servers import start_gateway, start_upstream
 
 pytestmark = pytest.mark.slow
 LOCK_SECONDS = 6.0

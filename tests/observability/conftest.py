@@ -6,15 +6,16 @@ import uuid
 
 import pytest
 
-from tests.proxy.conftest import empty_database
-from tests.support.servers import add_route, admin_session, free_port, start_gateway, start_upstream
+from tests.support.admin import add_route, admin_session
+from tests.support.database import empty_database
+from tests.support.servers import free_port, start_gateway, start_upstream
 
 FAST_LOG = {"REQUEST_LOG_FLUSH_INTERVAL": "0.2", "RATE_LIMIT_ENABLED": "false"}
 
 
 @pytest.fixture(scope="module")
 def upstream():
-    with start_upstream("tests.support.observability_upstream:app") as server:
+    with start_upstream("tests.support.upstreams.drip:app") as server:
         yield server
 
 

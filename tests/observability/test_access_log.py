@@ -10,9 +10,11 @@ import sys
 import pytest
 
 from gateway.logconfig import LineFormatter, logfmt_value
-from tests.proxy.conftest import empty_database
-from tests.support.observability_servers import full_output, wait_for
-from tests.support.servers import add_route, admin_session, start_gateway, token
+from tests.support.admin import add_route, admin_session
+from tests.support.database import empty_database
+from tests.support.servers import full_output, start_gateway
+from tests.support.tokens import token
+from tests.support.waits import wait_for
 
 PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 

@@ -17,9 +17,10 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.proxy.conftest import empty_database
-from tests.support.observability_servers import lock_out, log_rows, postgres_role, wait_for
-from tests.support.servers import add_route, admin_session, start_gateway
+from tests.support.admin import add_route, admin_session, log_rows
+from tests.support.database import empty_database, lock_out, postgres_role
+from tests.support.servers import start_gateway
+from tests.support.waits import wait_for
 
 pytestmark = pytest.mark.slow
 SETTINGS = {"REQUEST_LOG_FLUSH_INTERVAL": "0.2", "REQUEST_LOG_QUEUE_SIZE": "100", "REQUEST_LOG_BATCH_SIZE": "20",

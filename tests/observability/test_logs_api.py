@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tests.support.observability_rows import add_rows, log
+from tests.support.rows import add_rows, log
 
 MIN = dt.timedelta(minutes=1)
 

@@ -16,12 +16,11 @@ import sqlalchemy as sa
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.proxy.conftest import empty_database
-from tests.support.observability_servers import engine_for, wait_for
+from tests.support.admin import add_route, add_service, admin_session
+from tests.support.database import empty_database, engine_for
 from tests.support.rawhttp import request
-from tests.support.resilience_servers import start_gateway_naming_workers
-from tests.support.servers import add_route, add_service, admin_session
-from tests.support.workers import wait_for_configuration
+from tests.support.waits import wait_for
+from tests.support.workers import start_gateway_naming_workers, wait_for_configuration
 
 pytestmark = pytest.mark.slow
 ROUTE = {"service": "metered", "route": "/m/*", "method": "GET"}

@@ -8,9 +8,11 @@ import time
 import uuid
 
 from gateway.coordination.dbtypes import utcnow
-from tests.support.observability_servers import full_output, log_rows, wait_for
+from tests.support.admin import log_rows
 from tests.support.rawhttp import request
-from tests.support.servers import token
+from tests.support.servers import full_output
+from tests.support.tokens import token
+from tests.support.waits import wait_for
 
 
 def one_row(admin, **filters) -> dict:

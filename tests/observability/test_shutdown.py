@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.proxy.conftest import empty_database
-from tests.support.observability_servers import engine_for, log_rows, wait_for
+from tests.support.admin import add_route, admin_session, log_rows
+from tests.support.database import empty_database, engine_for
 from tests.support.rawhttp import request
-from tests.support.servers import ROOT, add_route, admin_session, gateway_env, start_gateway
+from tests.support.servers import ROOT, gateway_env, start_gateway
+from tests.support.waits import wait_for
 
 pytestmark = pytest.mark.slow
 FLASK = str(Path(sys.executable).parent / "flask")

@@ -8,7 +8,7 @@ import random
 import pytest
 
 from gateway.metrics import instruments
-from tests.support.observability_rows import add_rows, log
+from tests.support.rows import add_rows, log
 
 MIN = dt.timedelta(minutes=1)
 

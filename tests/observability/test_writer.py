@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from gateway.extensions import db
 from gateway.metrics import instruments
 from gateway.models import GatewayLog
-from tests.conftest import make_token
-from tests.support.observability_servers import wait_for
+from tests.support.tokens import make_token
+from tests.support.waits import wait_for
 
 
 def writer_of(app):

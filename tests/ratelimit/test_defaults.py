@@ -2,9 +2,10 @@
 
 import pytest
 
-from tests.proxy.conftest import empty_database
-from tests.ratelimit.conftest import add_rule, statuses
-from tests.support.servers import add_route, admin_session, start_gateway
+from tests.support.admin import add_route, add_rule, admin_session
+from tests.support.database import empty_database
+from tests.support.http import statuses
+from tests.support.servers import start_gateway
 
 
 @pytest.fixture(scope="module")

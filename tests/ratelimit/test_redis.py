@@ -10,14 +10,14 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.proxy.conftest import empty_database
-from tests.ratelimit.conftest import add_rule, hit, statuses
+from tests.support.admin import add_route, add_rule, admin_session
 from tests.support.backends import require_backends
-from tests.support.observability_servers import engine_for
+from tests.support.database import empty_database, engine_for
+from tests.support.http import hit, statuses
 from tests.support.rawhttp import request
-from tests.support.resilience_servers import start_gateway_naming_workers, wait_until
-from tests.support.servers import add_route, admin_session, restart_redis, start_redis
-from tests.support.workers import wait_for_configuration, wait_for_every_worker
+from tests.support.servers import restart_redis, start_redis
+from tests.support.waits import wait_until
+from tests.support.workers import start_gateway_naming_workers, wait_for_configuration, wait_for_every_worker
 
 # A worker asks a Redis that failed again a second later (RETRY_STORAGE_AFTER); waits allow 3 s.
 STORAGE_RETRY_WAIT = 3.0

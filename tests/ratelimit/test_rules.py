@@ -2,8 +2,10 @@
 
 import time
 
-from tests.ratelimit.conftest import add_rule, hit, statuses, wait_until
+from tests.support.admin import add_rule
+from tests.support.http import hit, statuses
 from tests.support.rawhttp import request
+from tests.support.waits import wait_until
 
 
 def test_per_ip_counts_down_then_refuses(gateway, admin):

@@ -11,9 +11,13 @@ import time
 
 import pytest
 
-from tests.resilience.conftest import CIRCUIT, circuit, empty_database, get, get_many, service_route
-from tests.support.resilience_servers import count, start_counting_upstream, wait_until
-from tests.support.servers import admin_session, start_gateway
+from tests.support.admin import admin_session, circuit, service_route
+from tests.support.database import empty_database
+from tests.support.http import get, get_many
+from tests.support.servers import start_gateway
+from tests.support.settings import CIRCUIT
+from tests.support.upstreams import count, start_counting_upstream
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.slow
 OPEN_SECONDS = 1

@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from tests.resilience.conftest import CIRCUIT, empty_database, get, service_route
-from tests.support.resilience_relay import TcpRelay
-from tests.support.resilience_servers import count, start_counting_upstream, wait_until
-from tests.support.servers import admin_session, free_port, start_gateway
+from tests.support.admin import admin_session, service_route
+from tests.support.database import empty_database
+from tests.support.http import get
+from tests.support.relay import TcpRelay
+from tests.support.servers import free_port, start_gateway
+from tests.support.settings import CIRCUIT
+from tests.support.upstreams import count, start_counting_upstream
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.slow
 

@@ -7,16 +7,15 @@ import time
 
 import pytest
 
-from tests.resilience.conftest import CIRCUIT, empty_database, get, service_route
-from tests.support.listeners import CountingServer
-from tests.support.resilience_servers import (
-    count,
-    forget_stale_leases,
-    set_health,
-    start_counting_upstream,
-    wait_until,
-)
-from tests.support.servers import add_service, admin_session, start_gateway
+from tests.support.admin import add_service, admin_session, service_route
+from tests.support.backends import forget_stale_leases
+from tests.support.database import empty_database
+from tests.support.http import get
+from tests.support.servers import start_gateway
+from tests.support.settings import CIRCUIT
+from tests.support.upstreams import count, set_health, start_counting_upstream
+from tests.support.upstreams.listener import CountingServer
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.slow
 # The slow threshold is generous except where slowness is the point: a busy machine is not a slow service.

@@ -10,10 +10,17 @@ import time
 
 import pytest
 
-from tests.resilience.conftest import CIRCUIT, circuit, empty_database, get, get_many, service_route
-from tests.support.resilience_servers import count, start_gateway_naming_workers
-from tests.support.servers import admin_session
-from tests.support.workers import CONFIG_BOUND, wait_for_configuration, wait_for_every_worker
+from tests.support.admin import admin_session, circuit, service_route
+from tests.support.database import empty_database
+from tests.support.http import get, get_many
+from tests.support.settings import CIRCUIT
+from tests.support.upstreams import count
+from tests.support.workers import (
+    CONFIG_BOUND,
+    start_gateway_naming_workers,
+    wait_for_configuration,
+    wait_for_every_worker,
+)
 
 pytestmark = pytest.mark.slow
 OPEN_SECONDS = 3

@@ -7,7 +7,7 @@ import urllib3
 
 from gateway.proxy.forwarding.addresses import ForbiddenUpstream
 from gateway.proxy.forwarding.pool import guard_pools
-from tests.support.listeners import CountingServer
+from tests.support.upstreams.listener import CountingServer
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from gateway.proxy.steps.auth import authenticate_caller
 from gateway.proxy.steps.match import match_route
 from gateway.proxy.steps.normalise import normalise
 from tests.support.contexts import context, through
-from tests.support.servers import token
+from tests.support.tokens import token
 
 ROUTES = [{"path_pattern": "/open/*", "is_public": True}, {"path_pattern": "/closed/*", "is_public": False}]
 

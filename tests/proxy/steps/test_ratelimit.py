@@ -13,7 +13,7 @@ from gateway.proxy.steps.normalise import normalise
 from gateway.proxy.steps.ratelimit import enforce_rate_limits
 from gateway.ratelimits.rules import RuleSpec
 from tests.support.contexts import context, snapshot, through
-from tests.support.servers import token
+from tests.support.tokens import token
 
 ROUTES = [{"path_pattern": "/*"}]
 

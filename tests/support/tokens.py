@@ -1,8 +1,10 @@
-"""Tokens the gateway must refuse or accept, made by hand (PyJWT refuses to make some of them)."""
+"""Tokens: as an auth service issues them (the suite's key), with the app's own key, and made by hand
+(tokens the gateway must refuse; PyJWT refuses to make some of them)."""
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -55,3 +57,23 @@ def rs256_token(private_pem: str, payload: dict) -> str:
 def bearer(token: str) -> dict:
     """Return the Authorization header carrying ``token``."""
     return {"Authorization": f"Bearer {token}"}
+
+TEST_SECRET = "test-secret-key-for-the-gateway-suite-0123456789"
+
+
+def token(sub: str = "user-1", roles=("user",), ttl: int = 300, secret: str = TEST_SECRET,
+          algorithm: str = "HS256", **claims) -> str:
+    """Return a JWT as an auth service would issue it."""
+    now = int(time.time())
+    payload = {"sub": sub, "roles": list(roles), "iat": now, "nbf": now, "exp": now + ttl, **claims}
+    return jwt.encode(payload, secret, algorithm=algorithm)
+
+
+def make_token(app, sub: str = "user-1", roles=("user",), expires: dt.timedelta | None = dt.timedelta(minutes=5),
+               **claims) -> str:
+    """Return a token signed with the app's key."""
+    from flask_jwt_extended import create_access_token
+
+    with app.app_context():
+        return create_access_token(identity=sub, additional_claims={"roles": list(roles), **claims},
+                                   expires_delta=expires if expires is not None else False)

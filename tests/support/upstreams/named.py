@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 
-from tests.support import resilience_upstream
+from tests.support.upstreams import counting
 
 NAME = os.environ.get("UPSTREAM_NAME", "upstream")
 BROKEN_STATUS = os.environ.get("UPSTREAM_STATUS")
@@ -22,9 +22,9 @@ def app(environ, start_response):
         return start_response(status, [*headers, ("X-Served-By", NAME)], exc_info)
 
     if BROKEN_STATUS and not path.startswith("/_") and path != "/health":
-        resilience_upstream.PATHS[path] += 1
+        counting.PATHS[path] += 1
         body = json.dumps({"served_by": NAME, "status": int(BROKEN_STATUS)}).encode()
         named_start_response(f"{BROKEN_STATUS} Broken", [("Content-Type", "application/json"),
                                                           ("Content-Length", str(len(body)))])
         return [body]
-    return resilience_upstream.app(environ, named_start_response)
+    return counting.app(environ, named_start_response)

@@ -1,4 +1,4 @@
-"""Small factories and readers of rows for the CLI tests."""
+"""Database rows made and read in process: configuration rows, log rows, unique names."""
 
 from __future__ import annotations
 
@@ -93,3 +93,22 @@ def log_ids(app) -> set[uuid.UUID]:
     """Return the ids of every GatewayLog row."""
     with app.app_context():
         return set(db.session.scalars(sa.select(GatewayLog.id)))
+
+
+def unique_name(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def log(ago: dt.timedelta = dt.timedelta(minutes=1), **fields) -> dict:
+    """Return the columns of one row created ``ago``; ``fields`` override the defaults."""
+    return {"id": uuid.uuid4(), "request_id": uuid.uuid4().hex, "method": "GET", "path": "/api/x",
+            "route_pattern": "/api/*", "target_service": "svc", "user_id": None, "client_ip": "10.0.0.1",
+            "status_code": 200, "response_time": 10.0, "error_message": None, "created_at": utcnow() - ago, **fields}
+
+
+def add_rows(app, rows: list[dict]) -> list[dict]:
+    """Insert ``rows`` (from :func:`log`); return them."""
+    with app.app_context():
+        db.session.execute(GatewayLog.__table__.insert(), rows)
+        db.session.commit()
+    return rows

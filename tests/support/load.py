@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import requests
 
-from tests.support.servers import local_session
+from tests.support.http import local_session
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Helpers of the observability tests: waiting for log rows, a PostgreSQL role to lock out."""
+"""The test databases themselves: migrating, emptying and reading them, a PostgreSQL role to lock out."""
 
 from __future__ import annotations
 
@@ -7,27 +7,8 @@ import uuid
 
 import sqlalchemy as sa
 
-from tests.support.resilience_servers import wait_until
-
-
-def wait_for(predicate, within: float = 5.0, step: float = 0.1):
-    """Poll ``predicate`` until it returns something truthy; return it, or fail after ``within`` s."""
-    return wait_until(predicate, within, step)
-
-
-def full_output(server) -> str:
-    """Return everything a server process printed (``output()`` keeps only the end)."""
-    from pathlib import Path
-
-    server.log.flush()
-    return Path(server.log.name).read_text(errors="replace")
-
-
-def log_rows(admin, **filters) -> list[dict]:
-    """Return the /logs records matching ``filters`` (limit 1000)."""
-    response = admin.get(f"{admin.base}/logs", params={"limit": 1000, **filters}, timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()["items"]
+from gateway import create_app
+from gateway.extensions import db
 
 
 def engine_for(url: str) -> sa.Engine:
@@ -71,3 +52,44 @@ def lock_out(database_url: str, role: str, locked: bool) -> None:
         if locked:
             terminate(connection, role)
     engine.dispose()
+
+
+def migrate_to_head(url: str) -> None:
+    """Run the migrations (as ``flask db upgrade`` does) on ``url``."""
+    from flask_migrate import upgrade
+
+    app = create_app({"DATABASE_URL": url, "REDIS_URL": ""})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+def empty_tables() -> None:
+    """Delete every row of every table (keeps the schema and alembic_version)."""
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+def count_rows(app, table: str) -> int:
+    """Return the number of rows of ``table``."""
+    with app.app_context():
+        return db.session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
+
+
+def empty_database(database_url: str) -> None:
+    """Delete every configuration and log row (a module's gateway leaves nothing behind)."""
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+    engine.dispose()
+
+
+def deployment_via(database_url: str) -> str:
+    """Return the Via entry of the deployment on ``database_url`` (its gateways made the id)."""
+    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as connection:
+        via_id = connection.execute(sa.text("SELECT via_id FROM deployment")).scalar_one()
+    engine.dispose()
+    return f"1.1 engadi-gateway-{via_id}"

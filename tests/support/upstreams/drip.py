@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.support import upstream_app
+from tests.support.upstreams import echo
 
 
 def drip(environ, start_response, rest):
@@ -25,4 +25,4 @@ def app(environ, start_response):
     head, _, rest = environ.get("PATH_INFO", "").lstrip("/").partition("/")
     if head == "drip":
         return drip(environ, start_response, rest)
-    return upstream_app.app(environ, start_response)
+    return echo.app(environ, start_response)

@@ -6,7 +6,7 @@ Run it with one worker (the counts and the mode live in the process):
   (``/_count/`` counts them all); the ``/_`` paths themselves are not counted;
 - ``PUT /_health/<mode>``: what ``/health`` answers from now on: ``ok``, ``degraded`` (200
   with ``"status": "degraded"``), ``fail`` (503), ``slow-<seconds>`` (200 after a delay);
-- everything else is served by :mod:`tests.support.upstream_app` (``/status/<code>``,
+- everything else is served by :mod:`tests.support.upstreams.echo` (``/status/<code>``,
   ``/slow/<s>``, ``/echo``...).
 """
 
@@ -16,7 +16,7 @@ import json
 import time
 from collections import Counter
 
-from tests.support import upstream_app
+from tests.support.upstreams import echo
 
 PATHS: Counter = Counter()
 STATE = {"health": "ok"}
@@ -34,7 +34,7 @@ def app(environ, start_response):
     PATHS[path] += 1
     if path == "/health":
         return health(start_response, STATE["health"])
-    return upstream_app.app(environ, start_response)
+    return echo.app(environ, start_response)
 
 
 def health(start_response, mode: str):
