@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 
 import pytest
 
@@ -26,7 +27,7 @@ from tests.support.backends import (
 )
 from tests.support.database import empty_tables, migrate_to_head
 from tests.support.http import local_session
-from tests.support.servers import start_upstream
+from tests.support.servers import start_redis, start_upstream
 from tests.support.tokens import TEST_SECRET, make_token
 
 # Every app and process of the suite signs with the suite's own key: outside ENVIRONMENT=development
@@ -153,3 +154,15 @@ def admin_headers(app):
 @pytest.fixture
 def user_headers(app):
     return {"Authorization": f"Bearer {make_token(app, 'user-1', ('user',))}"}
+
+
+@pytest.fixture
+def private_redis():
+    """A redis-server of this test's own, which it may stop and restart."""
+    if shutil.which("redis-server") is None:
+        if require_backends():
+            pytest.fail("redis-server is not installed")
+        pytest.skip("redis-server is not installed")
+    server = start_redis()
+    yield server
+    server.stop()

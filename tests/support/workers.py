@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import re
 import subprocess
 import time
 import uuid
 from pathlib import Path
 
-from tests.support.admin import add_route
+import sqlalchemy as sa
+
+from tests.support.admin import add_route, admin_session
+from tests.support.database import engine_for
 from tests.support.rawhttp import Reply, request
 from tests.support.servers import BIN, ServerProcess, free_port, gateway_env
 
@@ -111,3 +115,30 @@ def worker_process_ids(server) -> set[int]:
     """Return the pids of a gunicorn master's workers, as numbers (to signal them)."""
     out = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True).stdout
     return {int(pid) for pid in out.split()}
+
+
+@contextlib.contextmanager
+def gateway_on(database_url, redis, upstream, **settings):
+    """A gateway on a private Redis with a route /r/* (removed afterwards, with its rules and log rows).
+
+    Only its own rows go: a module's gateways (``two_instances``) may still be using the database.
+    """
+    try:
+        with start_gateway_naming_workers(database_url, REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
+                                          RATE_LIMIT_ENABLED="false", HEALTH_CHECK_ENABLED="false",
+                                          **settings) as server:
+            admin = admin_session(server)
+            route = add_route(admin, path_pattern="/r/*", target_service="upstream", target_url=upstream.url,
+                              is_public=True)
+            try:
+                yield server
+            finally:
+                admin.delete(f"{admin.base}/routes/{route['id']}")
+                for rule in admin.get(f"{admin.base}/config/rate-limits").json()["items"]:
+                    if rule["path_pattern"] == "/r/*":
+                        admin.delete(f"{admin.base}/config/rate-limits/{rule['id']}")
+    finally:  # once the gateway has stopped: it writes its last rows as it stops
+        engine = engine_for(database_url)
+        with engine.connect() as connection:
+            connection.execute(sa.text("DELETE FROM gateway_logs WHERE path LIKE '/r/%'"))
+        engine.dispose()

@@ -1,4 +1,4 @@
-"""Real gateways (gunicorn, gevent) in front of a counting upstream that tests stop and restart."""
+"""Real gateways (gunicorn, gevent) health-checking a counting upstream that tests stop and restart."""
 
 from __future__ import annotations
 

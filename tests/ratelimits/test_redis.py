@@ -1,23 +1,24 @@
 """Shared counters on Redis: exact across instances and workers; Redis trouble is not a 5xx."""
 
 import concurrent.futures
-import contextlib
-import shutil
 import signal
 import uuid
 
 import pytest
-import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.admin import add_route, add_rule, admin_session
-from tests.support.backends import require_backends
-from tests.support.database import empty_database, engine_for
+from tests.support.database import empty_database
 from tests.support.http import hit, statuses
 from tests.support.rawhttp import request
-from tests.support.servers import restart_redis, start_redis
+from tests.support.servers import restart_redis
 from tests.support.waits import wait_until
-from tests.support.workers import start_gateway_naming_workers, wait_for_configuration, wait_for_every_worker
+from tests.support.workers import (
+    gateway_on,
+    start_gateway_naming_workers,
+    wait_for_configuration,
+    wait_for_every_worker,
+)
 
 # A worker asks a Redis that failed again a second later (RETRY_STORAGE_AFTER); waits allow 3 s.
 STORAGE_RETRY_WAIT = 3.0
@@ -54,42 +55,8 @@ def test_limit_is_exact_across_two_instances_of_two_workers(two_instances):
     assert results.count(429) == 60
 
 
-@pytest.fixture
-def private_redis():
-    if shutil.which("redis-server") is None:
-        if require_backends():
-            pytest.fail("redis-server is not installed")
-        pytest.skip("redis-server is not installed")
-    server = start_redis()
-    yield server
-    server.stop()
 
 
-@contextlib.contextmanager
-def gateway_on(database_url, redis, upstream, **settings):
-    """A gateway on a private Redis with a route /r/* (removed afterwards, with its rules and log rows).
-
-    Only its own rows go: a module's gateways (``two_instances``) may still be using the database.
-    """
-    try:
-        with start_gateway_naming_workers(database_url, REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
-                                          RATE_LIMIT_ENABLED="false", HEALTH_CHECK_ENABLED="false",
-                                          **settings) as server:
-            admin = admin_session(server)
-            route = add_route(admin, path_pattern="/r/*", target_service="upstream", target_url=upstream.url,
-                              is_public=True)
-            try:
-                yield server
-            finally:
-                admin.delete(f"{admin.base}/routes/{route['id']}")
-                for rule in admin.get(f"{admin.base}/config/rate-limits").json()["items"]:
-                    if rule["path_pattern"] == "/r/*":
-                        admin.delete(f"{admin.base}/config/rate-limits/{rule['id']}")
-    finally:  # once the gateway has stopped: it writes its last rows as it stops
-        engine = engine_for(database_url)
-        with engine.connect() as connection:
-            connection.execute(sa.text("DELETE FROM gateway_logs WHERE path LIKE '/r/%'"))
-        engine.dispose()
 
 
 def storage_failures(gateway) -> float:
