@@ -10,6 +10,7 @@ import yaml
 from gateway.auth.identity import verify
 from gateway.settings import SERVICES
 from tests.support import rows
+from tests.support.database import empty_tables
 from tests.support.servers import ROOT
 
 FLASK = str(ROOT / ".venv" / "bin" / "flask")
@@ -28,7 +29,9 @@ def flask(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 def test_seed_then_export_with_app_option(app, database_url):
     env = {"DATABASE_URL": database_url, "REDIS_URL": "", "ENVIRONMENT": "testing",
            "ANALYTICS_SERVICE_URL": "http://analytics.internal:7000"}
-    before = rows.version(app)  # 0 on an empty database; another file's test may have left its counter
+    with app.app_context():
+        empty_tables()  # the seed's counts need an empty database; another file's test may have left rows
+    before = rows.version(app)
     seeded = flask("--app", "wsgi", "seed", env=env)
     assert f"Seed: 21 created, 0 left as they were (configuration version {before + 1})." in seeded.stdout
     assert rows.counts(app) == {"routes": 9, "services": 9, "rate_limits": 2, "cors": 1}
