@@ -9,25 +9,31 @@ the run instead of being skipped.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import os
-import uuid
+import shutil
 
 import pytest
-import sqlalchemy as sa
 
 from gateway import create_app
 from gateway.extensions import db
 from gateway.services import services
-from tests.support.backends import BackendMissing, fresh_postgres_database, redis_url_or_none, require_backends
-from tests.support.servers import TEST_SECRET, local_session
+from tests.support.backends import (
+    DB_BACKENDS,
+    POSTGRES_URL,
+    REDIS_URL,
+    BackendMissing,
+    fresh_postgres_database,
+    redis_url_or_none,
+    require_backends,
+)
+from tests.support.database import empty_tables, migrate_to_head
+from tests.support.http import local_session
+from tests.support.servers import start_redis, start_upstream
+from tests.support.tokens import TEST_SECRET, make_token
 
 # Every app and process of the suite signs with the suite's own key: outside ENVIRONMENT=development
 # (the suite runs as "testing") the published default SECRET_KEY refuses to start.
 os.environ["SECRET_KEY"] = TEST_SECRET
-POSTGRES_URL = os.environ.get("DATABASE_URL", "")
-REDIS_URL = os.environ.get("REDIS_URL", "")
-DB_BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL.startswith("postgres") else [])
 
 
 def pytest_report_header(config):
@@ -71,16 +77,6 @@ def database_url(request, migrated_databases):
     return migrated_databases(request.param)
 
 
-def migrate_to_head(url: str) -> None:
-    """Run the migrations (as ``flask db upgrade`` does) on ``url``."""
-    from flask_migrate import upgrade
-
-    app = create_app({"DATABASE_URL": url, "REDIS_URL": ""})
-    with app.app_context():
-        upgrade()
-        db.engine.dispose()
-
-
 @pytest.fixture
 def backend(database_url) -> str:
     """The name of the database backend of this test."""
@@ -122,18 +118,18 @@ def make_app(database_url):
                 db.engine.dispose()
 
 
-def empty_tables() -> None:
-    """Delete every row of every table (keeps the schema and alembic_version)."""
-    with db.engine.begin() as connection:
-        for table in reversed(db.metadata.sorted_tables):
-            connection.execute(table.delete())
-
-
 @pytest.fixture
 def http():
     """A requests session for the servers a test started on 127.0.0.1."""
     with local_session() as session:
         yield session
+
+
+@pytest.fixture(scope="module")
+def upstream():
+    """The well-behaved test upstream (``/echo``, ``/slow/<s>``...), one gevent worker, per module."""
+    with start_upstream() as server:
+        yield server
 
 
 @pytest.fixture
@@ -151,16 +147,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def make_token(app, sub: str = "user-1", roles=("user",), expires: dt.timedelta | None = dt.timedelta(minutes=5),
-               **claims) -> str:
-    """Return a token signed with the app's key."""
-    from flask_jwt_extended import create_access_token
-
-    with app.app_context():
-        return create_access_token(identity=sub, additional_claims={"roles": list(roles), **claims},
-                                   expires_delta=expires if expires is not None else False)
-
-
 @pytest.fixture
 def admin_headers(app):
     return {"Authorization": f"Bearer {make_token(app, 'admin-1', ('admin',))}"}
@@ -171,11 +157,13 @@ def user_headers(app):
     return {"Authorization": f"Bearer {make_token(app, 'user-1', ('user',))}"}
 
 
-def count_rows(app, table: str) -> int:
-    """Return the number of rows of ``table``."""
-    with app.app_context():
-        return db.session.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
-
-
-def unique_name(prefix: str = "t") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+@pytest.fixture
+def private_redis():
+    """A redis-server of this test's own, which it may stop and restart."""
+    if shutil.which("redis-server") is None:
+        if require_backends():
+            pytest.fail("redis-server is not installed")
+        pytest.skip("redis-server is not installed")
+    server = start_redis()
+    yield server
+    server.stop()

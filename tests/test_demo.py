@@ -24,7 +24,7 @@ import pytest
 from demo import layout as layouts
 from demo.processes import port_problem
 from gateway.settings import SERVICES
-from tests.support.servers import local_session
+from tests.support.http import local_session
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(90)]

@@ -12,8 +12,7 @@ from alembic.migration import MigrationContext
 
 from gateway.coordination.dbtypes import render_item
 from gateway.extensions import db
-from tests.conftest import POSTGRES_URL
-from tests.support.backends import fresh_postgres_database
+from tests.support.backends import POSTGRES_URL, fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = str(Path(sys.executable).parent / "flask")

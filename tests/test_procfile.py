@@ -12,7 +12,9 @@ import subprocess
 
 import pytest
 
-from tests.support.servers import BIN, ROOT, TEST_SECRET, ServerProcess, free_port, local_session, token
+from tests.support.http import local_session
+from tests.support.servers import BIN, ROOT, ServerProcess, free_port
+from tests.support.tokens import TEST_SECRET, token
 
 
 def procfile() -> dict[str, str]:

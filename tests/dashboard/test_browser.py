@@ -10,11 +10,15 @@ import uuid
 
 import pytest
 
-from tests.conftest import REDIS_URL
-from tests.dashboard.conftest import login_link
-from tests.proxy.conftest import empty_database
-from tests.support.resilience_servers import forget_stale_leases, start_counting_upstream, wait_until
-from tests.support.servers import add_route, add_service, admin_session, local_session, start_gateway, token
+from tests.support.admin import add_route, add_service, admin_session
+from tests.support.backends import REDIS_URL, forget_stale_leases
+from tests.support.browser import login_link
+from tests.support.database import empty_database
+from tests.support.http import local_session
+from tests.support.servers import start_gateway
+from tests.support.tokens import token
+from tests.support.upstreams import start_counting_upstream
+from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.slow
 SETTINGS = {"HEALTH_CHECK_INTERVAL": 1, "HEALTH_CHECK_TIMEOUT": 1, "CIRCUIT_BREAKER_FAILURE_THRESHOLD": 3,

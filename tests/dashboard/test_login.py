@@ -8,9 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from gateway.auth.identity import InvalidToken, verify
-from tests.conftest import make_token
-from tests.support.admin_tokens import claims, hs256_token, unsigned_token
-from tests.support.servers import TEST_SECRET
+from tests.support.tokens import TEST_SECRET, claims, hs256_token, make_token, unsigned_token
 
 ROUTES = "/api/v1/gateway/routes"
 COOKIE, HINT, HEADER = "engadi_dashboard", "engadi_dashboard_session", {"X-Engadi-Dashboard": "1"}
@@ -234,9 +232,10 @@ def test_a_link_works_once_across_instances_even_all_at_once(database_url):
     import concurrent.futures
     import uuid
 
-    from tests.proxy.conftest import empty_database
+    from tests.support.database import empty_database
     from tests.support.rawhttp import request
-    from tests.support.servers import start_gateway, token
+    from tests.support.servers import start_gateway
+    from tests.support.tokens import token
 
     try:
         with start_gateway(database_url) as first, start_gateway(database_url) as second:

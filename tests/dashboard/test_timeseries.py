@@ -8,8 +8,8 @@ import pytest
 
 from gateway.extensions import db
 from gateway.requestlog.timeseries import timeseries
-from tests.conftest import make_token
-from tests.support.observability_rows import add_rows, log
+from tests.support.rows import add_rows, log
+from tests.support.tokens import make_token
 
 URL = "/api/v1/gateway/stats/timeseries"
 NOW = dt.datetime(2026, 3, 1, 12, 0, 30, tzinfo=dt.UTC)

@@ -8,15 +8,14 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.faults.conftest import empty_database
-from tests.ratelimit.conftest import add_rule
-from tests.ratelimit.test_redis import gateway_on, private_redis  # noqa: F401 (fixture)
-from tests.support.faults_load import Load, between, latency_summary, statuses, wait_for_outcome
-from tests.support.observability_servers import wait_for
+from tests.support.admin import add_route, add_rule, admin_session
+from tests.support.database import empty_database
+from tests.support.load import Load, between, latency_summary, statuses, wait_for_outcome
 from tests.support.rawhttp import request
-from tests.support.resilience_relay import TcpRelay
-from tests.support.servers import add_route, admin_session, free_port, restart_redis, start_gateway
-from tests.support.workers import wait_for_configuration
+from tests.support.relay import TcpRelay
+from tests.support.servers import free_port, restart_redis, start_gateway
+from tests.support.waits import wait_for
+from tests.support.workers import gateway_on, wait_for_configuration
 
 pytestmark = pytest.mark.slow
 LIMIT = 5
@@ -27,7 +26,7 @@ LIMITS_BACK_WITHIN = 1.0 + 2.0
 
 def test_redis_stopped_and_started_under_load_is_never_a_5xx_and_limits_come_back(database_url, private_redis,  # noqa: F811
                                                                                    upstream):
-    """The load version of tests/ratelimit/test_redis.py's sequential test: two workers, six clients."""
+    """The load version of tests/ratelimits/test_redis.py's sequential test: two workers, six clients."""
     revived = None
     with gateway_on(database_url, private_redis, upstream) as gateway:
         admin = admin_session(gateway)

@@ -19,21 +19,13 @@ from flask_migrate import upgrade
 from gateway import create_app
 from gateway.extensions import db
 from gateway.services import services
-from tests.conftest import DB_BACKENDS, POSTGRES_URL, migrate_to_head
-from tests.faults.conftest import empty_database
-from tests.support.backends import fresh_postgres_database
-from tests.support.observability_servers import wait_for
-from tests.support.resilience_relay import TcpRelay
-from tests.support.servers import (
-    BIN,
-    ROOT,
-    TEST_SECRET,
-    add_route,
-    admin_session,
-    free_port,
-    start_gateway,
-    token,
-)
+from tests.support.admin import add_route, admin_session
+from tests.support.backends import DB_BACKENDS, POSTGRES_URL, fresh_postgres_database
+from tests.support.database import empty_database, migrate_to_head
+from tests.support.relay import TcpRelay
+from tests.support.servers import BIN, ROOT, free_port, start_gateway
+from tests.support.tokens import TEST_SECRET, token
+from tests.support.waits import wait_for
 
 pytestmark = pytest.mark.slow
 HEALTH = "/api/v1/gateway/health"

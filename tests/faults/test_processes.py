@@ -12,13 +12,12 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.faults.conftest import empty_database, worker_pids
-from tests.support.faults_load import Load, latency_summary, statuses
-from tests.support.observability_servers import engine_for
+from tests.support.admin import add_route, admin_session
+from tests.support.database import empty_database, engine_for
+from tests.support.load import Load, latency_summary, statuses
 from tests.support.rawhttp import request
-from tests.support.resilience_servers import start_gateway_naming_workers, wait_until
-from tests.support.servers import add_route, admin_session
-from tests.support.workers import by_worker, wait_for_configuration
+from tests.support.waits import wait_until
+from tests.support.workers import by_worker, start_gateway_naming_workers, wait_for_configuration, worker_process_ids
 
 pytestmark = pytest.mark.slow
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -29,13 +28,13 @@ def test_a_worker_killed_under_load_is_replaced_and_serves_the_same_routes(datab
     settings = {"REDIS_URL": REDIS_URL, "WEB_CONCURRENCY": 2} if REDIS_URL else {}
     with start_gateway_naming_workers(database_url, RATE_LIMIT_ENABLED="false", **settings) as gateway:
         workers = 2 if REDIS_URL else 1
-        wait_until(lambda: len(worker_pids(gateway)) == workers, 20, 0.1, "the workers started")
+        wait_until(lambda: len(worker_process_ids(gateway)) == workers, 20, 0.1, "the workers started")
         admin = admin_session(gateway)
         for name in ("one", "two"):
             add_route(admin, path_pattern=f"/{name}/*", target_service=name, target_url=upstream.url,
                       is_public=True, strip_prefix=True, retry_count=0)
         wait_for_configuration(admin, [gateway])  # every worker has loaded both routes
-        before = worker_pids(gateway)
+        before = worker_process_ids(gateway)
         try:
             with Load(gateway.url, lambda n: f"/{('one', 'two')[n % 2]}/slow/0.2", clients=8,
                       new_connections=True) as load:
@@ -43,22 +42,22 @@ def test_a_worker_killed_under_load_is_replaced_and_serves_the_same_routes(datab
                 victim = min(before)
                 killed_at = time.monotonic()
                 os.kill(victim, signal.SIGKILL)
-                replaced = wait_until(lambda: (worker_pids(gateway) - before) or None, 20, 0.05, "a new worker")
+                replaced = wait_until(lambda: (worker_process_ids(gateway) - before) or None, 20, 0.05, "a new worker")
                 # The new worker boots (3 s on a slow machine), loads the routes from the database, and serves.
                 wait_until(lambda: len([o for o in load.done() if o.started > killed_at + 0.1]) > 20, 30, 0.1,
                            "20 requests sent after the kill answered")
             outcomes = load.stop()
             (newcomer,) = replaced
-            assert len(worker_pids(gateway)) == workers and victim not in worker_pids(gateway)
+            assert len(worker_process_ids(gateway)) == workers and victim not in worker_process_ids(gateway)
             # The new worker alone answers these: the routes made through the API before the kill.
             if workers == 2:
-                os.kill(min(worker_pids(gateway) - {newcomer}), signal.SIGSTOP)
+                os.kill(min(worker_process_ids(gateway) - {newcomer}), signal.SIGSTOP)
             try:
                 direct = [request(gateway.port, "GET", f"/{name}/echo", headers={"Connection": "close"})
                           for name in ("one", "two") * 3]
             finally:
                 if workers == 2:
-                    for pid in worker_pids(gateway) - {newcomer}:
+                    for pid in worker_process_ids(gateway) - {newcomer}:
                         os.kill(pid, signal.SIGCONT)
             answered_by = set(by_worker(gateway, direct))  # (it waits for the access log lines)
         finally:

@@ -8,12 +8,15 @@ import time
 
 import pytest
 
-from tests.faults.conftest import empty_database, worker_pids
-from tests.support.faults_load import Load, between, latency_summary, statuses, wait_for_outcome
-from tests.support.faults_upstreams import MisbehavingUpstream
+from tests.support.admin import add_route, admin_session
+from tests.support.database import empty_database
+from tests.support.load import Load, between, latency_summary, statuses, wait_for_outcome
 from tests.support.rawhttp import request
-from tests.support.resilience_servers import start_counting_upstream, wait_until
-from tests.support.servers import add_route, admin_session, start_gateway
+from tests.support.servers import start_gateway
+from tests.support.upstreams import start_counting_upstream
+from tests.support.upstreams.misbehaving import MisbehavingUpstream
+from tests.support.waits import wait_until
+from tests.support.workers import worker_process_ids
 
 pytestmark = pytest.mark.slow
 CONNECT_TIMEOUT = 1
@@ -89,8 +92,8 @@ def test_an_upstream_that_never_answers_is_504_at_the_route_timeout_and_other_ro
                                                                                               upstream):
     route_timeout = 2
     with MisbehavingUpstream("hang") as silent, start_gateway(database_url, RATE_LIMIT_ENABLED="false") as gateway:
-        wait_until(lambda: worker_pids(gateway), 20, 0.05, "the worker started")  # forked after the port opens
-        assert len(worker_pids(gateway)) == 1  # embedded mode: the fast and the hung requests share a worker
+        wait_until(lambda: worker_process_ids(gateway), 20, 0.05, "the worker started")  # forked after the port opens
+        assert len(worker_process_ids(gateway)) == 1  # embedded mode: the fast and the hung requests share a worker
         admin = admin_session(gateway)
         add_route(admin, path_pattern="/silent/*", target_service="silent", target_url=silent.url, is_public=True,
                   timeout=route_timeout, retry_count=2, circuit_breaker_enabled=False)

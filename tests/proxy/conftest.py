@@ -3,36 +3,11 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
-from gateway.extensions import db
-from tests.support.servers import add_route, admin_session, start_gateway, start_upstream
-
-MAX_BODY = 8 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def upstream():
-    with start_upstream() as server:
-        yield server
-
-
-def empty_database(database_url: str) -> None:
-    """Delete every configuration and log row (a module's gateway leaves nothing behind)."""
-    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as connection:
-        for table in reversed(db.metadata.sorted_tables):
-            connection.execute(table.delete())
-    engine.dispose()
-
-
-def deployment_via(database_url: str) -> str:
-    """Return the Via entry of the deployment on ``database_url`` (its gateways made the id)."""
-    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.connect() as connection:
-        via_id = connection.execute(sa.text("SELECT via_id FROM deployment")).scalar_one()
-    engine.dispose()
-    return f"1.1 engadi-gateway-{via_id}"
+from tests.support.admin import add_route, admin_session
+from tests.support.database import empty_database
+from tests.support.servers import start_gateway
+from tests.support.settings import MAX_BODY
 
 
 @pytest.fixture(scope="module")
@@ -60,5 +35,3 @@ def routes(admin, upstream):
         "get_only": add_route(admin, path_pattern="/get-only", methods=["GET"], is_public=True, **common),
     }
     return made
-
-

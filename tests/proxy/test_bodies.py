@@ -5,9 +5,9 @@ import os
 
 import pytest
 
-from tests.proxy.conftest import MAX_BODY
 from tests.support.rawhttp import exchange, request
-from tests.support.upstream_app import GZIP_BODY
+from tests.support.settings import MAX_BODY
+from tests.support.upstreams.echo import GZIP_BODY
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])

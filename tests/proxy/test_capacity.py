@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.proxy.conftest import empty_database
+from tests.support.admin import add_route
+from tests.support.database import empty_database
 from tests.support.rawhttp import request
-from tests.support.servers import add_route, start_gateway
+from tests.support.servers import start_gateway
 
 UPLOAD = 256 * 1024 * 1024
 CHUNK = b"u" * (1024 * 1024)

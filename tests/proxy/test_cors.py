@@ -5,8 +5,8 @@ import uuid
 
 import pytest
 
+from tests.support.admin import add_route
 from tests.support.rawhttp import request
-from tests.support.servers import add_route
 
 ALLOWED = "https://app.engadi.org"
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from tests.support.admin import add_route
 from tests.support.rawhttp import request
-from tests.support.servers import add_route
 
 ALLOWED = "https://app.engadi.org"
 EVIL = "https://evil.example"

@@ -10,9 +10,10 @@ from urllib3 import HTTPHeaderDict
 
 from gateway.proxy.forwarding.headers import downstream_headers
 from gateway.specs.via import via_entry
-from tests.proxy.conftest import deployment_via
+from tests.support.database import deployment_via
 from tests.support.rawhttp import exchange, request
-from tests.support.servers import start_gateway, token
+from tests.support.servers import start_gateway
+from tests.support.tokens import token
 
 VIA = via_entry("0123456789abcdef")
 UPSTREAM_DATE = "Mon, 01 Jan 2001 00:00:00 GMT"

@@ -9,8 +9,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.support.admin import add_route, admin_session
 from tests.support.rawhttp import request
-from tests.support.servers import TEST_SECRET, add_route, admin_session, start_gateway, token
+from tests.support.servers import start_gateway
+from tests.support.tokens import TEST_SECRET, token
 
 
 def _b64(data: dict) -> str:
@@ -88,7 +90,7 @@ def test_a_cached_token_still_expires(gateway, routes):
 
 
 def test_issuer_and_audience_when_set(database_url, upstream):
-    from tests.proxy.conftest import empty_database
+    from tests.support.database import empty_database
 
     issuer, audience = "https://auth.engadi.example", "engadi-gateway"
     try:

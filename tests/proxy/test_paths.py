@@ -2,8 +2,9 @@
 
 import pytest
 
+from tests.support.admin import add_route
 from tests.support.rawhttp import request
-from tests.support.servers import add_route, token
+from tests.support.tokens import token
 
 
 def upstream_target(gateway, target, headers=None):

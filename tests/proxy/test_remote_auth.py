@@ -9,9 +9,11 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.support.admin import add_route, admin_session
 from tests.support.rawhttp import request
-from tests.support.resilience_servers import wait_until
-from tests.support.servers import add_route, admin_session, start_gateway, start_upstream, token
+from tests.support.servers import start_gateway, start_upstream
+from tests.support.tokens import token
+from tests.support.waits import wait_until
 
 ISSUER = "https://auth.engadi.example"
 
@@ -28,7 +30,7 @@ def auth_key():
 
 @pytest.fixture(scope="module")
 def auth_service(auth_key):
-    with start_upstream("tests.support.auth_app:app", AUTH_APP_PUBLIC_KEY=auth_key[1]) as server:
+    with start_upstream("tests.support.upstreams.auth_service:app", AUTH_APP_PUBLIC_KEY=auth_key[1]) as server:
         yield server
 
 
@@ -52,7 +54,7 @@ def remote_gateway(database_url, auth_service, upstream):
         with remote_validating_gateway(database_url, auth_service, upstream, 30, "/remote") as server:
             yield server
     finally:
-        from tests.proxy.conftest import empty_database
+        from tests.support.database import empty_database
 
         empty_database(database_url)
 

@@ -9,9 +9,10 @@ from gateway import create_app
 from gateway.extensions import db
 from gateway.models import RouteConfig
 from gateway.services import services
+from tests.support.admin import admin_session
 from tests.support.rawhttp import request
-from tests.support.resilience_servers import wait_until
-from tests.support.servers import admin_session, start_gateway
+from tests.support.servers import start_gateway
+from tests.support.waits import wait_until
 
 
 def wait_for_status(port, path, status, within=2.0, server=None):

@@ -17,12 +17,11 @@ import uuid
 import pytest
 
 from gateway.settings import Settings
-from tests.proxy.conftest import empty_database
-from tests.support.observability_servers import log_rows
+from tests.support.admin import add_route, admin_session, log_rows
+from tests.support.database import empty_database
 from tests.support.rawhttp import request
-from tests.support.resilience_servers import start_gateway_naming_workers, wait_until, workers_by_request
-from tests.support.servers import add_route, admin_session
-from tests.support.workers import burst, by_worker, worker_pids
+from tests.support.waits import wait_until
+from tests.support.workers import burst, by_worker, start_gateway_naming_workers, worker_pids, workers_by_request
 
 pytestmark = pytest.mark.slow
 PROPAGATION_BOUND = 2.0  # s, the contract's

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import migrate_to_head
-from tests.proxy.conftest import deployment_via
+from tests.support.admin import add_route, admin_session
+from tests.support.database import deployment_via, migrate_to_head
 from tests.support.rawhttp import request
-from tests.support.servers import add_route, admin_session, start_gateway
+from tests.support.servers import start_gateway
 
 
 def echoed(reply) -> dict[str, list[str]]:

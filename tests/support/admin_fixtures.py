@@ -12,7 +12,8 @@ import pytest
 from gateway import create_app
 from gateway.extensions import db
 from gateway.services import services
-from tests.conftest import empty_tables, make_token
+from tests.support.database import empty_tables
+from tests.support.tokens import make_token
 
 
 @pytest.fixture(scope="module")

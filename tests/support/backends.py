@@ -8,6 +8,8 @@ import uuid
 
 import sqlalchemy as sa
 
+from gateway.settings import Settings
+
 
 class BackendMissing(Exception):
     """A backend the test needs is not configured or not reachable."""
@@ -60,3 +62,25 @@ def redis_url_or_none(url: str) -> str:
     finally:
         client.close()
     return url
+
+
+def forget_stale_leases(database_url: str, redis_url: str) -> None:
+    """Drop a health-checker lease another test's gateway left on this database's deployment.
+
+    A gateway stopped hard (a worker killed, a stop ending in SIGKILL) keeps the lease for its TTL,
+    2 x HEALTH_CHECK_INTERVAL + HEALTH_CHECK_TIMEOUT + 1 s (126 s at the defaults): until then the
+    next gateway on the same database and Redis runs no health check.
+    """
+    import redis
+
+    from gateway.coordination.leases import deployment_prefix
+
+    client = redis.Redis.from_url(redis_url)
+    client.delete(f"{deployment_prefix(Settings.from_env({'DATABASE_URL': database_url}))}:health-checker")
+    client.close()
+
+POSTGRES_URL = os.environ.get("DATABASE_URL", "")
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+DB_BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL.startswith("postgres") else [])

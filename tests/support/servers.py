@@ -16,12 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import jwt
-import requests
+from tests.support.tokens import TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-TEST_SECRET = "test-secret-key-for-the-gateway-suite-0123456789"
 
 
 def free_port() -> int:
@@ -107,7 +105,7 @@ def gunicorn_args(app: str, port: int, workers: int = 1, worker_class: str = "ge
             "--graceful-timeout", "5", "--no-control-socket", app]
 
 
-def start_upstream(app: str = "tests.support.upstream_app:app", workers: int = 1, **env_vars) -> ServerProcess:
+def start_upstream(app: str = "tests.support.upstreams.echo:app", workers: int = 1, **env_vars) -> ServerProcess:
     """Start an upstream WSGI app under gunicorn with gevent workers."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), **env_vars}
@@ -146,44 +144,6 @@ def start_gateway(database_url: str, cli_bind: bool = True, **settings) -> Serve
     return ServerProcess(args, env, port, "gateway")
 
 
-def token(sub: str = "user-1", roles=("user",), ttl: int = 300, secret: str = TEST_SECRET,
-          algorithm: str = "HS256", **claims) -> str:
-    """Return a JWT as an auth service would issue it."""
-    now = int(time.time())
-    payload = {"sub": sub, "roles": list(roles), "iat": now, "nbf": now, "exp": now + ttl, **claims}
-    return jwt.encode(payload, secret, algorithm=algorithm)
-
-
-def local_session() -> requests.Session:
-    """Return a session for servers on 127.0.0.1: no proxy or .netrc from the environment."""
-    session = requests.Session()
-    session.trust_env = False
-    return session
-
-
-def admin_session(gateway: ServerProcess) -> requests.Session:
-    """Return a session that talks to the gateway's admin API with an admin token."""
-    session = local_session()
-    session.headers["Authorization"] = f"Bearer {token('admin', ('admin',))}"
-    session.base = f"{gateway.url}/api/v1/gateway"
-    return session
-
-
-def add_service(admin: requests.Session, name: str, url: str) -> dict:
-    """Register a service through the admin API and return it (the same wait as :func:`add_route`)."""
-    response = admin.post(f"{admin.base}/services", json={"service_name": name, "service_url": url}, timeout=30)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def add_route(admin: requests.Session, **fields) -> dict:
-    """Create a route through the admin API and return it."""
-    # The first request to a gateway just started may wait for its worker to boot (a busy machine).
-    response = admin.post(f"{admin.base}/routes", json=fields, timeout=30)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
 def start_redis() -> ServerProcess:
     """Start a private, non-persistent redis-server (for tests that stop and restart it)."""
     import shutil
@@ -199,3 +159,11 @@ def restart_redis(port: int, binary: str = "redis-server") -> ServerProcess:
     """Start redis-server on ``port`` (again)."""
     args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     return ServerProcess(args, dict(os.environ), port, "redis")
+
+
+def full_output(server) -> str:
+    """Return everything a server process printed (``output()`` keeps only the end)."""
+    from pathlib import Path
+
+    server.log.flush()
+    return Path(server.log.name).read_text(errors="replace")

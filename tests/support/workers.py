@@ -1,6 +1,6 @@
 """Every worker of a gateway: which one answered each request, and waiting until each has done something.
 
-The gateway must be started with :func:`~tests.support.resilience_servers.start_gateway_naming_workers`
+The gateway must be started with :func:`start_gateway_naming_workers`
 (its access log names the pid of the worker behind each request id). Requests go in bursts, each on
 a new connection, from several threads at once: each worker accepts some of them.
 """
@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
+import re
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
+import sqlalchemy as sa
+
+from tests.support.admin import add_route, admin_session
+from tests.support.database import engine_for
 from tests.support.rawhttp import Reply, request
-from tests.support.resilience_servers import workers_by_request
-from tests.support.servers import add_route
+from tests.support.servers import BIN, ServerProcess, free_port, gateway_env
 
 # The contract: a change through the admin API is applied by every worker of every instance within
 # 2 s. Waits for it allow 1 s more: a burst of new connections on a busy 2-core machine takes time too.
@@ -84,3 +90,55 @@ def wait_for_configuration(admin, gateways, within: float = CONFIG_WAIT) -> None
     for gateway in gateways:
         wait_for_every_worker(gateway, f"{marker}/x", lambda reply: reply.status == 401, within,
                               f"the configuration up to {marker} applied")
+
+PID_LINE = re.compile(r"request_id=(\S+) pid=<?(\d+)>? status=(\d+)")
+
+
+def start_gateway_naming_workers(database_url: str, **settings) -> ServerProcess:
+    """Start the gateway as deployed, its access log showing each request's id and worker pid."""
+    port = free_port()
+    env = gateway_env(database_url, PORT=port, **settings)
+    # gunicorn's stock logger, whatever the configuration's: it can name the worker (%(p)s).
+    args = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}",
+            "--logger-class", "gunicorn.glogging.Logger",
+            "--access-logformat", "request_id=%({x-request-id}o)s pid=%(p)s status=%(s)s", "wsgi:app"]
+    return ServerProcess(args, env, port, "gateway")
+
+
+def workers_by_request(gateway: ServerProcess) -> dict[str, str]:
+    """Return request id -> pid of the worker that answered it, from the access log."""
+    text = Path(gateway.log.name).read_text(errors="replace")
+    return {request_id: pid for request_id, pid, _status in PID_LINE.findall(text)}
+
+
+def worker_process_ids(server) -> set[int]:
+    """Return the pids of a gunicorn master's workers, as numbers (to signal them)."""
+    out = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True).stdout
+    return {int(pid) for pid in out.split()}
+
+
+@contextlib.contextmanager
+def gateway_on(database_url, redis, upstream, **settings):
+    """A gateway on a private Redis with a route /r/* (removed afterwards, with its rules and log rows).
+
+    Only its own rows go: a module's gateways (``two_instances``) may still be using the database.
+    """
+    try:
+        with start_gateway_naming_workers(database_url, REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
+                                          RATE_LIMIT_ENABLED="false", HEALTH_CHECK_ENABLED="false",
+                                          **settings) as server:
+            admin = admin_session(server)
+            route = add_route(admin, path_pattern="/r/*", target_service="upstream", target_url=upstream.url,
+                              is_public=True)
+            try:
+                yield server
+            finally:
+                admin.delete(f"{admin.base}/routes/{route['id']}")
+                for rule in admin.get(f"{admin.base}/config/rate-limits").json()["items"]:
+                    if rule["path_pattern"] == "/r/*":
+                        admin.delete(f"{admin.base}/config/rate-limits/{rule['id']}")
+    finally:  # once the gateway has stopped: it writes its last rows as it stops
+        engine = engine_for(database_url)
+        with engine.connect() as connection:
+            connection.execute(sa.text("DELETE FROM gateway_logs WHERE path LIKE '/r/%'"))
+        engine.dispose()

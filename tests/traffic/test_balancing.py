@@ -8,10 +8,8 @@ import math
 import pytest
 
 from tests.support.rawhttp import request
-from tests.support.resilience_servers import set_health, wait_until
 from tests.support.servers import free_port
-from tests.support.workers import wait_for_configuration, wait_for_every_worker
-from tests.traffic.conftest import (
+from tests.support.splits import (
     STATE_WAIT,
     WORKERS,
     assert_weighted_split,
@@ -22,6 +20,9 @@ from tests.traffic.conftest import (
     served_by,
     split_once_every_worker_agrees,
 )
+from tests.support.upstreams import set_health
+from tests.support.waits import wait_until
+from tests.support.workers import wait_for_configuration, wait_for_every_worker
 
 pytestmark = pytest.mark.slow
 

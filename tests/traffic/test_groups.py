@@ -6,10 +6,7 @@ import collections
 
 import pytest
 
-from tests.support.resilience_servers import wait_until
-from tests.support.servers import token
-from tests.support.workers import CONFIG_WAIT, burst, by_worker, wait_for_configuration, wait_for_every_worker
-from tests.traffic.conftest import (
+from tests.support.splits import (
     STATE_WAIT,
     assert_weighted_split,
     multi_route,
@@ -18,6 +15,9 @@ from tests.traffic.conftest import (
     served_by,
     splits_as_weighted,
 )
+from tests.support.tokens import token
+from tests.support.waits import wait_until
+from tests.support.workers import CONFIG_WAIT, burst, by_worker, wait_for_configuration, wait_for_every_worker
 
 pytestmark = pytest.mark.slow
 
