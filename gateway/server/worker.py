@@ -2,12 +2,10 @@
 
 With more than one worker, gunicorn's gevent worker accepts one connection per turn of its event
 loop (``max_accept = 1``, gunicorn pull request 2266: so that one idle worker does not take a
-whole burst the others could share). A gateway's loop turn under load serves hundreds of ready
-sockets and lasts tens of milliseconds, so new connections waited in the listen backlog: 500
-clients connecting at once to a busy gateway were accepted at about 30 per second per worker,
-and the last ones' first requests waited 8 s. Up to ``ACCEPT_BATCH`` per turn empties the
-backlog in a few turns and still shares a burst between the workers (255/245 of 500 in the
-benchmark; 100, gevent's default, split them 340/160).
+whole burst the others could share). Under load a turn of the gateway's loop serves hundreds of
+ready sockets and lasts tens of milliseconds, so one accept per turn leaves a burst of new
+clients waiting in the listen backlog. Up to ``ACCEPT_BATCH`` per turn empties the backlog in a
+few turns and still shares a burst between the workers (gevent's default of 100 would not).
 
 What gunicorn writes itself is the gateway's too (:mod:`gateway.server.answers`): no ``Server``
 banner on any response, and requests gunicorn refuses before the app sees them (malformed, over
