@@ -29,12 +29,13 @@ def rule(limit_type: str, max_requests: int, pattern: str | None = None, window:
     return RuleSpec.build(str(uuid.uuid4()), f"r-{limit_type}", limit_type, pattern, max_requests, window)
 
 
-def hit(snap, target: str = "/a", user: str | None = None, remote_addr: str = "127.0.0.1") -> None:
-    """Run one request through the steps up to the rate limit (raises on 429)."""
+def hit(snap, target: str = "/a", user: str | None = None, remote_addr: str = "127.0.0.1"):
+    """Run one request through the steps up to the rate limit (raises on 429); return its context."""
     headers = {"Authorization": f"Bearer {token(user)}"} if user else {}
     ctx = context(target, headers=headers, snap=snap, remote_addr=remote_addr)
     through(ctx, normalise, match_route, authenticate_caller)
     enforce_rate_limits(ctx)
+    return ctx
 
 
 pytestmark = pytest.mark.usefixtures("app_context")
@@ -51,6 +52,14 @@ def test_the_request_after_the_limit_is_429_with_headers():
     assert (headers["X-RateLimit-Limit"], headers["X-RateLimit-Remaining"]) == ("3", "0")
     assert 1 <= int(headers["Retry-After"]) <= 60
     assert int(headers["X-RateLimit-Reset"]) >= int(headers["Retry-After"])
+
+
+def test_a_request_that_gets_through_carries_the_tightest_rules_headers_on_its_context():
+    snap = snapshot(ROUTES, rules=[rule("per_ip", 5), rule("global", 2)])
+    first = hit(snap)
+    second = hit(snap)
+    assert (first.rate_limit_headers["X-RateLimit-Limit"], first.rate_limit_headers["X-RateLimit-Remaining"]) == ("2", "1")
+    assert second.rate_limit_headers["X-RateLimit-Remaining"] == "0"
 
 
 def test_per_ip_counts_each_address_apart():
