@@ -57,7 +57,7 @@ def test_an_upstream_killed_mid_load_fails_fast_opens_its_circuit_and_recovers_b
                 wait_until(lambda: circuit_state(gateway, "victim") == "closed", OPEN_SECONDS + 8, 0.1,
                            "the circuit closed again")
                 closed_at = time.monotonic()
-                time.sleep(1.0)  # a second of traffic after
+                time.sleep(2.0)  # two seconds of traffic after
             outcomes = load.stop()
             refused = request(gateway.port, "GET", "/victim/echo")  # after the run: the circuit is closed
             assert refused.status == 200
@@ -82,8 +82,10 @@ def test_an_upstream_killed_mid_load_fails_fast_opens_its_circuit_and_recovers_b
     assert THRESHOLD <= len(bad_gateways) <= THRESHOLD + CLIENTS, len(bad_gateways)
     assert b"service_unavailable" in first_503.body
     # Recovered by itself (closed within OPEN_SECONDS + 8 s of the restart: the wait above); from the
-    # moment the circuit closed, every request is 200 again.
-    assert statuses(between(outcomes, closed_at)) == {200}
+    # moment every worker knows the circuit closed, every request is 200 again. The admin API saw it on
+    # one worker; another learns it at its next poll (CIRCUIT_BREAKER_POLL_INTERVAL 0.2 s) and until
+    # then still refuses (seen in CI under load): a second of grace, five poll intervals.
+    assert statuses(between(outcomes, closed_at + 1.0)) == {200}
     print(f"\nkill -> first 503: {(first_503.started - killed_at) * 1000:.0f} ms; restart -> closed: "
           f"{closed_at - revived_at:.1f} s; failures: {latency_summary(failures)}")
 
