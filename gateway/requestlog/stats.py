@@ -26,12 +26,27 @@ def is_error():
     return sa.or_(L.status_code >= 400, L.error_message.is_not(None))
 
 
+def is_server_error():
+    """The errors that are not the caller's: status >= 500, or an error message without a 4xx status.
+
+    Every error is either this or a 4xx (the caller's mistake: 401, 404, 429...), never both.
+    """
+    return sa.or_(L.status_code >= 500,
+                  sa.and_(L.error_message.is_not(None), sa.or_(L.status_code.is_(None), L.status_code < 400)))
+
+
+def counted(predicate):
+    """Return ``sum(case(predicate, 1, 0))``: how many rows of a group meet ``predicate``."""
+    return sa.func.sum(sa.case((predicate, 1), else_=0))
+
+
 @dataclasses.dataclass
 class Tally:
     """Requests, errors and timing of a group of log rows."""
 
     requests: int = 0
     errors: int = 0
+    server_errors: int = 0
     timed: int = 0
     time_sum: float = 0.0
 
@@ -44,12 +59,16 @@ class Tally:
     def add(self, row) -> None:
         self.requests += row.requests
         self.errors += int(row.errors or 0)
+        self.server_errors += int(row.server_errors or 0)
         self.timed += row.timed
         self.time_sum += float(row.time_sum or 0.0)
 
+    def rate(self, count: int) -> float:
+        return round(count / self.requests, 6) if self.requests else 0.0
+
     def as_dict(self) -> dict:
-        return {"requests": self.requests, "errors": self.errors,
-                "error_rate": round(self.errors / self.requests, 6) if self.requests else 0.0,
+        return {"requests": self.requests, "errors": self.errors, "error_rate": self.rate(self.errors),
+                "server_errors": self.server_errors, "server_error_rate": self.rate(self.server_errors),
                 "avg_response_time": round(self.time_sum / self.timed, 3) if self.timed else None}
 
 
@@ -67,6 +86,7 @@ def gateway_stats(session, hours: int) -> dict:
     summary = total.as_dict()
     return {"hours": hours, "since": since, "until": until, "total_requests": summary["requests"],
             "error_count": summary["errors"], "error_rate": summary["error_rate"],
+            "server_error_count": summary["server_errors"], "server_error_rate": summary["server_error_rate"],
             "avg_response_time": summary["avg_response_time"], **{name: overall[name] for name, _ in PERCENTILES},
             **breakdowns(services, statuses, endpoints), "requests_by_group": by_group(session, since)}
 
@@ -90,8 +110,8 @@ def grouped_counts(session, since: dt.datetime) -> list:
 
 def tallied(session, columns: tuple, *conditions, ordered: bool = False) -> list:
     """Return one row per value of ``columns`` among the rows meeting ``conditions``, with its tallies."""
-    errors = sa.func.sum(sa.case((is_error(), 1), else_=0))
-    query = (sa.select(*columns, sa.func.count().label("requests"), errors.label("errors"),
+    query = (sa.select(*columns, sa.func.count().label("requests"), counted(is_error()).label("errors"),
+                       counted(is_server_error()).label("server_errors"),
                        sa.func.count(L.response_time).label("timed"), sa.func.sum(L.response_time).label("time_sum"))
              .where(*conditions).group_by(*columns))
     return session.execute(query.order_by(*columns) if ordered else query).all()

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from gateway.coordination.dbtypes import utcnow
 from gateway.models import GatewayLog
-from gateway.requestlog.stats import is_error
+from gateway.requestlog.stats import counted, is_error, is_server_error
 
 L = GatewayLog
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -43,11 +43,11 @@ def bucket_start(number: int, step: int) -> dt.datetime:
 
 
 def counts(session, buckets: range, step: int) -> list:
-    """Return (service, bucket, requests, errors) for each non-empty group of the window."""
+    """Return (service, bucket, requests, errors, server errors) for each non-empty group of the window."""
     number = bucket_number(session.get_bind().dialect.name, step).label("bucket")
-    errors = sa.func.sum(sa.case((is_error(), 1), else_=0))
     return session.execute(
-        sa.select(L.target_service, number, sa.func.count().label("requests"), errors.label("errors"))
+        sa.select(L.target_service, number, sa.func.count().label("requests"), counted(is_error()).label("errors"),
+                  counted(is_server_error()).label("server_errors"))
         .where(L.created_at >= bucket_start(buckets.start, step))
         .group_by(L.target_service, number)
     ).all()
@@ -60,7 +60,8 @@ def timeseries(session, hours: int, step: int, until: dt.datetime | None = None)
     series: dict = {}
     for row in counts(session, buckets, step):
         if row.bucket in buckets:  # a row stamped in the future lands past the window: left out
-            series.setdefault(row.target_service, {})[row.bucket] = (row.requests, int(row.errors or 0))
+            series.setdefault(row.target_service, {})[row.bucket] = (
+                row.requests, int(row.errors or 0), int(row.server_errors or 0))
     return {"hours": hours, "step_seconds": step, "since": bucket_start(buckets.start, step), "until": until,
             "buckets": [bucket_start(number, step) for number in buckets],
             "services": [service_series(name, series[name], buckets)
@@ -69,7 +70,7 @@ def timeseries(session, hours: int, step: int, until: dt.datetime | None = None)
 
 def service_series(name: str | None, found: dict, buckets: range) -> dict:
     """Return one service's totals and its requests and errors per bucket (zeros where it had none)."""
-    requests = [found.get(number, (0, 0))[0] for number in buckets]
-    errors = [found.get(number, (0, 0))[1] for number in buckets]
+    requests, errors, server_errors = ([found.get(number, (0, 0, 0))[part] for number in buckets] for part in range(3))
     return {"target_service": name, "requests": sum(requests), "errors": sum(errors),
-            "requests_per_bucket": requests, "errors_per_bucket": errors}
+            "server_errors": sum(server_errors), "requests_per_bucket": requests, "errors_per_bucket": errors,
+            "server_errors_per_bucket": server_errors}

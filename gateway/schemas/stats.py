@@ -7,6 +7,8 @@ from marshmallow import Schema, fields, validate
 from gateway.schemas.common import GatewaySchema
 
 MS = {"description": "Milliseconds; null when no request was timed."}
+SERVER_ERRORS = ("Errors that are not the caller's: status >= 500, or an error message without a 4xx status. "
+                 "The errors are these and the 4xx.")
 
 
 class WindowQuerySchema(GatewaySchema):
@@ -31,6 +33,8 @@ class TallySchema(Schema):
     requests = fields.Integer()
     errors = fields.Integer(metadata={"description": "Status >= 400 or an error message."})
     error_rate = fields.Float(metadata={"description": "errors / requests, 0 to 1."})
+    server_errors = fields.Integer(metadata={"description": SERVER_ERRORS})
+    server_error_rate = fields.Float(metadata={"description": "server_errors / requests, 0 to 1."})
     avg_response_time = fields.Float(allow_none=True, metadata=MS)
 
 
@@ -55,6 +59,9 @@ class StatsSchema(WindowSchema, PercentilesSchema):
     total_requests = fields.Integer()
     error_count = fields.Integer(metadata={"description": "Status >= 400 or an error message."})
     error_rate = fields.Float(metadata={"description": "error_count / total_requests, 0 to 1."})
+    server_error_count = fields.Integer(metadata={"description": SERVER_ERRORS})
+    server_error_rate = fields.Float(metadata={"description": "server_error_count / total_requests, 0 to 1: the "
+                                               "upstreams' and the gateway's failure rate (4xx are the callers')."})
     avg_response_time = fields.Float(allow_none=True, metadata=MS)
     requests_by_service = fields.List(fields.Nested(ServiceTallySchema))
     requests_by_status = fields.Dict(keys=fields.String(), values=fields.Integer(),

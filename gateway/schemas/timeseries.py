@@ -29,6 +29,9 @@ class ServiceSeriesSchema(Schema):
     errors = fields.Integer(metadata={"description": "Status >= 400 or an error message, in the whole window."})
     requests_per_bucket = fields.List(fields.Integer(), metadata={"description": "One count per bucket."})
     errors_per_bucket = fields.List(fields.Integer(), metadata={"description": "One count per bucket."})
+    server_errors = fields.Integer(metadata={"description": "The errors that are not the caller's (5xx, or an error "
+                                             "message without a 4xx status), in the whole window."})
+    server_errors_per_bucket = fields.List(fields.Integer(), metadata={"description": "One count per bucket."})
 
 
 class TimeseriesSchema(Schema):

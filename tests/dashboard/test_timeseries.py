@@ -53,8 +53,10 @@ def test_known_rows_land_in_known_minutes(app):
     assert (svc["requests"], svc["errors"]) == (4, 2)
     assert nonzero(svc["requests_per_bucket"]) == {0: 1, 29: 2, 58: 1}
     assert nonzero(svc["errors_per_bucket"]) == {29: 1, 58: 1}
+    assert (svc["server_errors"], nonzero(svc["server_errors_per_bucket"])) == (1, {29: 1})  # the 500, not the 404
     assert (services["other"]["requests"], services["other"]["errors"]) == (1, 1)  # an error message is an error
     assert nonzero(services[None]["errors_per_bucket"]) == {59: 1}
+    assert services["other"]["server_errors"] == 1 and services[None]["server_errors"] == 0
     assert all(len(s["requests_per_bucket"]) == len(s["errors_per_bucket"]) == 60 for s in body["services"])
 
 

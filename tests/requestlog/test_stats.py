@@ -69,12 +69,15 @@ def test_totals_error_rate_and_breakdowns(app, client, admin_headers):
     ])
     body = fetch(client, admin_headers, "stats", hours=1)
     assert body["total_requests"] == 10 and body["error_count"] == 4 and body["error_rate"] == 0.4
+    # The 502 and the error message on a 200 are failures of the upstream; the 429 and the 404 the callers'.
+    assert (body["server_error_count"], body["server_error_rate"]) == (2, 0.2)
     assert body["avg_response_time"] == pytest.approx((60 + 30 + 1 + 3 + 0.5) / 10, abs=0.001)
     assert body["requests_by_status"] == {"200": 7, "404": 1, "429": 1, "502": 1}
     by_service = {item["target_service"]: item for item in body["requests_by_service"]}
     assert by_service["content"]["requests"] == 7 and by_service["content"]["errors"] == 1
     assert by_service["search"] == {"target_service": "search", "requests": 2, "errors": 2, "error_rate": 1.0,
-                                    "avg_response_time": 2.0}
+                                    "server_errors": 1, "server_error_rate": 0.5, "avg_response_time": 2.0}
+    assert (by_service["content"]["server_errors"], by_service[None]["server_errors"]) == (1, 0)
     assert by_service[None]["requests"] == 1
     top = body["top_endpoints"]
     assert [(item["route_pattern"], item["requests"]) for item in top] == [
@@ -96,6 +99,7 @@ def test_the_window_leaves_older_rows_out(app, client, admin_headers):
 def test_an_empty_window(client, admin_headers):
     body = fetch(client, admin_headers, "stats")
     assert (body["total_requests"], body["error_count"], body["error_rate"]) == (0, 0, 0.0)
+    assert (body["server_error_count"], body["server_error_rate"]) == (0, 0.0)
     assert (body["avg_response_time"], body["p50"], body["p99"]) == (None, None, None)
     assert body["requests_by_service"] == [] and body["top_endpoints"] == []
     assert fetch(client, admin_headers, "performance") ["services"] == []
