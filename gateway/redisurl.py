@@ -19,6 +19,9 @@ import dataclasses
 from urllib.parse import unquote, urlsplit
 
 SINGLE, SENTINEL, CLUSTER = "single", "sentinel", "cluster"
+# The scheme the rate-limit storage of a cluster is built from: ``limits``' own, connecting on
+# first use (gateway.coordination.redisclients.LazyClusterStorage registers it).
+LAZY_CLUSTER_SCHEME = "lazy+redis+cluster"
 SCHEMES = {"redis": SINGLE, "rediss": SINGLE, "unix": SINGLE, "redis+sentinel": SENTINEL,
            "redis+cluster": CLUSTER}
 
@@ -49,14 +52,14 @@ class RedisTarget:
 
         The sentinels get the same timeouts as the Redis nodes (``limits`` passes them none by
         default); the database of a Sentinel URL is passed as an option, since ``limits`` would
-        read ``/name/0`` as the service ``name0``.
+        read ``/name/0`` as the service ``name0``. A cluster's storage connects on first use.
         """
         if self.kind == SINGLE:
             return self.url, dict(timeouts)
         scheme, rest = self.url.split("://", 1)
         netloc = rest.split("/", 1)[0]
         if self.kind == CLUSTER:
-            return f"{scheme}://{netloc}", dict(timeouts)
+            return f"{LAZY_CLUSTER_SCHEME}://{netloc}", dict(timeouts)
         return (f"{scheme}://{netloc}/{self.service_name}",
                 {**timeouts, "db": self.db, "sentinel_kwargs": {**timeouts, **self.auth}})
 

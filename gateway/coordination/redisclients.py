@@ -17,11 +17,12 @@ import logging
 import threading
 
 import redis
+from limits.storage import RedisClusterStorage
 from redis.cluster import ClusterNode, RedisCluster
 from redis.exceptions import RedisClusterException
 from redis.sentinel import Sentinel
 
-from gateway.redisurl import CLUSTER, SENTINEL, RedisTarget
+from gateway.redisurl import CLUSTER, LAZY_CLUSTER_SCHEME, SENTINEL, RedisTarget
 
 log = logging.getLogger("gateway.redis")
 
@@ -46,6 +47,38 @@ def make_client(target: RedisTarget, **options):
     if target.kind == CLUSTER:
         return LazyCluster(target, options)
     return redis.Redis.from_url(target.url, **options)
+
+
+class LazyClusterStorage(RedisClusterStorage):
+    """The ``limits`` cluster storage, connecting on first use rather than when Flask-Limiter builds it.
+
+    ``limits`` asks a node for the slot map in its constructor, so a cluster away at start-up
+    would stop every worker from booting; with this storage (its scheme is
+    :data:`~gateway.redisurl.LAZY_CLUSTER_SCHEME`) a worker boots, its requests go unchecked (or
+    are refused, fail-closed) like on any Redis outage, and the first call after the cluster
+    answers builds the client.
+    """
+
+    STORAGE_SCHEME = [LAZY_CLUSTER_SCHEME]
+
+    def __init__(self, uri: str, **options) -> None:
+        self._arguments = ("redis+cluster" + uri[len(LAZY_CLUSTER_SCHEME):], options)
+        self._client = None
+        self._lock = threading.Lock()
+        self.key_prefix = options.get("key_prefix", self.PREFIX)
+
+    @property
+    def storage(self):
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    uri, options = self._arguments
+                    super().__init__(uri, **options)  # sets self.storage (below), or raises
+        return self._client
+
+    @storage.setter
+    def storage(self, client) -> None:
+        self._client = client
 
 
 class LazyCluster:

@@ -18,6 +18,7 @@ import hashlib
 import time
 
 import redis
+from limits.storage import RedisClusterStorage, RedisStorage
 
 # Counters of several rules in one call. KEYS: one list per rule (newest timestamp first, as the
 # limits library keeps them); ARGV: now, the trim grace, then max_requests and window_seconds
@@ -144,7 +145,7 @@ class WindowCounters:
 
     def __init__(self, storage) -> None:
         self.storage = storage
-        self.is_redis = hasattr(storage, "lua_acquire_moving_window")
+        self.is_redis = isinstance(storage, RedisStorage)  # Sentinel's and Cluster's are RedisStorages too
         self.redis = None
         if self.is_redis:
             self.redis = ClusterWindows(storage) if _is_cluster(storage) else RedisWindows(storage)
@@ -194,9 +195,7 @@ def window_states(checks, reply, now: float) -> list[WindowState]:
 
 
 def _is_cluster(storage) -> bool:
-    from redis.cluster import RedisCluster
-
-    return isinstance(storage.get_connection(), RedisCluster)
+    return isinstance(storage, RedisClusterStorage)
 
 
 class RedisWindows:
@@ -276,30 +275,32 @@ class ClusterWindows:
     """
 
     def __init__(self, storage) -> None:
-        self.client = storage.get_connection()
+        self.storage = storage  # its client is made on first use (the cluster may be away at start-up)
         self.prefix = storage.prefixed_key("")
 
     def hit(self, checks) -> list[WindowState]:
         now = time.time()
+        client = self.storage.get_connection()
         keys = [self.prefix + rule.storage_key(identity) for rule, identity in checks]
         by_slot: dict[int, list[int]] = {}
         for index, key in enumerate(keys):
-            by_slot.setdefault(self.client.keyslot(key), []).append(index)
+            by_slot.setdefault(client.keyslot(key), []).append(index)
         reply: list = [None] * (3 * len(keys))
         for indexes in by_slot.values():
             args = [now, TRIM_GRACE]
             for index in indexes:
                 args += (checks[index][0].max_requests, checks[index][0].window)
-            part = self._evalsha([keys[index] for index in indexes], args)
+            part = self._evalsha(client, [keys[index] for index in indexes], args)
             for position, index in enumerate(indexes):
                 reply[3 * index: 3 * index + 3] = part[3 * position: 3 * position + 3]
         return window_states(checks, reply, now)
 
-    def _evalsha(self, keys: list[str], args: list):
+    @staticmethod
+    def _evalsha(client, keys: list[str], args: list):
         try:
-            return self.client.evalsha(HIT_SCRIPT_SHA, len(keys), *keys, *args)
+            return client.evalsha(HIT_SCRIPT_SHA, len(keys), *keys, *args)
         except redis.exceptions.NoScriptError:  # a promoted replica or restarted node: EVAL caches it there
-            return self.client.eval(HIT_SCRIPT, len(keys), *keys, *args)
+            return client.eval(HIT_SCRIPT, len(keys), *keys, *args)
 
     def disconnect(self) -> None:
         """Nothing to drop: the cluster client replaces a failed node's connections itself."""

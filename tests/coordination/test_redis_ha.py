@@ -16,8 +16,9 @@ from redis.cluster import key_slot
 
 from gateway.coordination.leases import RedisLeases
 from gateway.coordination.redisclients import TIMEOUTS, make_client, primaries
-from gateway.ratelimits.counters import ClusterWindows, WindowCounters
+from gateway.ratelimits.counters import ClusterWindows, CounterStoreDown, WindowCounters
 from gateway.redisurl import CLUSTER, parse_redis_target
+from gateway.services import services
 from gateway.specs.ratelimits import RuleSpec
 from tests.support.admin import add_rule, admin_session
 from tests.support.http import hit, statuses
@@ -212,3 +213,11 @@ def test_primary_killed_under_load_requests_answered_limits_resume_health_and_lo
         log = full_output(gateway)
         assert "redis primary changed (failover)" in log
         assert f"127.0.0.1:{victim}" in log
+
+
+def test_a_worker_starts_while_the_cluster_is_away_and_its_requests_go_unchecked(make_app):
+    """limits' own cluster storage asks for the slot map when built: ours asks at the first request."""
+    app = make_app(REDIS_URL="redis+cluster://127.0.0.1:1")  # nobody there
+    counters = WindowCounters(services(app).limiter.storage)
+    with pytest.raises(CounterStoreDown):  # the guard lets the request through (or refuses it, fail-closed)
+        counters.hit([(RuleSpec.build("away", "away", "global", None, 1, 60), "x")])
