@@ -6,8 +6,6 @@ module's shared set-ups are never damaged; a failover test makes its own and kil
 
 from __future__ import annotations
 
-import concurrent.futures
-import threading
 import uuid
 
 import pytest
@@ -20,8 +18,11 @@ from gateway.ratelimits.counters import ClusterWindows, CounterStoreDown, Window
 from gateway.redisurl import CLUSTER, parse_redis_target
 from gateway.services import services
 from gateway.specs.ratelimits import RuleSpec
-from tests.support.admin import add_rule, admin_session
-from tests.support.http import hit, statuses
+from tests.support.admin import add_route, add_rule, admin_session
+from tests.support.database import empty_database
+from tests.support.http import statuses, statuses_across
+from tests.support.load import Load
+from tests.support.load import statuses as statuses_of
 from tests.support.rawhttp import request
 from tests.support.redisnodes import wait_for_new_primary
 from tests.support.servers import full_output
@@ -90,65 +91,48 @@ def test_a_lease_is_held_by_one_holder_at_a_time(ha_nodes):
 
 def every_worker_booted(*gateways) -> None:
     """Wait until each worker answers (booting takes seconds on a busy machine; the bounds tested start after)."""
+    def booted(gateway) -> bool:
+        try:  # a request to a master whose workers are all still booting waits in its queue, and may time out
+            wait_for_every_worker(gateway, "/health", lambda reply: reply.status == 200, 2, "every worker booted")
+        except (AssertionError, OSError):
+            return False
+        return True
+
     for gateway in gateways:
-        wait_for_every_worker(gateway, "/health", lambda reply: reply.status == 200, 60, "every worker booted")
+        wait_until(lambda gateway=gateway: booted(gateway), 90, 0.2, "every worker booted")
 
 
 @pytest.fixture(scope="module")
 def two_instances(ha_nodes, ha_database_url, upstream):
     """Two gateway instances with two workers each, on one database and the module's Sentinel or Cluster."""
-    with gateway_on(ha_database_url, ha_nodes.url, upstream) as first, \
-            start_gateway_naming_workers(ha_database_url, REDIS_URL=ha_nodes.url, WEB_CONCURRENCY=2,
-                                         RATE_LIMIT_ENABLED="false", HEALTH_CHECK_ENABLED="false") as second:
+    settings = {"REDIS_URL": ha_nodes.url, "WEB_CONCURRENCY": 2, "RATE_LIMIT_ENABLED": "false",
+                "HEALTH_CHECK_ENABLED": "false"}
+    with start_gateway_naming_workers(ha_database_url, **settings) as first, \
+            start_gateway_naming_workers(ha_database_url, **settings) as second:
         every_worker_booted(first, second)
+        admin = admin_session(first)
+        route = add_route(admin, path_pattern="/ha/*", target_service="upstream", target_url=upstream.url,
+                          is_public=True)
         yield first, second
+        admin.delete(f"{admin.base}/routes/{route['id']}")  # the failover tests' gateways share the database
+    empty_database(ha_database_url)
 
 
 def test_limit_is_exact_across_two_instances_of_two_workers(two_instances, ha_nodes):
     first, second = two_instances
-    prefix = f"/r/{uuid.uuid4().hex[:8]}"
+    prefix = f"/ha/{uuid.uuid4().hex[:8]}"
     admin = admin_session(first)
     add_rule(admin, "global", 20, 60, prefix + "/*")
     add_rule(admin, "per_endpoint", 1000, 60, prefix + "/*")  # a second key per request, in other slots
     wait_for_configuration(admin, [first, second])
 
-    def one(n):
-        return hit((first, second)[n % 2], f"{prefix}/{n}").status
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
-        results = list(pool.map(one, range(80)))
+    results = statuses_across((first, second), [f"{prefix}/{n}" for n in range(80)])
     assert results.count(200) == 20, results
     assert results.count(429) == 60
     report = request(second.port, "GET", HEALTH).json()
     assert report["checks"]["redis"] == "ok"
     assert report["redis"]["mode"] == parse_redis_target(ha_nodes.url).kind
     assert report["redis"]["primaries"] == expected_primaries(ha_nodes)
-
-
-class Load:
-    """Requests to fresh paths from a few threads until stopped; every status kept (bounded by the test)."""
-
-    def __init__(self, gateway, prefix: str, threads: int = 4) -> None:
-        self.gateway, self.prefix = gateway, prefix
-        self.statuses: list[int] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(threads)]
-
-    def _run(self, n: int) -> None:
-        count = 0
-        while not self._stop.is_set() and count < 2000:
-            count += 1
-            self.statuses.append(request(self.gateway.port, "GET", f"{self.prefix}/load-{n}-{count}").status)
-
-    def __enter__(self):
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(15)
 
 
 def counter_slot_template(nodes, rule_id: str) -> str:
@@ -195,8 +179,8 @@ def test_primary_killed_under_load_requests_answered_limits_resume_health_and_lo
             victim = nodes.port_of_slot(key_slot(template.format(path=f"{prefix}/x").encode()))
             ranges = nodes.primaries()[victim]
             fresh_path = lambda: path_in_slots(template, prefix, ranges)  # noqa: E731 (a counter on the victim's shard)
-        with Load(gateway, prefix) as load:
-            wait_until(lambda: len(load.statuses) > 20, 10, 0.05, "load running")
+        with Load(gateway.url, lambda n: f"{prefix}/load-{n}", clients=4, new_connections=True) as load:
+            wait_until(lambda: len(load.done()) > 20, 10, 0.05, "load running")
             nodes.kill(victim)
             after, _took = wait_for_new_primary(before, lambda: expected_primaries(nodes))
             # The gateway reports the new primaries (from whichever worker answers) ...
@@ -204,10 +188,11 @@ def test_primary_killed_under_load_requests_answered_limits_resume_health_and_lo
             # ... and counts on them again: a fresh counter (on the shard that failed over) allows exactly 5.
             wait_until(lambda: statuses(gateway, fresh_path(), 7) == [200] * 5 + [429] * 2, RESUME_WITHIN, 0.2,
                        "limits enforced on the new primary")
-            served_during = len(load.statuses)
-        assert served_during > 40
-        # The policy while the counters' Redis fails over: fail open (RATE_LIMIT_FAIL_CLOSED=false), never a 5xx.
-        assert set(load.statuses) <= {200, 429}, sorted(set(load.statuses))
+        outcomes = load.stop()
+        assert len(outcomes) > 40
+        # The policy while the counters' Redis fails over: fail open (RATE_LIMIT_FAIL_CLOSED=false), never a 5xx
+        # (nor a request left unanswered: its status would be None).
+        assert statuses_of(outcomes) <= {200, 429}, [(o.status, o.error) for o in outcomes if o.status not in (200, 429)]
         report = request(gateway.port, "GET", HEALTH).json()
         assert report["checks"]["redis"] == "ok" and report["redis"]["primaries"] == after
         log = full_output(gateway)
