@@ -13,6 +13,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from gateway.coordination.dbtypes import render_item
+from gateway.coordination.redisclients import TIMEOUTS
 from gateway.coordination.sqliteio import cooperate
 from gateway.server.clientaddr import client_ip
 from gateway.services import services
@@ -95,11 +96,12 @@ def _jwt_config(settings):
 
 
 def _limiter_config(settings):
+    target = settings.redis_target
+    uri, options = target.limits_storage(TIMEOUTS) if target else ("memory://", {})
     return {
         "RATELIMIT_ENABLED": True,
-        "RATELIMIT_STORAGE_URI": settings.redis_url or "memory://",
-        "RATELIMIT_STORAGE_OPTIONS": {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
-        if settings.redis_url else {},
+        "RATELIMIT_STORAGE_URI": uri,
+        "RATELIMIT_STORAGE_OPTIONS": options,
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_SWALLOW_ERRORS": True,
         "RATELIMIT_HEADERS_ENABLED": False,

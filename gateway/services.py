@@ -44,6 +44,7 @@ class Services:
     control_engines: dict = dataclasses.field(default_factory=dict)  # pid -> sqlalchemy Engine
     forwarder: gateway.proxy.forwarding.forwarder.Forwarder | None = None
     rate_limit_guard: gateway.ratelimits.guard.RateLimitGuard | None = None
+    redis_probe: gateway.health.report.RedisProbe | None = None  # with REDIS_URL, on the first health report
 
 
 def init_app(app) -> Services:

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from gateway.redisurl import BadRedisURL, RedisTarget, parse_redis_target
+
 DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"  # noqa: S105 (a known default, refused in production)
 INSTANCE_DIR = Path(__file__).resolve().parent.parent / "instance"
 MIB = 1024 * 1024
@@ -150,10 +152,13 @@ def parse_database_url(name: str, raw: str) -> str:
 
 
 def parse_redis_url(name: str, raw: str) -> str:
-    """Accept redis://, rediss:// and unix:// URLs."""
+    """Accept the ``limits`` library's Redis URLs: redis://, rediss://, unix://, redis+sentinel://, redis+cluster://."""
     value = raw.strip()
-    if urlsplit(value).scheme not in ("redis", "rediss", "unix"):
-        raise SettingsError(name, "a redis://, rediss:// or unix:// URL", raw)
+    try:
+        parse_redis_target(value)
+    except BadRedisURL as exc:
+        raise SettingsError(name, f"a redis://, rediss://, unix://, redis+sentinel://host:port[,host:port]/service "
+                                  f"or redis+cluster://host:port[,host:port] URL; {exc}", raw) from None
     return value
 
 
@@ -411,6 +416,11 @@ class Settings:
     @property
     def is_sqlite(self) -> bool:
         return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def redis_target(self) -> RedisTarget | None:
+        """What ``REDIS_URL`` names (one Redis, a Sentinel-managed primary, a cluster), or None."""
+        return parse_redis_target(self.redis_url) if self.redis_url else None
 
     @property
     def workers(self) -> int:

@@ -24,6 +24,9 @@ BAD_VALUES = [
     ("JWT_PUBLIC_KEY", "/nonexistent/public.pem"), ("JWT_PRIVATE_KEY", "/nonexistent/private.pem"),
     ("JWT_LEEWAY", "-1"), ("JWT_LEEWAY", "301"), ("DATABASE_URL", "mysql://db.example.org/gateway"),
     ("DATABASE_URL", "sqlite://"), ("DATABASE_URL", "gateway.db"), ("REDIS_URL", "memcached://cache:11211"),
+    ("REDIS_URL", "redis+sentinel://s1:26379,s2:26379"), ("REDIS_URL", "redis+sentinel://s1/mymaster"),
+    ("REDIS_URL", "redis+sentinel://s1:26379/mymaster/zero"), ("REDIS_URL", "redis+cluster://n1:7000,n2"),
+    ("REDIS_URL", "redis+cluster://n1:7000/3"), ("REDIS_URL", "redis+cluster://n1:70000"),
     *[(name, "ftp://files.example.org") for name in SERVICE_URLS],
     ("AUTH_SERVICE_URL", "localhost:8002"), ("AUTH_SERVICE_URL", "http://localhost:port"),
     ("AUTH_SERVICE_URL", "http://localhost:8002/?x=1"),
@@ -140,6 +143,7 @@ def test_production_refuses_a_short_secret_key_without_showing_it():
 @pytest.mark.parametrize(("name", "value", "secret"), [
     ("DATABASE_URL", "mysql://gateway:hunter2@db.example.org/gateway", "hunter2"),
     ("REDIS_URL", "http://:hunter2@cache.example.org", "hunter2"),
+    ("REDIS_URL", "redis+sentinel://:hunter2@s1:26379,s2:26379", "hunter2"),
     ("AUTH_SERVICE_URL", "http://user:hunter2@auth.example.org:bad", "hunter2"),
     ("JWT_PRIVATE_KEY", "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7", "MIIEvQIBADAN"),
 ])
@@ -161,6 +165,28 @@ def test_database_url_accepts_postgresql_and_sqlite(raw, expected):
     assert settings.is_sqlite is expected.startswith("sqlite")
 
 
+@pytest.mark.parametrize(("raw", "kind", "locations", "service", "db"), [
+    ("redis://127.0.0.1:6379/2", "single", (), None, 0),
+    ("unix:///run/redis.sock?db=1", "single", (), None, 0),
+    ("redis+sentinel://127.0.0.1:26379,127.0.0.1:26380/mymaster", "sentinel",
+     (("127.0.0.1", 26379), ("127.0.0.1", 26380)), "mymaster", 0),
+    ("redis+sentinel://:pw@s1:26379/mymaster/3", "sentinel", (("s1", 26379),), "mymaster", 3),
+    ("redis+cluster://n1:7000,n2:7001", "cluster", (("n1", 7000), ("n2", 7001)), None, 0),
+])
+def test_redis_url_names_one_redis_a_sentinel_primary_or_a_cluster(raw, kind, locations, service, db):
+    target = Settings.from_env({"REDIS_URL": raw}).redis_target
+    assert (target.kind, target.locations, target.service_name, target.db) == (kind, locations, service, db)
+
+
+def test_a_sentinel_url_reaches_limits_without_the_database_in_the_service_name():
+    """limits reads /mymaster/3 as the service "mymaster3": the database goes as an option instead."""
+    target = Settings.from_env({"REDIS_URL": "redis+sentinel://:pw@s1:26379,s2:26379/mymaster/3"}).redis_target
+    uri, options = target.limits_storage({"socket_timeout": 0.5})
+    assert uri == "redis+sentinel://:pw@s1:26379,s2:26379/mymaster"
+    assert options == {"socket_timeout": 0.5, "db": 3, "sentinel_kwargs": {"socket_timeout": 0.5, "password": "pw"}}
+    assert "pw" not in repr(target)
+
+
 def test_rs256_needs_a_public_key():
     assert refusal({"ALGORITHM": "RS256"}).name == "JWT_PUBLIC_KEY"
 
@@ -175,6 +201,7 @@ def test_the_body_idle_timeout_may_not_exceed_the_total():
 @pytest.mark.parametrize(("variable", "value", "named"), [
     ("GATEWAY_TIMEOUT", "abc", "GATEWAY_TIMEOUT"),
     ("ENVIRONMENT", "production", "SECRET_KEY"),
+    ("REDIS_URL", "redis+sentinel://127.0.0.1:26379", "REDIS_URL"),
 ])
 def test_flask_db_upgrade_stops_with_one_line_on_a_bad_setting(tmp_path, variable, value, named):
     database = tmp_path / "gateway.db"

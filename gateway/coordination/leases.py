@@ -1,6 +1,7 @@
 """Leases: "only one of us does this for a while" (a half-open trial, the health checker).
 
-With ``REDIS_URL`` a lease is a Redis key set with ``SET NX PX``, shared by every worker and
+With ``REDIS_URL`` a lease is a Redis key set with ``SET NX PX`` on the primary (found through
+Sentinel, or the key's shard of a cluster: every command names one key), shared by every worker and
 instance, and released or extended only by its holder (compare-and-delete in Lua). Without
 Redis, or while Redis is down, leases are held in the process. Keys are namespaced by the
 deployment (the database it shares), so two deployments on one Redis do not meet.
@@ -15,6 +16,8 @@ import time
 import uuid
 
 from gateway.background import BackendOutage
+from gateway.coordination.redisclients import ERRORS, make_client
+from gateway.redisurl import RedisTarget
 
 log = logging.getLogger("gateway.leases")
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
@@ -73,11 +76,9 @@ class RedisLeases:
     are assumed to still be (nobody else can take them meanwhile).
     """
 
-    def __init__(self, url: str, fallback: bool = True) -> None:
-        import redis
-
-        self.redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        self.errors = redis.RedisError
+    def __init__(self, target: RedisTarget, fallback: bool = True) -> None:
+        self.redis = make_client(target)
+        self.errors = ERRORS
         self.local = LocalLeases()
         self.fallback = fallback
         self.outage = BackendOutage(log)
@@ -125,4 +126,4 @@ _DOWN = object()  # Redis did not answer
 
 def make_leases(settings) -> LocalLeases | RedisLeases:
     """Return Redis leases with ``REDIS_URL``, else per-process ones."""
-    return RedisLeases(settings.redis_url) if settings.redis_url else LocalLeases()
+    return RedisLeases(settings.redis_target) if settings.redis_url else LocalLeases()

@@ -36,7 +36,7 @@ class RedisLeader:
     """Leadership as a Redis lease named after the deployment."""
 
     def __init__(self, settings) -> None:
-        self.leases = RedisLeases(settings.redis_url, fallback=False)
+        self.leases = RedisLeases(settings.redis_target, fallback=False)
         self.key = f"{deployment_prefix(settings)}:health-checker"
         self.ttl = 2 * settings.health_check_interval + settings.health_check_timeout + 1
         self.token: str | None = None

@@ -12,8 +12,10 @@ import sqlalchemy as sa
 from flask import current_app
 
 from gateway.coordination import dbstate
+from gateway.coordination.redisclients import ERRORS, PrimaryWatch, make_client, primaries
 from gateway.extensions import db
 from gateway.models import ServiceHealth
+from gateway.services import services as app_services
 
 log = logging.getLogger("gateway.health")
 
@@ -28,19 +30,35 @@ def registered_services() -> list | None:
         return None
 
 
-def check_redis(url: str) -> bool:
-    """Return whether Redis answers PING within half a second."""
-    import redis
+class RedisProbe:
+    """This worker's view of Redis for the health report: whether it answers, where its primary is.
 
-    try:
-        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    One client, kept: through Sentinel each check asks where the primary is now, on a cluster the
+    client re-reads the slot map when a node failed; :class:`PrimaryWatch` logs a move (failover).
+    """
+
+    def __init__(self, target) -> None:
+        self.target = target
+        self.client = make_client(target)
+        self.watch = PrimaryWatch()
+
+    def check(self) -> tuple[str, dict]:
+        """Return ``ok`` or ``unreachable``, and the mode, primaries and last failover seen."""
         try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except redis.RedisError as exc:
-        log.warning("redis check failed: %s", exc.__class__.__name__)
-        return False
+            seen = primaries(self.client)
+        except ERRORS as exc:
+            log.warning("redis check failed: %s", exc.__class__.__name__)
+            return "unreachable", {"mode": self.target.kind, **self.watch.report()}
+        self.watch.observe(seen)
+        return "ok", {"mode": self.target.kind, **self.watch.report()}
+
+
+def check_redis(settings) -> tuple[str, dict]:
+    """Return whether Redis answers (``ok``/``unreachable``) and what this worker knows of its primaries."""
+    probes = app_services()
+    if probes.redis_probe is None:
+        probes.redis_probe = RedisProbe(settings.redis_target)
+    return probes.redis_probe.check()
 
 
 def aggregate() -> tuple[dict, int]:
@@ -50,12 +68,13 @@ def aggregate() -> tuple[dict, int]:
     services = registered_services() if database == dbstate.OK else None
     if services is None and database == dbstate.OK:
         database = dbstate.UNREACHABLE  # it went away between the two queries
-    checks = {"database": database}
+    checks, report = {"database": database}, {}
     if settings.redis_url:
-        checks["redis"] = "ok" if check_redis(settings.redis_url) else "unreachable"
+        checks["redis"], report["redis"] = check_redis(settings)
     services = services or []
     status = overall_status(checks, [(s.status, s.circuit_state) for s in services])
-    return {"status": status, "checks": checks, "services": services}, 503 if status == "unhealthy" else 200
+    report.update(status=status, checks=checks, services=services)
+    return report, 503 if status == "unhealthy" else 200
 
 
 def overall_status(checks: dict, services: list[tuple[str, str]]) -> str:

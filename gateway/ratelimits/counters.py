@@ -4,7 +4,9 @@ On Redis every rule of a request is checked in ONE round trip, one ``EVALSHA`` o
 :data:`HIT_SCRIPT`: for each rule's key it does what the ``limits`` library's two moving-window
 scripts do (acquire a slot, then find the oldest timestamp in the window and how many there
 are), and drops the timestamps that left the window more than :data:`TRIM_GRACE` seconds ago
-(in batches), so that both stay cheap however busy a key is. On the in-memory storage the library's calls
+(in batches), so that both stay cheap however busy a key is. On a Redis Cluster a script may only
+touch one hash slot: the keys are grouped by slot, one ``EVALSHA`` per slot (:class:`ClusterWindows`);
+through Sentinel the connections find the current primary themselves. On the in-memory storage the library's calls
 are made one by one (no network). Both give the same answers; a storage failure surfaces as
 :class:`CounterStoreDown`.
 """
@@ -16,6 +18,7 @@ import hashlib
 import time
 
 import redis
+from limits.storage import RedisClusterStorage, RedisStorage
 
 # Counters of several rules in one call. KEYS: one list per rule (newest timestamp first, as the
 # limits library keeps them); ARGV: now, the trim grace, then max_requests and window_seconds
@@ -142,8 +145,10 @@ class WindowCounters:
 
     def __init__(self, storage) -> None:
         self.storage = storage
-        self.is_redis = hasattr(storage, "lua_acquire_moving_window")
-        self.redis = RedisWindows(storage) if self.is_redis else None
+        self.is_redis = isinstance(storage, RedisStorage)  # Sentinel's and Cluster's are RedisStorages too
+        self.redis = None
+        if self.is_redis:
+            self.redis = ClusterWindows(storage) if _is_cluster(storage) else RedisWindows(storage)
 
     def hit(self, checks: list[tuple]) -> list[WindowState]:
         """Take a slot in each (rule, identity) window; return each window's state.
@@ -179,6 +184,20 @@ class WindowCounters:
         return states
 
 
+def window_states(checks, reply, now: float) -> list[WindowState]:
+    """Return each rule's state from :data:`HIT_SCRIPT`'s flat reply (three values per key, in order)."""
+    states = []
+    for index, (rule, _identity) in enumerate(checks):
+        acquired, count, oldest = reply[3 * index: 3 * index + 3]
+        start = float(oldest) if count else now
+        states.append(WindowState(bool(acquired), max(0, rule.max_requests - count), start + rule.window))
+    return states
+
+
+def _is_cluster(storage) -> bool:
+    return isinstance(storage, RedisClusterStorage)
+
+
 class RedisWindows:
     """:data:`HIT_SCRIPT` over connections of its own.
 
@@ -202,12 +221,7 @@ class RedisWindows:
             keys.append(self.prefix + rule.storage_key(identity))
             args += (rule.max_requests, rule.window)
         reply = self._evalsha(("EVALSHA", HIT_SCRIPT_SHA, len(keys), *keys, *args))
-        states = []
-        for index, (rule, _identity) in enumerate(checks):
-            acquired, count, oldest = reply[3 * index: 3 * index + 3]
-            start = float(oldest) if count else now
-            states.append(WindowState(bool(acquired), max(0, rule.max_requests - count), start + rule.window))
-        return states
+        return window_states(checks, reply, now)
 
     def _evalsha(self, command):
         reused = bool(self.idle)
@@ -248,3 +262,45 @@ class RedisWindows:
                 connection.disconnect()
             except Exception:  # noqa: BLE001 (closing a dead socket)
                 pass
+
+
+class ClusterWindows:
+    """:data:`HIT_SCRIPT` on a Redis Cluster: one ``EVALSHA`` per hash slot among the request's keys.
+
+    A script may only touch keys of one slot. Each key's window is taken on its own by the script
+    (no key's answer depends on another's), so the keys are grouped by slot and each group is one
+    call, which keeps every answer what one call over all the keys would have given. The cluster
+    client follows MOVED/ASK and re-reads the slot map when a node fails; a primary that never
+    saw the script (promoted replica) gets it through one ``EVAL``.
+    """
+
+    def __init__(self, storage) -> None:
+        self.storage = storage  # its client is made on first use (the cluster may be away at start-up)
+        self.prefix = storage.prefixed_key("")
+
+    def hit(self, checks) -> list[WindowState]:
+        now = time.time()
+        client = self.storage.get_connection()
+        keys = [self.prefix + rule.storage_key(identity) for rule, identity in checks]
+        by_slot: dict[int, list[int]] = {}
+        for index, key in enumerate(keys):
+            by_slot.setdefault(client.keyslot(key), []).append(index)
+        reply: list = [None] * (3 * len(keys))
+        for indexes in by_slot.values():
+            args = [now, TRIM_GRACE]
+            for index in indexes:
+                args += (checks[index][0].max_requests, checks[index][0].window)
+            part = self._evalsha(client, [keys[index] for index in indexes], args)
+            for position, index in enumerate(indexes):
+                reply[3 * index: 3 * index + 3] = part[3 * position: 3 * position + 3]
+        return window_states(checks, reply, now)
+
+    @staticmethod
+    def _evalsha(client, keys: list[str], args: list):
+        try:
+            return client.evalsha(HIT_SCRIPT_SHA, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:  # a promoted replica or restarted node: EVAL caches it there
+            return client.eval(HIT_SCRIPT, len(keys), *keys, *args)
+
+    def disconnect(self) -> None:
+        """Nothing to drop: the cluster client replaces a failed node's connections itself."""

@@ -2,7 +2,8 @@
 
 When the counter storage (Redis) fails, a request goes through unchecked (fail-open) unless
 ``RATE_LIMIT_FAIL_CLOSED``; the storage is not asked again for a second, so a dead Redis costs
-one timeout per second, not one per request.
+one timeout per second, not one per request. The outage's start (at most once a minute) and its
+end are logged.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class RateLimitGuard:
         self.counters = WindowCounters(storage)
         self.fail_closed = fail_closed
         self.outage = BackendOutage(log)
+        self.down = False  # the last call failed
         self.failures = 0  # requests that went unchecked (or refused) because the storage was down
 
     def hit(self, checks):
@@ -32,10 +34,16 @@ class RateLimitGuard:
         """
         if not self.outage.skipping():
             try:
-                return self.counters.hit(checks)
+                states = self.counters.hit(checks)
             except CounterStoreDown as exc:
+                self.down = True
                 self.outage.failed("rate-limit storage unavailable (%s); requests are %s", exc,
                                    "refused" if self.fail_closed else "let through unchecked")
+            else:
+                if self.down:  # said once per outage, so that its end is in the log too
+                    self.down = False
+                    log.warning("rate-limit storage answers again; requests are checked")
+                return states
         self.failures += 1
         if self.fail_closed:
             raise ServiceUnavailable("Rate limiting is unavailable; try again shortly.", headers={"Retry-After": "1"})

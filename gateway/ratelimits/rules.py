@@ -6,6 +6,8 @@ Counters live in Flask-Limiter's storage with the moving-window strategy: Redis 
 
 from __future__ import annotations
 
+from limits.storage import RedisStorage
+
 from gateway.services import services
 from gateway.specs.ratelimits import KEY_PREFIX, RuleSpec
 
@@ -17,7 +19,7 @@ def storage():
 
 def storage_kind() -> str:
     """Return ``redis`` or ``memory``."""
-    return "redis" if hasattr(storage(), "lua_acquire_moving_window") else "memory"
+    return "redis" if isinstance(storage(), RedisStorage) else "memory"
 
 
 def usage(rule: RuleSpec, top: int = 10, scan_limit: int = 1000) -> list[dict]:

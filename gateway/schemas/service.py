@@ -47,6 +47,21 @@ class ServiceListSchema(Schema):
     total = fields.Integer()
 
 
+class RedisFailoverSchema(Schema):
+    from_ = fields.List(fields.String(), data_key="from", attribute="from", metadata={"description": "Primaries before."})
+    to = fields.List(fields.String(), metadata={"description": "Primaries after."})
+    seen_at = fields.String(metadata={"description": "When this worker first saw the new primaries (ISO 8601 UTC)."})
+
+
+class RedisStatusSchema(Schema):
+    mode = fields.String(validate=validate.OneOf(("single", "sentinel", "cluster")))
+    primaries = fields.List(fields.String(), metadata={"description": "host:port of the primary (one per shard of a "
+                                                                      "cluster) this worker last reached; empty "
+                                                                      "before it reached one."})
+    failovers_seen = fields.Integer(metadata={"description": "Changes of primaries this worker has seen."})
+    last_failover = fields.Nested(RedisFailoverSchema, allow_none=True)
+
+
 class AggregateHealthSchema(Schema):
     status = fields.String(validate=validate.OneOf(("healthy", "degraded", "unhealthy")))
     checks = fields.Dict(keys=fields.String(), values=fields.String(),
@@ -54,3 +69,5 @@ class AggregateHealthSchema(Schema):
                                                   "not migrated: run flask --app wsgi db upgrade; redis (when "
                                                   "configured): ok or unreachable."})
     services = fields.List(fields.Nested(ServiceStatusSchema))
+    redis = fields.Nested(RedisStatusSchema, metadata={"description": "With REDIS_URL: where this worker finds the "
+                                                                      "Redis primary, and the last failover it saw."})

@@ -8,6 +8,7 @@ import pytest
 
 from gateway.coordination.leases import LocalLeases, RedisLeases
 from gateway.health.probe import Probe, judge, reported_status
+from gateway.redisurl import parse_redis_target
 
 SLOW_MS = 500
 
@@ -69,7 +70,7 @@ def test_local_lease_is_exclusive_until_released_or_expired(monkeypatch):
 
 
 def test_redis_lease_is_shared_and_released_only_by_its_holder(redis_url):
-    first, second = RedisLeases(redis_url), RedisLeases(redis_url)
+    first, second = RedisLeases(parse_redis_target(redis_url)), RedisLeases(parse_redis_target(redis_url))
     key = f"engadi-gw:test:{time.monotonic_ns()}"
     token = first.acquire(key, 5)
     assert token and second.acquire(key, 5) is None
@@ -82,9 +83,9 @@ def test_redis_lease_is_shared_and_released_only_by_its_holder(redis_url):
 
 
 def test_without_redis_leases_fall_back_to_the_process_or_stay_put():
-    shared = RedisLeases("redis://127.0.0.1:1/0")
+    shared = RedisLeases(parse_redis_target("redis://127.0.0.1:1/0"))
     token = shared.acquire("k", 5)
     assert token and shared.acquire("k", 5) is None  # per process while Redis is down
-    leader = RedisLeases("redis://127.0.0.1:1/0", fallback=False)
+    leader = RedisLeases(parse_redis_target("redis://127.0.0.1:1/0"), fallback=False)
     assert leader.acquire("k", 5) is None  # nothing new granted
     assert leader.extend("k", "held-before", 5)  # what was held stays held

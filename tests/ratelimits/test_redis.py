@@ -1,6 +1,5 @@
 """Shared counters on Redis: exact across instances and workers; Redis trouble is not a 5xx."""
 
-import concurrent.futures
 import signal
 import uuid
 
@@ -9,7 +8,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.admin import add_route, add_rule, admin_session
 from tests.support.database import empty_database
-from tests.support.http import hit, statuses
+from tests.support.http import hit, statuses, statuses_across
 from tests.support.rawhttp import request
 from tests.support.servers import restart_redis
 from tests.support.waits import wait_until
@@ -46,11 +45,7 @@ def test_limit_is_exact_across_two_instances_of_two_workers(two_instances):
     add_rule(admin, "global", 20, 60, prefix + "/*")
     wait_for_configuration(admin, [first, second])  # every worker of both instances has the rule
 
-    def one(n):
-        return hit((first, second)[n % 2], f"{prefix}/{n}").status
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
-        results = list(pool.map(one, range(80)))
+    results = statuses_across((first, second), [f"{prefix}/{n}" for n in range(80)])
     assert results.count(200) == 20, results
     assert results.count(429) == 60
 

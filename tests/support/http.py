@@ -29,6 +29,12 @@ def statuses(gateway, path, count, **kwargs) -> list[int]:
     return [hit(gateway, path, **kwargs).status for _ in range(count)]
 
 
+def statuses_across(gateways, paths: list[str], concurrency: int = 40) -> list[int]:
+    """Send one GET per path, all at once, to ``gateways`` in turn; return the statuses in order."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(lambda n: hit(gateways[n % len(gateways)], paths[n]).status, range(len(paths))))
+
+
 def get(gateway, path: str, timeout: float = 10) -> requests.Response:
     """One request on a new connection (so that any worker may take it)."""
     with local_session() as session:

@@ -119,12 +119,13 @@ def worker_process_ids(server) -> set[int]:
 
 @contextlib.contextmanager
 def gateway_on(database_url, redis, upstream, **settings):
-    """A gateway on a private Redis with a route /r/* (removed afterwards, with its rules and log rows).
+    """A gateway on a private Redis (or a REDIS_URL) with a route /r/* (removed afterwards, with its rules and log rows).
 
     Only its own rows go: a module's gateways (``two_instances``) may still be using the database.
     """
     try:
-        with start_gateway_naming_workers(database_url, REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
+        url = redis if isinstance(redis, str) else f"redis://127.0.0.1:{redis.port}/0"
+        with start_gateway_naming_workers(database_url, REDIS_URL=url,
                                           RATE_LIMIT_ENABLED="false", HEALTH_CHECK_ENABLED="false",
                                           **settings) as server:
             admin = admin_session(server)
