@@ -32,6 +32,9 @@ class LogQuerySchema(GatewaySchema):
 
 class ErrorQuerySchema(GatewaySchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    source = fields.String(validate=validate.OneOf(("proxy", "gateway")), metadata={
+        "description": "proxy: proxied traffic only; gateway: the gateway's own endpoints only (admin API, "
+                       "dashboard sign-in, docs, health). Default: both."})
 
 
 class GatewayLogSchema(Schema):
