@@ -89,7 +89,7 @@ def get_metrics(query):
 @bp.response(200, TimeseriesSchema)
 def get_timeseries(query):
     """Return requests and errors per service in equal time buckets (default: the last hour by minute)."""
-    return timeseries.timeseries(db.session, query["hours"], query["step"])
+    return timeseries.timeseries(db.session, query["hours"], query["step"], source=query.get("source"))
 
 
 @bp.get("/performance")

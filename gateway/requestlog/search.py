@@ -5,8 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from gateway.models import GatewayLog
-from gateway.requestlog.stats import is_error
-from gateway.specs.prefixes import OWN_NAMESPACES, OWN_PATHS
+from gateway.requestlog.stats import from_source, is_error
 
 L = GatewayLog
 EXACT_FILTERS = ("method", "target_service", "target_group", "user_id", "status_code")
@@ -39,21 +38,13 @@ def search_logs(session, filters: dict) -> dict:
     return {"items": items, "total": total}
 
 
-def is_own_path():
-    """The rows of requests to the gateway's own paths (admin API, dashboard, docs, health), not proxied traffic."""
-    return sa.or_(L.path.in_(OWN_PATHS), *(sa.or_(L.path == namespace, L.path.startswith(namespace + "/"))
-                                           for namespace in OWN_NAMESPACES))
-
-
 def recent_errors(session, limit: int, source: str | None = None) -> dict:
     """Return the newest rows with status >= 400 or an error message, and how many there are.
 
     ``source``: ``proxy`` keeps the proxied traffic's rows only, ``gateway`` the gateway's own
     endpoints' (a refused dashboard sign-in, a 422 of the admin API); None keeps both.
     """
-    conditions = [is_error()]
-    if source is not None:
-        conditions.append(sa.not_(is_own_path()) if source == "proxy" else is_own_path())
+    conditions = [is_error(), *from_source(source)]
     total = session.scalar(sa.select(sa.func.count()).select_from(L).where(*conditions))
     items = session.scalars(sa.select(L).where(*conditions).order_by(L.created_at.desc(), L.id.desc())
                             .limit(limit)).all()
