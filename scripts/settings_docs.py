@@ -1,4 +1,4 @@
-"""Regenerate the settings table in README.md and .env.example from gateway/settings.py.
+"""Regenerate the settings tables (docs/settings.md: every one; README.md: the essentials) and .env.example.
 
 Run: .venv/bin/python scripts/settings_docs.py (tests/test_docs.py checks they are current).
 """
@@ -13,13 +13,19 @@ sys.path.insert(0, str(ROOT))
 
 from gateway.settings import settings_table  # noqa: E402
 
-START, END = "<!-- settings-table:start -->", "<!-- settings-table:end -->"
+TABLE = "settings-table"  # docs/settings.md: every setting
+ESSENTIALS = "settings-essentials"  # README.md: the ones most deployments set
+ESSENTIAL_NAMES = ("SECRET_KEY", "ENVIRONMENT", "DATABASE_URL", "REDIS_URL", "HOST", "PORT", "WEB_CONCURRENCY",
+                   "TRUSTED_PROXIES", "GATEWAY_TIMEOUT", "LOG_LEVEL")
 
 
-def readme_table() -> str:
-    """Return the markdown table of every setting."""
+def markdown_table(names: tuple[str, ...] | None = None) -> str:
+    """Return the markdown table of the settings named (every one when ``names`` is None), in that order."""
+    table = {env: (default, doc) for env, default, doc in settings_table()}
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
-    rows += [f"| `{env}` | {f'`{default}`' if default else '(empty)'} | {doc} |" for env, default, doc in settings_table()]
+    for env in names or table:
+        default, doc = table[env]
+        rows.append(f"| `{env}` | {f'`{default}`' if default else '(empty)'} | {doc} |")
     return "\n".join(rows)
 
 
@@ -32,14 +38,23 @@ def env_example() -> str:
     return "\n".join(lines) + "\n"
 
 
+def render(text: str, marker: str, table: str) -> str:
+    """Return ``text`` with the table between ``<!-- marker:start -->`` and ``<!-- marker:end -->`` replaced."""
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    head, rest = text.split(start, 1)
+    _old, tail = rest.split(end, 1)
+    return f"{head}{start}\n{table}\n{end}{tail}"
+
+
+def render_settings_page(text: str) -> str:
+    return render(text, TABLE, markdown_table())
+
+
 def render_readme(text: str) -> str:
-    """Return README text with the settings table replaced."""
-    head, rest = text.split(START, 1)
-    _old, tail = rest.split(END, 1)
-    return f"{head}{START}\n{readme_table()}\n{END}{tail}"
+    return render(text, ESSENTIALS, markdown_table(ESSENTIAL_NAMES))
 
 
 if __name__ == "__main__":
-    readme = ROOT / "README.md"
-    readme.write_text(render_readme(readme.read_text()))
+    for path, rendered in ((ROOT / "docs" / "settings.md", render_settings_page), (ROOT / "README.md", render_readme)):
+        path.write_text(rendered(path.read_text()))
     (ROOT / ".env.example").write_text(env_example())
