@@ -81,6 +81,8 @@ def test_the_version_is_shown_when_the_app_names_one(app, client):
     assert 'id="version"' not in client.get(PAGE).get_data(as_text=True)  # no gateway_version global: nothing
     app.jinja_env.globals["gateway_version"] = "9.8.7"
     assert '<span id="version" class="subtitle version">v9.8.7</span>' in client.get(PAGE).get_data(as_text=True)
+    app.jinja_env.globals["gateway_version"] = lambda: "9.8.8"  # a function giving it will do as well
+    assert '<span id="version" class="subtitle version">v9.8.8</span>' in client.get(PAGE).get_data(as_text=True)
 
 
 def test_the_trailing_slash_serves_the_same_page(client):

@@ -9,6 +9,7 @@
   const BASE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
     "#7f7f7f", "#bcbd22", "#393b79", "#ad494a"];
   const drawn = new WeakMap();  // svg -> what it shows, for the tooltip
+  const pointers = new WeakMap();  // svg -> the last pointer event over it (the tooltip follows a redraw)
 
   /** Return the colour of series ``index``: never the same for two indexes below 360 / 137.5 * 1000. */
   function palette(index) {
@@ -99,6 +100,7 @@
     svg.appendChild(cursor);
     if (!drawn.has(svg)) listen(svg);
     drawn.set(svg, {series: series, options: options, cursor: cursor});
+    if (pointers.has(svg)) showTooltip(svg, pointers.get(svg));  // new data under a resting pointer
   }
 
   // --- the tooltip -------------------------------------------------------------------------------
@@ -167,8 +169,14 @@
   }
 
   function listen(svg) {
-    svg.addEventListener("pointermove", function (event) { showTooltip(svg, event); });
-    svg.addEventListener("pointerleave", function () { hideTooltip(svg); });
+    svg.addEventListener("pointermove", function (event) {
+      pointers.set(svg, event);
+      showTooltip(svg, event);
+    });
+    svg.addEventListener("pointerleave", function () {
+      pointers.delete(svg);
+      hideTooltip(svg);
+    });
   }
 
   window.EngadiChart = {draw: draw, palette: palette};
