@@ -288,6 +288,10 @@ def traffic(gateway, admin, upstream):
     return names
 
 
+WIDEN_CORS_PANEL = """() => { const wide = document.createElement('div'); wide.id = 'too-wide';
+  wide.style.width = '3000px'; wide.style.height = '1px'; document.getElementById('cors-panel').append(wide); }"""
+
+
 def test_every_panel_fits_its_card_and_is_photographed(page, board, traffic, backend):
     from playwright.sync_api import expect
 
@@ -295,6 +299,9 @@ def test_every_panel_fits_its_card_and_is_photographed(page, board, traffic, bac
     expect(page.locator(f'#routes tr[data-route="/{traffic[0]}/long/*"]')).to_be_visible()
     assert overflowing_panels(page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= board.width  # no sideways scrolling
+    page.evaluate(WIDEN_CORS_PANEL)  # the check sees an overflow when there is one
+    assert [panel["id"] for panel in overflowing_panels(page)] == ["cors-panel"]
+    page.evaluate("document.getElementById('too-wide').remove()")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for panel in PANELS:
         path = SCREENSHOTS / f"{backend}-{board.width}px-{panel}.png"
