@@ -201,23 +201,23 @@
     "reset-circuit": function (b) { return send("POST", `/services/${encodeURIComponent(b.dataset.name)}/reset`); },
     "toggle-route": function (b) { return send("PUT", `/routes/${b.dataset.id}`, {is_active: b.dataset.active !== "true"}); },
     "toggle-rule": function (b) { return send("PUT", rules(b), {is_active: b.dataset.active !== "true"}); },
-    "add-route": function () { edit("route", null, "POST", "/routes"); },
-    "edit-route": function (b) { edit("route", state.items.routes.get(b.dataset.id), "PUT", `/routes/${b.dataset.id}`); },
+    "add-route": function () { return edit("route", null, "POST", "/routes"); },
+    "edit-route": function (b) { return edit("route", state.items.routes.get(b.dataset.id), "PUT", `/routes/${b.dataset.id}`); },
     "delete-route": function (b) {
       const route = state.items.routes.get(b.dataset.id);
       return remove(`/routes/${b.dataset.id}`, `the route ${route ? route.path_pattern : b.dataset.id}`);
     },
-    "add-service": function () { edit("service", null, "POST", "/services"); },
+    "add-service": function () { return edit("service", null, "POST", "/services"); },
     "delete-service": function (b) {
       return remove(`/services/${encodeURIComponent(b.dataset.id)}`, `the service ${b.dataset.id} (its routes stay)`);
     },
-    "add-rule": function () { edit("rule", null, "POST", "/config/rate-limits"); },
-    "edit-rule": function (b) { edit("rule", state.items.rules.get(b.dataset.id), "PUT", rules(b)); },
+    "add-rule": function () { return edit("rule", null, "POST", "/config/rate-limits"); },
+    "edit-rule": function (b) { return edit("rule", state.items.rules.get(b.dataset.id), "PUT", rules(b)); },
     "delete-rule": function (b) {
       const rule = state.items.rules.get(b.dataset.id);
       return remove(rules(b), `the rate-limit rule ${rule ? rule.rule_name : b.dataset.id}`);
     },
-    "edit-cors": function () { edit("cors", state.items.cors, "PUT", "/config/cors"); },
+    "edit-cors": function () { return edit("cors", state.items.cors, "PUT", "/config/cors"); },
   };
 
   async function act(event) {
