@@ -64,8 +64,8 @@ def list_logs(filters):
 @bp.arguments(ErrorQuerySchema, location="query")
 @bp.response(200, GatewayLogListSchema)
 def list_errors(query):
-    """List the newest records with status >= 400 or an error message."""
-    return search.recent_errors(db.session, query["limit"])
+    """List the newest records with status >= 400 or an error message (source: proxy or gateway only)."""
+    return search.recent_errors(db.session, query["limit"], query.get("source"))
 
 
 @bp.get("/stats")
@@ -89,7 +89,7 @@ def get_metrics(query):
 @bp.response(200, TimeseriesSchema)
 def get_timeseries(query):
     """Return requests and errors per service in equal time buckets (default: the last hour by minute)."""
-    return timeseries.timeseries(db.session, query["hours"], query["step"])
+    return timeseries.timeseries(db.session, query["hours"], query["step"], source=query.get("source"))
 
 
 @bp.get("/performance")

@@ -9,20 +9,24 @@ admin API, the one place that reads it (with the dashboard's header, see :mod:`g
 with Path=/ the browser would also send it to proxied routes, and the proxy passes cookies on to
 upstream services. A second cookie, with no secret in it, tells the page's script that a session
 exists, so that it never has to probe the API (and log a 401) to find out.
+
+A link that does not work is answered with an HTML page to a browser (the message and how to get
+a new link) and with the contract's JSON error to anything else (``Accept`` decides).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, redirect, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 
 from gateway.auth import tokens
 from gateway.auth.adminguard import CSRF_HEADER, SESSION_COOKIE
 from gateway.auth.identity import Identity, InvalidToken, verify_for_purpose
-from gateway.errors import Forbidden, Unauthorized, error_response
+from gateway.errors import Forbidden, GatewayError, Unauthorized, error_response
 from gateway.extensions import db
 from gateway.models import use_login_link
+from gateway.server.requestid import current_request_id
 from gateway.specs.prefixes import ADMIN_API, DASHBOARD
 
 HINT_COOKIE = "engadi_dashboard_session"  # "1" while a session cookie is set; readable by the page
@@ -33,16 +37,41 @@ NEW_LINK = ("create a new one with `flask --app wsgi token create --sub ID --rol
 
 def log_in():
     """Exchange a login link's token for the session cookie, then go to the dashboard."""
-    identity = login_identity(request.args.get("token", ""))
+    try:
+        return session_for(login_identity(request.args.get("token", "")))
+    except GatewayError as exc:
+        if not wants_html():
+            raise
+        return refused_page(exc.code, exc.description)
+
+
+def session_for(identity: Identity):
+    """Spend the link and answer with the session cookies and a redirect to the dashboard."""
     lifetime = current_app.config["GATEWAY_SETTINGS"].dashboard_session_lifetime
     try:
         token = tokens.issue_token(identity.sub, list(identity.roles), dt.timedelta(seconds=lifetime))
     except tokens.TokenError as exc:
-        return error_response(503, "login_unavailable", f"This gateway cannot sign a session token ({exc}): "
-                                                        "open /dashboard and paste a token instead.")
+        message = (f"This gateway cannot sign a session token ({exc}): "
+                   "open /dashboard and paste a token instead.")
+        return refused_page(503, message) if wants_html() else error_response(503, "login_unavailable", message)
     spend_login_link(identity)
     response = redirect(url_for("dashboard.show_dashboard"), 303)
     set_session_cookies(response, token, lifetime)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def wants_html() -> bool:
+    """Return whether the client is a browser asking for a page (it prefers HTML to JSON)."""
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+
+
+def refused_page(status: int, message: str):
+    """Return the HTML page of a login link that did not work: what went wrong and how to get a new one."""
+    settings = current_app.config["GATEWAY_SETTINGS"]
+    response = current_app.make_response((render_template(
+        "dashboard/login_failed.html", title=settings.project_name, message=message,
+        request_id=current_request_id() or ""), status))
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from gateway.models import GatewayLog
-from gateway.requestlog.stats import is_error
+from gateway.requestlog.stats import from_source, is_error
 
 L = GatewayLog
 EXACT_FILTERS = ("method", "target_service", "target_group", "user_id", "status_code")
@@ -38,9 +38,14 @@ def search_logs(session, filters: dict) -> dict:
     return {"items": items, "total": total}
 
 
-def recent_errors(session, limit: int) -> dict:
-    """Return the newest rows with status >= 400 or an error message, and how many there are."""
-    total = session.scalar(sa.select(sa.func.count()).select_from(L).where(is_error()))
-    items = session.scalars(sa.select(L).where(is_error()).order_by(L.created_at.desc(), L.id.desc())
+def recent_errors(session, limit: int, source: str | None = None) -> dict:
+    """Return the newest rows with status >= 400 or an error message, and how many there are.
+
+    ``source``: ``proxy`` keeps the proxied traffic's rows only, ``gateway`` the gateway's own
+    endpoints' (a refused dashboard sign-in, a 422 of the admin API); None keeps both.
+    """
+    conditions = [is_error(), *from_source(source)]
+    total = session.scalar(sa.select(sa.func.count()).select_from(L).where(*conditions))
+    items = session.scalars(sa.select(L).where(*conditions).order_by(L.created_at.desc(), L.id.desc())
                             .limit(limit)).all()
     return {"items": items, "total": total}

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from gateway.coordination.dbtypes import utcnow
 from gateway.models import GatewayLog
 from gateway.requestlog.percentiles import PERCENTILES, postgresql_percentiles, ranked_percentiles
+from gateway.specs.prefixes import OWN_NAMESPACES, OWN_PATHS
 
 TOP_ENDPOINTS = 10
 L = GatewayLog
@@ -33,6 +34,19 @@ def is_server_error():
     """
     return sa.or_(L.status_code >= 500,
                   sa.and_(L.error_message.is_not(None), sa.or_(L.status_code.is_(None), L.status_code < 400)))
+
+
+def is_own_path():
+    """The rows of requests to the gateway's own paths (admin API, dashboard, docs, health), not proxied traffic."""
+    return sa.or_(L.path.in_(OWN_PATHS), *(sa.or_(L.path == namespace, L.path.startswith(namespace + "/"))
+                                           for namespace in OWN_NAMESPACES))
+
+
+def from_source(source: str | None) -> list:
+    """Return the conditions of a ``source`` filter: ``proxy``, ``gateway`` (its own endpoints) or None (all)."""
+    if source is None:
+        return []
+    return [sa.not_(is_own_path()) if source == "proxy" else is_own_path()]
 
 
 def counted(predicate):

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from gateway.coordination.dbtypes import utcnow
 from gateway.models import GatewayLog
-from gateway.requestlog.stats import counted, is_error, is_server_error
+from gateway.requestlog.stats import counted, from_source, is_error, is_server_error
 
 L = GatewayLog
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -42,23 +42,26 @@ def bucket_start(number: int, step: int) -> dt.datetime:
     return EPOCH + dt.timedelta(seconds=number * step)
 
 
-def counts(session, buckets: range, step: int) -> list:
-    """Return (service, bucket, requests, errors, server errors) for each non-empty group of the window."""
+def counts(session, buckets: range, step: int, source: str | None = None) -> list:
+    """Return (service, bucket, requests, errors, server errors) for each non-empty group of the window.
+
+    ``source``: ``proxy`` or ``gateway`` counts only the proxied traffic or the gateway's own endpoints.
+    """
     number = bucket_number(session.get_bind().dialect.name, step).label("bucket")
     return session.execute(
         sa.select(L.target_service, number, sa.func.count().label("requests"), counted(is_error()).label("errors"),
                   counted(is_server_error()).label("server_errors"))
-        .where(L.created_at >= bucket_start(buckets.start, step))
+        .where(L.created_at >= bucket_start(buckets.start, step), *from_source(source))
         .group_by(L.target_service, number)
     ).all()
 
 
-def timeseries(session, hours: int, step: int, until: dt.datetime | None = None) -> dict:
+def timeseries(session, hours: int, step: int, until: dt.datetime | None = None, source: str | None = None) -> dict:
     """Return requests and errors per service and bucket over the last ``hours`` (every bucket present)."""
     until = until or utcnow()
     buckets = bucket_range(hours, step, until)
     series: dict = {}
-    for row in counts(session, buckets, step):
+    for row in counts(session, buckets, step, source):
         if row.bucket in buckets:  # a row stamped in the future lands past the window: left out
             series.setdefault(row.target_service, {})[row.bucket] = (
                 row.requests, int(row.errors or 0), int(row.server_errors or 0))

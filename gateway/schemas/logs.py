@@ -30,8 +30,16 @@ class LogQuerySchema(GatewaySchema):
             raise ValidationError("Must not be before start_date.", "end_date")
 
 
+def SOURCE():  # noqa: N802 (a field factory, named like the fields it makes)
+    """The ``source`` filter: the proxied traffic's rows, or the gateway's own endpoints', or both."""
+    return fields.String(validate=validate.OneOf(("proxy", "gateway")), metadata={
+        "description": "proxy: proxied traffic only; gateway: the gateway's own endpoints only (admin API, "
+                       "dashboard sign-in, docs, health). Default: both."})
+
+
 class ErrorQuerySchema(GatewaySchema):
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
+    source = SOURCE()
 
 
 class GatewayLogSchema(Schema):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gateway.schemas.common import GatewaySchema
+from gateway.schemas.logs import SOURCE
 
 MAX_BUCKETS = 1440
 
@@ -15,6 +16,7 @@ class TimeseriesQuerySchema(GatewaySchema):
     step = fields.Integer(load_default=60, validate=validate.Range(10, 3600),
                           metadata={"description": "Bucket length in seconds (10 to 3600; at most "
                                                    f"{MAX_BUCKETS} buckets in the window)."})
+    source = SOURCE()
 
     @validates_schema
     def few_enough_buckets(self, data, **_kwargs):

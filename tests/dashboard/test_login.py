@@ -115,6 +115,19 @@ def test_a_bad_login_link_is_401_and_sets_nothing(app, client, kind):
     assert response.headers.getlist("Set-Cookie") == []
 
 
+@pytest.mark.parametrize("kind", ["expired", "garbage", "another purpose"])
+def test_a_bad_login_link_opened_in_a_browser_is_a_page_saying_how_to_get_a_new_one(app, client, kind):
+    browser_accept = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+    response = client.get("/dashboard/login", headers=browser_accept,
+                          query_string={"token": BAD_LOGIN_TOKENS[kind](app)})
+    assert response.status_code == 401 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "This login link does not work" in page and "--login-url" in page and 'href="/dashboard"' in page
+    assert response.headers["X-Request-ID"] in page and response.headers.getlist("Set-Cookie") == []
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert "{" not in page.split("<body>")[1]  # no JSON, no template left unrendered
+
+
 def test_a_login_link_works_once(app, client):
     token = login_token(app)
     assert client.get(f"/dashboard/login?token={token}").status_code == 303

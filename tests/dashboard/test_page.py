@@ -11,7 +11,7 @@ import pytest
 from gateway.dashboard import ASSET_VERSIONS, STATIC
 
 PAGE = "/dashboard"
-API_CALL = re.compile(r'api\("(/[^"?]*)')
+API_CALL = re.compile(r'api\(["`](/[^"`?$]*)')
 
 
 class PageParser(HTMLParser):
@@ -60,7 +60,7 @@ def test_the_page_needs_no_token_and_has_a_strict_policy(page):
 def test_nothing_is_inline(page):
     _response, parser = page
     scripts = parser.all("script")
-    assert len(scripts) == 3 and all(s["src"].startswith("/dashboard/static/") for s in scripts)
+    assert len(scripts) == 4 and all(s["src"].startswith("/dashboard/static/") for s in scripts)
     assert parser.script_text == ""
     for tag, attrs in parser.tags:
         assert "style" not in attrs and not any(name.startswith("on") for name in attrs), (tag, attrs)
@@ -71,10 +71,18 @@ def test_the_page_is_accessible_markup(page):
     _response, parser = page
     assert parser.all("html")[0]["lang"] == "en"
     labels = {attrs["for"] for attrs in parser.all("label")}
-    for control in parser.all("textarea") + parser.all("input"):
+    for control in parser.all("textarea") + parser.all("input") + parser.all("select"):
         assert control["id"] in labels
     assert all(attrs.get("type") in ("button", "submit") for attrs in parser.all("button"))
     assert parser.all("th") and all(attrs.get("scope") == "col" for attrs in parser.all("th"))
+
+
+def test_the_version_is_shown_when_the_app_names_one(app, client):
+    assert 'id="version"' not in client.get(PAGE).get_data(as_text=True)  # no gateway_version global: nothing
+    app.jinja_env.globals["gateway_version"] = "9.8.7"
+    assert '<span id="version" class="subtitle version">v9.8.7</span>' in client.get(PAGE).get_data(as_text=True)
+    app.jinja_env.globals["gateway_version"] = lambda: "9.8.8"  # a function giving it will do as well
+    assert '<span id="version" class="subtitle version">v9.8.8</span>' in client.get(PAGE).get_data(as_text=True)
 
 
 def test_the_trailing_slash_serves_the_same_page(client):
@@ -84,7 +92,7 @@ def test_the_trailing_slash_serves_the_same_page(client):
 def test_assets_are_versioned_and_cached_for_good(client, page):
     _response, parser = page
     urls = [attrs["src"] for attrs in parser.all("script")] + [attrs["href"] for attrs in parser.all("link")]
-    assert len(urls) == 5
+    assert len(urls) == 6
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, url
@@ -102,14 +110,14 @@ def test_only_the_dashboard_files_are_served(client, path):
 
 def test_every_versioned_file_is_shipped():
     assert set(ASSET_VERSIONS) == {p.name for p in STATIC.iterdir() if p.is_file()}
-    assert {"dashboard.js", "render.js", "chart.js", "dashboard.css", "favicon.svg"} <= set(ASSET_VERSIONS)
+    assert {"dashboard.js", "render.js", "chart.js", "manage.js", "dashboard.css", "favicon.svg"} <= set(ASSET_VERSIONS)
 
 
 def test_the_script_reads_the_admin_api_only():
     text = (STATIC / "dashboard.js").read_text()
     called = set(API_CALL.findall(text))
     assert called == {"/services", "/stats/timeseries", "/performance", "/errors", "/routes", "/config/rate-limits",
-                      "/rate-limits"}
+                      "/rate-limits", "/config/cors"}
     everything = "".join(p.read_text() for p in STATIC.glob("*.js"))
     assert "innerHTML" not in everything and "eval(" not in everything
     assert set(re.findall(r"https?://[^\s\"'`]+", everything)) == {"http://www.w3.org/2000/svg"}  # a namespace

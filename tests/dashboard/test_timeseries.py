@@ -69,6 +69,23 @@ def test_longer_buckets_add_up(app):
     assert svc["errors_per_bucket"][0] == 1
 
 
+def test_the_proxied_traffic_alone_leaves_out_the_gateways_own_endpoints(app):
+    own = {"target_service": None, "status_code": 401}
+    add_rows(app, [
+        at("11:30:00", target_service=None, status_code=404, route_pattern=None, path="/nowhere"),
+        at("11:30:01", path="/api/v1/content/1"),
+        at("11:30:02", path="/dashboard/login", route_pattern="/dashboard/login", **own),
+        at("11:30:03", path="/api/v1/gateway/routes", route_pattern="/api/v1/gateway/routes", **own),
+        at("11:30:04", path="/health", target_service=None, status_code=503),
+    ])
+    with app.app_context():
+        proxied = timeseries(db.session, 1, 60, until=NOW, source="proxy")
+        own_rows = timeseries(db.session, 1, 60, until=NOW, source="gateway")
+    assert {name: s["requests"] for name, s in by_service(proxied).items()} == {None: 1, "svc": 1}
+    assert {name: s["errors"] for name, s in by_service(own_rows).items()} == {None: 3}
+    assert by_service(series_of(app))[None]["requests"] == 4  # without a source: everything, as before
+
+
 def test_an_empty_log_gives_empty_buckets(app):
     body = series_of(app, hours=2, step=600)
     assert body["services"] == [] and len(body["buckets"]) == 12
@@ -115,5 +132,5 @@ def test_it_is_for_admins_only(app, client):
 
 def test_it_is_in_the_openapi_document(client):
     operation = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/gateway/stats/timeseries"]["get"]
-    assert {p["name"] for p in operation["parameters"]} == {"hours", "step"}
+    assert {p["name"] for p in operation["parameters"]} == {"hours", "step", "source"}
     assert {"200", "401", "403", "422"} <= set(operation["responses"])

@@ -107,10 +107,29 @@ def test_errors_are_status_400_and_up_or_an_error_message(client, admin_headers,
     assert request_ids(limited) == ["c", "d"] and limited["total"] == 3
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1001}])
+def test_errors_of_the_proxied_traffic_or_of_the_gateway_itself(client, admin_headers, app):
+    add_rows(app, [
+        log(1 * MIN, request_id="login", path="/dashboard/login", route_pattern="/dashboard/login",
+            target_service=None, status_code=401, error_message="unauthorized: This login link does not work"),
+        log(2 * MIN, request_id="admin", path="/api/v1/gateway/routes", target_service=None, status_code=403),
+        log(3 * MIN, request_id="proxied", path="/api/v1/gatewayish/x", status_code=502),
+        log(4 * MIN, request_id="unrouted", path="/dashboards", route_pattern=None, target_service=None,
+            status_code=404),
+        log(5 * MIN, request_id="health", path="/health", target_service=None, status_code=503),
+        log(6 * MIN, request_id="fine", path="/dashboard/login", status_code=200),
+    ])
+    everything = fetch(client, admin_headers, "/api/v1/gateway/errors")
+    assert request_ids(everything) == ["login", "admin", "proxied", "unrouted", "health"]
+    proxied = fetch(client, admin_headers, "/api/v1/gateway/errors", source="proxy")
+    assert request_ids(proxied) == ["proxied", "unrouted"] and proxied["total"] == 2
+    own = fetch(client, admin_headers, "/api/v1/gateway/errors", source="gateway", limit=2)
+    assert request_ids(own) == ["login", "admin"] and own["total"] == 3
+
+
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 1001}, {"source": "dashboard"}])
 def test_errors_limit_is_validated(client, admin_headers, params):
     response = client.get("/api/v1/gateway/errors", query_string=params, headers=admin_headers)
-    assert response.status_code == 422 and "limit" in response.get_json()["fields"]
+    assert response.status_code == 422 and set(params) <= set(response.get_json()["fields"])
 
 
 @pytest.mark.parametrize("path", ["/api/v1/gateway/logs", "/api/v1/gateway/errors", "/api/v1/gateway/stats",
@@ -123,7 +142,7 @@ def test_admins_only(client, user_headers, path):
 @pytest.mark.parametrize(("path", "parameters"), [
     ("/logs", {"method", "path", "target_service", "target_group", "user_id", "status_code", "start_date", "end_date", "limit",
                "offset"}),
-    ("/errors", {"limit"}), ("/stats", {"hours"}), ("/metrics", {"hours"}), ("/performance", {"hours"}),
+    ("/errors", {"limit", "source"}), ("/stats", {"hours"}), ("/metrics", {"hours"}), ("/performance", {"hours"}),
 ])
 def test_the_openapi_document_describes_them(client, path, parameters):
     operation = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/gateway" + path]["get"]

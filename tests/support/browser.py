@@ -54,3 +54,26 @@ def login_link(gateway, database_url: str, sub: str = "ops") -> str:
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
+
+
+SCREENSHOTS = ROOT / "test-results" / "dashboard"  # git-ignored: a run's screenshots of each panel
+
+# Every card (and an open dialog) whose content is wider than its box: [{id, scrollWidth, clientWidth}].
+OVERFLOWING = """() => Array.from(document.querySelectorAll('.panel, dialog[open]'))
+  .filter(e => e.getClientRects().length && e.scrollWidth > e.clientWidth)
+  .map(e => ({id: e.id, scrollWidth: e.scrollWidth, clientWidth: e.clientWidth}))"""
+
+
+def overflowing_panels(page) -> list[dict]:
+    """Return the visible panels and dialogs of the page whose content overflows them sideways."""
+    return page.evaluate(OVERFLOWING)
+
+
+def sign_in_with_token(page, gateway, token: str) -> None:
+    """Open the dashboard and sign in with a pasted token; wait until the board shows."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{gateway.url}/dashboard")
+    page.get_by_label("Admin token").fill(token)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#status")).to_contain_text("Updated")

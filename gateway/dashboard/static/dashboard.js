@@ -7,9 +7,24 @@
   const TOKEN_KEY = "engadi-dashboard-token";
   const HINT_COOKIE = "engadi_dashboard_session";
   const CSRF_HEADER = "X-Engadi-Dashboard";
-  const state = {timer: null, busy: false, running: false, shown: {}};
+  const RANGE_KEY = "engadi-dashboard-hours";
+  const state = {timer: null, busy: false, running: false, shown: {}, hours: rangeOf(localStorage.getItem(RANGE_KEY)),
+    items: {routes: new Map(), rules: new Map(), cors: null}};
 
-  class AuthError extends Error {}
+  function rangeOf(value) { return [1, 6, 24].includes(Number(value)) ? Number(value) : 1; }
+
+  class AuthError extends Error {
+    get signedOut() { return true; }
+  }
+
+  /** An error answer of the admin API: its status, message and (422) the fields it names. */
+  class ApiError extends Error {
+    constructor(status, body) {
+      super(body.message || `HTTP ${status}`);
+      this.status = status;
+      this.fields = body.fields || null;
+    }
+  }
 
   // --- credentials: a pasted token (this tab only) or the session cookie of a login link ----------
 
@@ -32,7 +47,7 @@
     if (response.status === 204) return null;
     const body = await response.json().catch(function () { return {}; });
     if (response.status === 401 || response.status === 403) throw new AuthError(body.message || "The token was refused.");
-    if (!response.ok) throw new Error(body.message || `HTTP ${response.status}`);
+    if (!response.ok) throw new ApiError(response.status, body);
     return body;
   }
 
@@ -89,16 +104,22 @@
     if (state.busy) return;
     state.busy = true;
     try {
-      const [services, series, performance, errors, routes, rules, usage] = await Promise.all([
-        api("/services"), api("/stats/timeseries?hours=1&step=60"), api("/performance?hours=1"),
-        api("/errors?limit=15"), api("/routes"), api("/config/rate-limits"), api("/rate-limits")]);
+      const hours = state.hours;  // 60 buckets whatever the range
+      const [services, series, performance, errors, routes, rules, usage, cors] = await Promise.all([
+        api("/services"), api(`/stats/timeseries?hours=${hours}&step=${hours * 60}&source=proxy`), api(`/performance?hours=${hours}`),
+        api("/errors?limit=15&source=proxy"), api("/routes"), api("/config/rate-limits"), api("/rate-limits"),
+        api("/config/cors")]);
       const render = window.EngadiRender;
+      state.items.routes = new Map(routes.items.map(function (r) { return [r.id, r]; }));
+      state.items.rules = new Map(rules.items.map(function (r) { return [r.id, r]; }));
+      state.items.cors = cors;
       update("services", [services], render.services);
       update("traffic", [series], render.traffic);
       update("latency", [performance], render.latency);
       update("errors", [errors], render.errors);
       update("routes", [routes], render.routes);
       update("rules", [rules, usage], render.rules);
+      update("cors", [cors], render.cors);
       setStatus(`Updated ${new Date().toLocaleTimeString()} · every ${REFRESH_MS / 1000} s`);
       problem("");
     } catch (error) {
@@ -154,33 +175,92 @@
 
   // --- actions -----------------------------------------------------------------------------------
 
+  /** Open the editor; what it saves goes through the admin API, then the page refreshes. */
+  function edit(kind, item, method, path) {
+    window.EngadiManage.open(kind, item, async function (body) {
+      try {
+        await send(method, path, body);
+      } catch (error) {
+        if (error instanceof AuthError) signOut(`Signed out: ${error.message}`);
+        throw error;
+      }
+      await refreshNow();
+    });
+    return false;  // nothing changed yet: the editor's save refreshes
+  }
+
+  /** Ask, then delete through the admin API; resolve to false when the admin cancelled. */
+  async function remove(path, what) {
+    if (!await window.EngadiManage.confirmDeletion(`Delete ${what}? This cannot be undone.`)) return false;
+    await send("DELETE", path);
+    return true;
+  }
+
+  const rules = function (b) { return `/config/rate-limits/${b.dataset.id}`; };
   const ACTIONS = {
     "reset-circuit": function (b) { return send("POST", `/services/${encodeURIComponent(b.dataset.name)}/reset`); },
     "toggle-route": function (b) { return send("PUT", `/routes/${b.dataset.id}`, {is_active: b.dataset.active !== "true"}); },
-    "toggle-rule": function (b) {
-      return send("PUT", `/config/rate-limits/${b.dataset.id}`, {is_active: b.dataset.active !== "true"});
+    "toggle-rule": function (b) { return send("PUT", rules(b), {is_active: b.dataset.active !== "true"}); },
+    "add-route": function () { return edit("route", null, "POST", "/routes"); },
+    "edit-route": function (b) { return edit("route", state.items.routes.get(b.dataset.id), "PUT", `/routes/${b.dataset.id}`); },
+    "delete-route": function (b) {
+      const route = state.items.routes.get(b.dataset.id);
+      return remove(`/routes/${b.dataset.id}`, `the route ${route ? route.path_pattern : b.dataset.id}`);
     },
+    "add-service": function () { return edit("service", null, "POST", "/services"); },
+    "delete-service": function (b) {
+      return remove(`/services/${encodeURIComponent(b.dataset.id)}`, `the service ${b.dataset.id} (its routes stay)`);
+    },
+    "add-rule": function () { return edit("rule", null, "POST", "/config/rate-limits"); },
+    "edit-rule": function (b) { return edit("rule", state.items.rules.get(b.dataset.id), "PUT", rules(b)); },
+    "delete-rule": function (b) {
+      const rule = state.items.rules.get(b.dataset.id);
+      return remove(rules(b), `the rate-limit rule ${rule ? rule.rule_name : b.dataset.id}`);
+    },
+    "edit-cors": function () { return edit("cors", state.items.cors, "PUT", "/config/cors"); },
   };
 
   async function act(event) {
     const target = event.target.closest("button[data-action]");
     if (!target || !ACTIONS[target.dataset.action]) return;
     target.disabled = true;
+    let changed = true;
     try {
-      await ACTIONS[target.dataset.action](target);
+      changed = (await ACTIONS[target.dataset.action](target)) !== false;
       problem("");
     } catch (error) {
       if (error instanceof AuthError) return signOut(`Signed out: ${error.message}`);
-      problem(`${target.textContent} failed: ${error.message}`);
+      problem(`${target.getAttribute("aria-label") || target.textContent} failed: ${error.message}`);
+    } finally {
       target.disabled = false;
     }
+    if (changed) await refreshNow();
+  }
+
+  /** Refresh at once (after a change), waiting for a refresh under way. */
+  async function refreshNow() {
     while (state.busy) await new Promise(function (resolve) { setTimeout(resolve, 50); });
     await refresh();
+  }
+
+  function chooseRange(event) {
+    state.hours = rangeOf(event.target.value);
+    localStorage.setItem(RANGE_KEY, String(state.hours));
+    showRange();
+    refreshNow();
+  }
+
+  function showRange() {
+    const words = state.hours === 1 ? "last hour" : `last ${state.hours} hours`;
+    for (const label of document.querySelectorAll(".range-words")) label.textContent = words;
+    document.getElementById("range").value = String(state.hours);
   }
 
   document.getElementById("login-form").addEventListener("submit", signIn);
   document.getElementById("sign-out").addEventListener("click", function () { signOut("Signed out."); });
   document.getElementById("board").addEventListener("click", act);
+  document.getElementById("range").addEventListener("change", chooseRange);
+  showRange();
   if (signedIn()) {
     showBoard();
     startRefreshing();

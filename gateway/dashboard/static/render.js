@@ -2,7 +2,6 @@
    paths and error messages in the request log come from clients and are never parsed as HTML. */
 (function () {
   "use strict";
-  const COLOURS = 8;
   const ALL_METHODS = 7;  // GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS
 
   function el(tag, attrs, children) {
@@ -26,13 +25,30 @@
   function percent(fraction) { return `${(100 * fraction).toFixed(1)} %`; }
   function clock(iso) { return iso ? new Date(iso).toLocaleTimeString() : "—"; }
 
+  /** Fill a table's body; each cell gets its column's heading as data-label (shown when rows stack, narrow). */
   function fill(tableId, rows, columns, emptyText) {
-    const body = document.querySelector(`#${tableId} tbody`);
-    body.replaceChildren(...(rows.length ? rows : [el("tr", {class: "empty"},
+    const table = document.getElementById(tableId);
+    const headings = Array.from(table.querySelectorAll("thead th"), function (th) { return th.textContent; });
+    for (const row of rows) {
+      Array.from(row.children).forEach(function (child, index) { child.dataset.label = headings[index] || ""; });
+    }
+    table.tBodies[0].replaceChildren(...(rows.length ? rows : [el("tr", {class: "empty"},
       [el("td", {colspan: columns, text: emptyText})])]));
   }
 
   function button(label, attrs) { return el("button", Object.assign({type: "button"}, attrs, {text: label})); }
+  function actions(buttons) { return el("td", {class: "actions"}, [el("div", {class: "buttons"}, buttons)]); }
+
+  /** The Delete button of a row: the controller asks for confirmation before it deletes. */
+  function deleteButton(kind, key, label) {
+    return button("Delete", {class: "danger", "data-action": `delete-${kind}`, "data-id": key,
+      "data-key": `delete-${kind}:${key}`, "aria-label": `Delete ${label}`});
+  }
+
+  function editButton(kind, key, label) {
+    return button("Edit", {class: "secondary", "data-action": `edit-${kind}`, "data-id": key,
+      "data-key": `edit-${kind}:${key}`, "aria-label": `Edit ${label}`});
+  }
 
   function services(data) {
     fill("services", data.items.map(function (s) {
@@ -40,53 +56,63 @@
       return el("tr", {dataset: {service: s.service_name}}, [
         el("th", {scope: "row", text: s.service_name}), badge(s.status, s.status, "health"),
         badge(s.circuit_state, s.circuit_state.replace("_", "-"), "circuit"), numeric(ms(s.response_time)),
-        cell(clock(s.last_check_at)),
-        el("td", {}, [button("Reset circuit", {"data-action": "reset-circuit", "data-name": s.service_name,
+        cell(clock(s.last_check_at)), cell(s.service_url, "wrap"),
+        actions([button("Reset circuit", {"data-action": "reset-circuit", "data-name": s.service_name,
           "data-key": `reset:${s.service_name}`, "aria-label": `Reset the circuit of ${s.service_name}`,
-          disabled: closed})]),
+          disabled: closed}), deleteButton("service", s.service_name, `service ${s.service_name}`)]),
       ]);
-    }), 6, "No registered services.");
+    }), 7, "No registered services.");
   }
 
+  function serviceName(s) { return s.target_service || "(no route)"; }
+
+  /** Requests per second and server-error rate (%) per service, a tooltip per bucket; the table beside. */
   function traffic(ts) {
     const minutes = Math.round(ts.hours * 60);
     const rates = ts.services.map(function (s, i) {
-      return {name: s.target_service || "(no route)", colour: i % COLOURS,
-        values: s.requests_per_bucket.map(function (n) { return n / ts.step_seconds; })};
+      return {name: serviceName(s), colour: i, values: s.requests_per_bucket.map(function (n) { return n / ts.step_seconds; })};
     });
     const errorRates = ts.services.map(function (s, i) {
-      return {name: s.target_service || "(no route)", colour: i % COLOURS,
-        values: s.requests_per_bucket.map(function (n, b) { return n ? 100 * s.errors_per_bucket[b] / n : null; })};
+      return {name: serviceName(s), colour: i,
+        values: s.requests_per_bucket.map(function (n, b) { return n ? 100 * s.server_errors_per_bucket[b] / n : null; })};
     });
-    window.EngadiChart.draw(document.getElementById("chart-rps"), rates,
-      {floor: 0.1, minutes: minutes, format: function (v) { return v < 10 ? v.toFixed(2) : v.toFixed(0); }});
-    window.EngadiChart.draw(document.getElementById("chart-errors"), errorRates,
-      {floor: 100, minutes: minutes, format: function (v) { return `${v.toFixed(0)}%`; }});
+    window.EngadiChart.draw(document.getElementById("chart-rps"), rates, {floor: 0.1, minutes: minutes,
+      times: ts.buckets, format: function (v, exact) { return exact || v < 10 ? `${v.toFixed(2)}${exact ? " req/s" : ""}` : v.toFixed(0); }});
+    window.EngadiChart.draw(document.getElementById("chart-errors"), errorRates, {floor: 100, minutes: minutes,
+      times: ts.buckets, format: function (v, exact) { return `${v.toFixed(exact ? 1 : 0)}%`; }});
     legend(rates);
     summary(ts);
     fill("traffic", ts.services.map(function (s) {
       const peak = Math.max.apply(null, s.requests_per_bucket.concat([0])) / ts.step_seconds;
+      const clientErrors = s.errors - s.server_errors;
       return el("tr", {dataset: {service: s.target_service || ""}}, [
-        el("th", {scope: "row", text: s.target_service || "(no route)"}), numeric(s.requests), numeric(s.errors),
-        numeric(percent(s.requests ? s.errors / s.requests : 0)), numeric(peak.toFixed(2))]);
-    }), 5, "No requests in the last hour.");
+        el("th", {scope: "row", text: serviceName(s)}), numeric(s.requests), numeric(s.server_errors),
+        numeric(percent(s.requests ? s.server_errors / s.requests : 0)), numeric(clientErrors),
+        numeric(percent(s.requests ? clientErrors / s.requests : 0)), numeric(peak.toFixed(2))]);
+    }), 7, "No requests in this time range.");
   }
 
   function legend(series) {
     const list = document.getElementById("legend");
     list.replaceChildren(...series.map(function (s) {
-      return el("li", {}, [el("span", {class: `swatch series-${s.colour}`, "aria-hidden": "true"}), el("span", {text: s.name})]);
+      const swatch = el("span", {class: "swatch", "aria-hidden": "true"});
+      swatch.style.backgroundColor = window.EngadiChart.palette(s.colour);
+      return el("li", {}, [swatch, el("span", {text: s.name})]);
     }));
   }
 
+  /** Totals: the error rate is the server errors' (5xx: the upstreams' and the gateway's); 4xx are the callers'. */
   function summary(ts) {
-    const requests = ts.services.reduce(function (sum, s) { return sum + s.requests; }, 0);
-    const errors = ts.services.reduce(function (sum, s) { return sum + s.errors; }, 0);
+    const total = function (key) { return ts.services.reduce(function (sum, s) { return sum + s[key]; }, 0); };
+    const requests = total("requests"), serverErrors = total("server_errors"), clientErrors = total("errors") - serverErrors;
     const box = document.getElementById("summary");
-    const items = [["Requests", requests], ["Requests/s (average)", (requests / (ts.hours * 3600)).toFixed(2)],
-      ["Errors", errors], ["Error rate", percent(requests ? errors / requests : 0)]];
+    const items = [["Requests", requests, "requests"], ["Requests/s (average)", (requests / (ts.hours * 3600)).toFixed(2), "rps"],
+      ["Server errors (5xx)", serverErrors, "server-errors"],
+      ["Error rate (5xx)", percent(requests ? serverErrors / requests : 0), "error-rate"],
+      ["Client errors (4xx)", clientErrors, "client-errors"],
+      ["4xx rate", percent(requests ? clientErrors / requests : 0), "client-error-rate"]];
     box.replaceChildren(...items.map(function (item) {
-      return el("div", {}, [el("strong", {text: item[1]}), el("span", {text: item[0]})]);
+      return el("div", {dataset: {figure: item[2]}}, [el("strong", {text: item[1]}), el("span", {text: item[0]})]);
     }));
   }
 
@@ -96,7 +122,7 @@
     fill("latency", rows.map(function (p) {
       return el("tr", {}, [el("th", {scope: "row", text: p.target_service || "(no route)"}), numeric(p.requests),
         numeric(ms(p.p50)), numeric(ms(p.p95)), numeric(ms(p.p99))]);
-    }), 5, "No timed requests.");
+    }), 5, "No timed requests in this time range.");
   }
 
   function errors(data) {
@@ -123,8 +149,10 @@
       return el("tr", {dataset: {route: r.path_pattern}}, [
         el("th", {scope: "row", text: r.path_pattern}), cell(r.target_service), cell(upstreamOf(r), "wrap"),
         cell(r.methods.length >= ALL_METHODS ? "any" : r.methods.join(", ")), cell(r.is_public ? "yes" : "no"), numeric(r.priority), activeBadge(r.is_active),
-        el("td", {}, [button(verb, {"data-action": "toggle-route", "data-id": r.id, "data-active": String(r.is_active),
-          "data-key": `route:${r.id}`, "aria-label": `${verb} route ${r.path_pattern}`})]),
+        actions([editButton("route", r.id, `route ${r.path_pattern}`),
+          button(verb, {class: "secondary", "data-action": "toggle-route", "data-id": r.id, "data-active": String(r.is_active),
+            "data-key": `route:${r.id}`, "aria-label": `${verb} route ${r.path_pattern}`}),
+          deleteButton("route", r.id, `route ${r.path_pattern}`)]),
       ]);
     }), 8, "No routes.");
   }
@@ -142,10 +170,12 @@
     const fromSettings = applied.items.filter(function (s) { return s.source === "settings"; });
     const rows = configured.items.map(function (r) {
       const verb = r.is_active ? "Deactivate" : "Activate";
-      return ruleRow(r, byId.get(r.id), r.is_active, button(verb, {"data-action": "toggle-rule", "data-id": r.id,
-        "data-active": String(r.is_active), "data-key": `rule:${r.id}`, "aria-label": `${verb} rule ${r.rule_name}`}));
+      return ruleRow(r, byId.get(r.id), r.is_active, [editButton("rule", r.id, `rule ${r.rule_name}`),
+        button(verb, {class: "secondary", "data-action": "toggle-rule", "data-id": r.id,
+          "data-active": String(r.is_active), "data-key": `rule:${r.id}`, "aria-label": `${verb} rule ${r.rule_name}`}),
+        deleteButton("rule", r.id, `rule ${r.rule_name}`)]);
     }).concat(fromSettings.map(function (s) {
-      return ruleRow(s, s, true, el("span", {class: "muted", text: "from the settings"}));
+      return ruleRow(s, s, true, [el("span", {class: "muted", text: "from the settings"})]);
     }));
     fill("rules", rows, 7, "No rate-limit rules.");
     document.getElementById("rules-storage").textContent = `Counters are kept in ${applied.storage}.`;
@@ -154,10 +184,21 @@
   function ruleRow(rule, status, active, action) {
     return el("tr", {dataset: {rule: rule.rule_name}}, [
       el("th", {scope: "row", text: rule.rule_name}), cell(rule.limit_type), cell(rule.path_pattern || "every path"),
-      cell(`${rule.max_requests} / ${rule.window_seconds} s`), cell(busiest(status)), activeBadge(active),
-      el("td", {}, [action])]);
+      cell(`${rule.max_requests} / ${rule.window_seconds} s`), cell(busiest(status), "wrap"), activeBadge(active),
+      actions(action)]);
+  }
+
+  function listed(values) { return values && values.length ? values.join(", ") : "none"; }
+
+  function cors(settings) {
+    const items = [["Allowed origins", listed(settings.allow_origins)], ["Methods", listed(settings.allow_methods)],
+      ["Allowed headers", listed(settings.allow_headers)], ["Exposed headers", listed(settings.expose_headers)],
+      ["Credentials", settings.allow_credentials ? "allowed" : "not allowed"], ["Preflight cache", `${settings.max_age} s`]];
+    document.getElementById("cors").replaceChildren(...items.flatMap(function (item) {
+      return [el("dt", {text: item[0]}), el("dd", {text: item[1]})];
+    }));
   }
 
   window.EngadiRender = {services: services, traffic: traffic, latency: latency, errors: errors, routes: routes,
-    rules: rules};
+    rules: rules, cors: cors};
 })();
