@@ -66,16 +66,23 @@ def report_invalid(exc: declarative.ConfigInvalid, source: str) -> None:
 
 
 @click.command("seed")
+@click.option("--if-empty", is_flag=True,
+              help="Seed only a configuration that was never written (version 0, no rows); else do nothing.")
 @with_appcontext
 @one_line_errors
-def seed_command():
+def seed_command(if_empty):
     """Seed the Mission Engadi services and routes.
 
     Creates what is missing of the nine services (from the *_SERVICE_URL settings), their
     routes, the CORS settings (from CORS_ORIGINS) and, when RATE_LIMIT_ENABLED, the rules
     default-per-user and default-per-ip. Existing rows are left exactly as they are, so
-    running it again changes nothing.
+    running it again changes nothing. With --if-empty (what `make run` uses) it seeds only a
+    gateway whose configuration was never written, so what an operator deleted stays deleted.
     """
+    if if_empty and not seed.never_configured(db.session):
+        db.session.rollback()  # end the read transaction
+        click.echo(f"Seed: skipped, the configuration is not empty (version {read_version(db.session)}).")
+        return
     try:
         changes = seed.seed(db.session, settings())
     except declarative.ConfigInvalid as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 
+import pytest
 import yaml
 
 from gateway.auth.identity import verify
@@ -40,6 +41,31 @@ def test_seed_then_export_with_app_option(app, database_url):
     assert analytics["target_url"] == "http://analytics.internal:7000"
     assert [s["service_name"] for s in exported["services"]] == sorted(name for name, *_ in SERVICES)
     assert [r["rule_name"] for r in exported["rate_limits"]] == ["default-per-ip", "default-per-user"]
+
+
+def test_make_runs_seed_if_empty_and_a_deleted_route_stays_deleted(app, database_url, tmp_path):
+    # What `make run` does at each start: `seed --if-empty`. An operator's deletion survives a restart.
+    env = {"DATABASE_URL": database_url, "REDIS_URL": "", "ENVIRONMENT": "testing"}
+    with app.app_context():
+        empty_tables()
+    assert "Seed: 21 created" in flask("--app", "wsgi", "seed", "--if-empty", env=env).stdout
+    exported = yaml.safe_load(flask("--app", "wsgi", "config", "export", env=env).stdout)
+    kept = [r for r in exported["routes"] if r["path_pattern"] != "/api/v1/ai/*"]
+    (tmp_path / "routes.yaml").write_text(yaml.safe_dump({"routes": kept}), encoding="utf-8")
+    flask("--app", "wsgi", "config", "import", "--prune", str(tmp_path / "routes.yaml"), env=env)
+    again = flask("--app", "wsgi", "seed", "--if-empty", env=env)
+    assert again.stdout.startswith("Seed: skipped, the configuration is not empty")
+    assert "/api/v1/ai/*" not in rows.snapshot(app)["routes"]
+    assert rows.counts(app)["routes"] == 8
+
+
+@pytest.mark.parametrize(("variable", "seed_line"), [((), "flask --app wsgi seed --if-empty"), (("SEED=none",), None)])
+def test_make_run_seeds_only_an_empty_configuration(variable, seed_line):
+    planned = subprocess.run(["make", "-n", "run", *variable], cwd=ROOT, capture_output=True, text=True, timeout=30,
+                             check=True).stdout.splitlines()
+    seeds = [line.split("/bin/", 1)[-1] for line in planned if " seed" in line]
+    assert seeds == ([seed_line] if seed_line else [])
+    assert planned[-1].endswith("gunicorn -c gunicorn.conf.py wsgi:app")
 
 
 def test_flaskenv_names_the_app():
