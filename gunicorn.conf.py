@@ -17,7 +17,8 @@ for _warning in (_settings.worker_count_warning(), _settings.default_key_warning
 prepare_multiprocess_dir()
 
 # HOST:PORT; with the published default SECRET_KEY (development only) HOST defaults to 127.0.0.1.
-bind = _settings.bind
+# With ADMIN_LISTEN, its address too: the admin API, docs and dashboard are served there only.
+bind = _settings.binds
 worker_class = "gateway.server.worker.GatewayWorker"  # gunicorn's gevent worker, accepting new connections in batches
 workers = _settings.workers
 worker_connections = 1000

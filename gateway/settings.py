@@ -222,6 +222,29 @@ def parse_host(name: str, raw: str) -> str | None:
     return value
 
 
+def parse_listen(name: str, raw: str) -> tuple[str, int] | None:
+    """Accept ``HOST:PORT`` (``[v6]:PORT`` for IPv6) to bind; empty means unset."""
+    value = raw.strip()
+    if not value:
+        return None
+    expected = "HOST:PORT to bind, like 127.0.0.1:8001 or [::1]:8001 (or empty: none)"
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 1 <= int(port) <= 65535 or not host:
+        raise SettingsError(name, expected, raw)
+    if ":" in host and not (host.startswith("[") and host.endswith("]")):
+        raise SettingsError(name, expected, raw)
+    try:
+        host = parse_host(name, host)
+    except SettingsError:
+        raise SettingsError(name, expected, raw) from None
+    return host, int(port)
+
+
+def format_bind(host: str, port: int) -> str:
+    """Return gunicorn's spelling of an address: ``host:port``, an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def parse_pem(name: str, raw: str) -> str | None:
     """Accept a PEM key given inline (with \\n escapes) or as a path to a file; empty means unset."""
     value = raw.strip()
@@ -254,6 +277,10 @@ class Settings:
     host: str | None = _setting(
         "HOST", "", parse_host,
         "Address gunicorn binds; empty: 0.0.0.0, or 127.0.0.1 when development signs with the default SECRET_KEY",
+    )
+    admin_listen: tuple[str, int] | None = _setting(
+        "ADMIN_LISTEN", "", parse_listen,
+        "HOST:PORT of a second listener for the admin API, docs and dashboard (then 404 on PORT); empty: PORT serves all",
     )
     environment: str = _setting(
         "ENVIRONMENT", "development", choice_parser("development", "testing", "staging", "production", lower=True),
@@ -373,6 +400,10 @@ class Settings:
         if self.gateway_body_idle_timeout > self.gateway_body_timeout:
             raise SettingsError("GATEWAY_BODY_IDLE_TIMEOUT", f"at most GATEWAY_BODY_TIMEOUT ({self.gateway_body_timeout:g} s)",
                                 f"{self.gateway_body_idle_timeout:g}")
+        if self.admin_listen and self.admin_listen[1] == self.port and (
+                self.admin_listen[0] == self.bind_host or {self.admin_listen[0], self.bind_host} & {"0.0.0.0", "::"}):
+            raise SettingsError("ADMIN_LISTEN", f"an address other than the proxy's {self.bind}",
+                                format_bind(*self.admin_listen))
         if self.algorithm[:2] in ("RS", "ES") and not self.jwt_public_key:
             raise SettingsError("JWT_PUBLIC_KEY", f"a PEM public key when ALGORITHM={self.algorithm}")
 
@@ -391,8 +422,21 @@ class Settings:
     @property
     def bind(self) -> str:
         """gunicorn's ``bind``: host and port (an IPv6 address in brackets)."""
-        host = self.bind_host
-        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+        return format_bind(self.bind_host, self.port)
+
+    @property
+    def binds(self) -> list[str]:
+        """gunicorn's ``bind``: the proxy's address, then the admin listener's when ADMIN_LISTEN is set."""
+        return [self.bind, format_bind(*self.admin_listen)] if self.admin_listen else [self.bind]
+
+    @property
+    def admin_base_url(self) -> str:
+        """Where a browser finds the admin API, docs and dashboard ("" : on the same listener)."""
+        if not self.admin_listen:
+            return ""
+        host, port = self.admin_listen
+        shown = "localhost" if host in ("0.0.0.0", "::") else host  # a wildcard: the machine's own name
+        return "http://" + format_bind(shown, port)
 
     def default_key_warning(self) -> str | None:
         """Say that the default key is in use, and where the gateway is offered because of it."""

@@ -18,6 +18,8 @@ PUBLIC_PEM = "-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----"  # r
 
 BAD_VALUES = [
     ("PROJECT_NAME", "  "), ("PORT", "0"), ("PORT", "65536"), ("PORT", "http"), ("ENVIRONMENT", "prod"),
+    ("ADMIN_LISTEN", "8001"), ("ADMIN_LISTEN", ":8001"), ("ADMIN_LISTEN", "::1:8001"), ("ADMIN_LISTEN", "localhost:0"),
+    ("ADMIN_LISTEN", "my host:8001"), ("ADMIN_LISTEN", "127.0.0.1:8000"), ("ADMIN_LISTEN", "0.0.0.0:8000"),
     ("HOST", "256.0.0.1"), ("HOST", "my host"), ("HOST", "http://0.0.0.0"), ("HOST", "-bad-.example"),
     ("JWT_ISSUER", "https://auth example"), ("JWT_AUDIENCE", "gate\tway"),
     ("SECRET_KEY", ""), ("ALGORITHM", "none"), ("ALGORITHM", "HS999"),
