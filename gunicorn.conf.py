@@ -6,11 +6,11 @@ from dotenv import load_dotenv
 
 from gateway.logconfig import gunicorn_logger
 from gateway.metrics.multiproc import prepare_multiprocess_dir
-from gateway.settings import Settings
+from gateway.settings import Settings, unknown_setting_warnings
 
 load_dotenv(".env")  # a local .env, like the flask CLI reads; real environment variables win
 _settings = Settings.from_env()
-for _warning in (_settings.worker_count_warning(), _settings.default_key_warning()):
+for _warning in (*unknown_setting_warnings(), _settings.worker_count_warning(), _settings.default_key_warning()):
     if _warning:
         print(_warning, file=sys.stderr)
 # Before any worker imports prometheus_client: its samples go to files all workers' scrapes merge.

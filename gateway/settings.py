@@ -478,6 +478,41 @@ class Settings:
         return {name: getattr(self, env.lower()) for name, env, _default, _prefix in SERVICES}
 
 
+def setting_prefixes() -> tuple[str, ...]:
+    """Return the prefixes of the settings' families: the leading words two or more settings share.
+
+    ``RATE_LIMIT_ENABLED`` and ``RATE_LIMIT_WINDOW`` make ``RATE_LIMIT_``; ``GATEWAY_TIMEOUT`` and
+    ``GATEWAY_RETRY_COUNT`` make ``GATEWAY_``. A setting alone of its first word (``PORT``,
+    ``REDIS_URL``) makes none: its first word is no family of the gateway's.
+    """
+    families: dict[str, list[list[str]]] = {}
+    for name, _default, _doc in settings_table():
+        words = name.split("_")
+        families.setdefault(words[0], []).append(words)
+    prefixes = []
+    for members in families.values():
+        if len(members) > 1:
+            shared = [words[0] for words in zip(*members, strict=False) if len(set(words)) == 1]
+            prefixes.append("_".join(shared) + "_")
+    return tuple(sorted(prefixes))
+
+
+def unknown_setting_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Return one warning per variable of a settings family that is no setting, with the nearest name."""
+    import difflib
+
+    env = os.environ if environ is None else environ
+    known = [name for name, _default, _doc in settings_table()]
+    prefixes = setting_prefixes()
+    warnings = []
+    for name in sorted(env):
+        if name.startswith(prefixes) and name not in known:
+            nearest = difflib.get_close_matches(name, known, n=1, cutoff=0.8)  # a typo, not a shared prefix
+            hint = f"did you mean {nearest[0]}?" if nearest else "no setting has a similar name"
+            warnings.append(f"WARNING: {name} is not a setting of the gateway and is ignored; {hint}")
+    return warnings
+
+
 def settings_table() -> list[tuple[str, str, str]]:
     """Return (variable, default, description) for every setting, for docs and .env.example."""
     return [
