@@ -14,7 +14,7 @@ from demo.banner import banner
 from demo.check import run_checks
 from demo.layout import ROOT, Layout, LayoutError
 from demo.processes import BIN, Child, ChildFailed, port_problem, stop_all
-from demo.provision import ProvisionFailed, provision
+from demo.provision import ProvisionFailed, issue_login_url, provision
 
 READY_SECONDS = 60
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -109,8 +109,9 @@ def run(layout: Layout, check: bool, children: list[Child]) -> int:
         child.wait_ready(deadline)
     if check:
         return 0 if run_checks(layout.gateway_url, tokens) else 1
-    print(banner(layout, tokens))
-    console.serve(gateway, standins)
+    # Made now, when the gateway answers: the link is good for 60 s.
+    print(banner(layout, tokens, issue_login_url(env, layout.gateway_url)))
+    console.serve(gateway, standins, env, layout.gateway_url)
     return 0
 
 
