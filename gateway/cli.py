@@ -22,6 +22,7 @@ from gateway.coordination.dbstate import first_line
 from gateway.extensions import db
 from gateway.health import checker
 from gateway.models import read_version
+from gateway.refusal import refuse_unsafe
 from gateway.requestlog import purge
 
 
@@ -79,6 +80,7 @@ def seed_command(if_empty):
     running it again changes nothing. With --if-empty (what `make run` uses) it seeds only a
     gateway whose configuration was never written, so what an operator deleted stays deleted.
     """
+    refuse_unsafe()
     if if_empty and not seed.never_configured(db.session):
         db.session.rollback()  # end the read transaction
         click.echo(f"Seed: skipped, the configuration is not empty (version {read_version(db.session)}).")
@@ -106,6 +108,7 @@ def config_cli():
     One declarative YAML or JSON file holds the sections routes, services, rate_limits and
     cors; entities are keyed by path_pattern, service_name and rule_name.
     """
+    refuse_unsafe()  # as the group is invoked: never while --help lists it
 
 
 @config_cli.command("export")
@@ -190,6 +193,7 @@ class Lifetime(click.ParamType):
 @click.group("token", cls=AppGroup)
 def token_cli():
     """Issue JWTs signed with the gateway's keys."""
+    refuse_unsafe()  # as the group is invoked: never while --help lists it
 
 
 @token_cli.command("create")
@@ -241,6 +245,7 @@ def checked_base_url(value: str) -> str:
 @click.group("logs", cls=AppGroup)
 def logs_cli():
     """Maintain the request log (GatewayLog rows)."""
+    refuse_unsafe()  # as the group is invoked: never while --help lists it
 
 
 @logs_cli.command("purge")
@@ -268,6 +273,7 @@ def purge_logs(days, batch_size):
 @click.group("health", cls=AppGroup)
 def health_cli():
     """Check the registered services' health."""
+    refuse_unsafe()  # as the group is invoked: never while --help lists it
 
 
 @health_cli.command("check")
@@ -309,6 +315,7 @@ class MigrationCommands(click.Group):
         self.database_url = database_url
 
     def invoke(self, ctx):
+        refuse_unsafe()
         try:
             return super().invoke(ctx)
         except SQLAlchemyError as exc:

@@ -376,8 +376,14 @@ class Settings:
                                                "Seconds between refreshes of the dashboard page")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Read and validate every setting from ``environ`` (default: ``os.environ``)."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, refuse_unsafe: bool = True,
+                 **overrides: Any) -> Settings:
+        """Read and validate every setting from ``environ`` (default: ``os.environ``).
+
+        ``refuse_unsafe=False`` leaves the refusal of an unsafe key (:meth:`unsafe_key_error`) to
+        the caller: the app is built with it (``flask --help`` lists its commands) and refuses
+        to act (gateway.refusal).
+        """
         env = os.environ if environ is None else environ
         values = {}
         for field in dataclasses.fields(cls):
@@ -386,17 +392,23 @@ class Settings:
             values[field.name] = meta["parse"](meta["env"], raw)
         values.update(overrides)
         settings = cls(**values)
+        if refuse_unsafe and (error := settings.unsafe_key_error()):
+            raise error
         settings.check()
         return settings
 
-    def check(self) -> None:
-        """Refuse combinations that are individually valid but unsafe."""
+    def unsafe_key_error(self) -> SettingsError | None:
+        """Return the refusal of a valid but unsafe key (the published default outside development), or None."""
         if self.environment != "development" and self.secret_key == DEFAULT_SECRET_KEY:
             # The default is published: with it anyone can sign an admin token.
-            raise SettingsError("SECRET_KEY", f"a secret of your own when ENVIRONMENT={self.environment} "
-                                              "(the published default is accepted only in development)")
+            return SettingsError("SECRET_KEY", f"a secret of your own when ENVIRONMENT={self.environment} "
+                                               "(the published default is accepted only in development)")
         if self.environment == "production" and len(self.secret_key) < 32 and self.algorithm.startswith("HS"):
-            raise SettingsError("SECRET_KEY", "at least 32 characters when ENVIRONMENT=production")
+            return SettingsError("SECRET_KEY", "at least 32 characters when ENVIRONMENT=production")
+        return None
+
+    def check(self) -> None:
+        """Refuse combinations that are individually valid but inconsistent."""
         if self.gateway_body_idle_timeout > self.gateway_body_timeout:
             raise SettingsError("GATEWAY_BODY_IDLE_TIMEOUT", f"at most GATEWAY_BODY_TIMEOUT ({self.gateway_body_timeout:g} s)",
                                 f"{self.gateway_body_idle_timeout:g}")
