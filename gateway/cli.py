@@ -102,6 +102,7 @@ def seed_command(if_empty):
 
 
 @click.group("config", cls=AppGroup)
+@with_appcontext
 def config_cli():
     """Export or import the run-time configuration.
 
@@ -191,6 +192,7 @@ class Lifetime(click.ParamType):
 
 
 @click.group("token", cls=AppGroup)
+@with_appcontext
 def token_cli():
     """Issue JWTs signed with the gateway's keys."""
     refuse_unsafe()  # as the group is invoked: never while --help lists it
@@ -243,6 +245,7 @@ def checked_base_url(value: str) -> str:
 
 
 @click.group("logs", cls=AppGroup)
+@with_appcontext
 def logs_cli():
     """Maintain the request log (GatewayLog rows)."""
     refuse_unsafe()  # as the group is invoked: never while --help lists it
@@ -271,6 +274,7 @@ def purge_logs(days, batch_size):
 
 
 @click.group("health", cls=AppGroup)
+@with_appcontext
 def health_cli():
     """Check the registered services' health."""
     refuse_unsafe()  # as the group is invoked: never while --help lists it
