@@ -38,8 +38,12 @@ def issue_login_url(env: dict, base_url: str) -> str:
 
     :raise ProvisionFailed: when ``flask token create`` refuses.
     """
-    return finish(start(env, "token", "create", "--sub", "demo-admin", "--role", "admin", "--login-url",
-                        "--base-url", base_url)).strip()
+    return finish(start_login_url(env, base_url)).strip()
+
+
+def start_login_url(env: dict, base_url: str) -> subprocess.Popen:
+    """Start making a dashboard login link; :func:`finish` returns it (valid 60 s from its making)."""
+    return start(env, "token", "create", "--sub", "demo-admin", "--role", "admin", "--login-url", "--base-url", base_url)
 
 
 def start(env: dict, *args: str) -> subprocess.Popen:
