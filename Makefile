@@ -1,9 +1,13 @@
-# Two commands: `make run` (install, migrate, seed, serve on :8000) and `make test`.
+# Two commands: `make run` (install, migrate, seed a never-configured gateway, serve on :8000) and `make test`.
+# `make run SEED=none` starts without the Mission Engadi routes (an empty gateway shows a welcome at /).
 # On a fresh clone ENVIRONMENT is development (its default) and SECRET_KEY the published default: the
 # gateway then serves on 127.0.0.1:8000 only, with a warning (set SECRET_KEY, or HOST=0.0.0.0 to opt in).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# if-empty: `flask seed --if-empty` at each start (seeds only a configuration never written, so what an
+# operator deleted stays deleted); none: no seeding.
+SEED ?= if-empty
 
 .PHONY: run test install install-dev migrate seed serve bench demo clean
 
@@ -27,7 +31,11 @@ migrate: install
 	$(BIN)/flask --app wsgi db upgrade
 
 seed: migrate
-	$(BIN)/flask --app wsgi seed
+ifeq ($(SEED),if-empty)
+	$(BIN)/flask --app wsgi seed --if-empty
+else ifneq ($(SEED),none)
+	$(error SEED must be if-empty or none, not "$(SEED)")
+endif
 
 serve: install
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app

@@ -6,18 +6,19 @@ from dotenv import load_dotenv
 
 from gateway.logconfig import gunicorn_logger
 from gateway.metrics.multiproc import prepare_multiprocess_dir
-from gateway.settings import Settings
+from gateway.settings import Settings, unknown_setting_warnings
 
 load_dotenv(".env")  # a local .env, like the flask CLI reads; real environment variables win
 _settings = Settings.from_env()
-for _warning in (_settings.worker_count_warning(), _settings.default_key_warning()):
+for _warning in (*unknown_setting_warnings(), _settings.worker_count_warning(), _settings.default_key_warning()):
     if _warning:
         print(_warning, file=sys.stderr)
 # Before any worker imports prometheus_client: its samples go to files all workers' scrapes merge.
 prepare_multiprocess_dir()
 
 # HOST:PORT; with the published default SECRET_KEY (development only) HOST defaults to 127.0.0.1.
-bind = _settings.bind
+# With ADMIN_LISTEN, its address too: the admin API, docs and dashboard are served there only.
+bind = _settings.binds
 worker_class = "gateway.server.worker.GatewayWorker"  # gunicorn's gevent worker, accepting new connections in batches
 workers = _settings.workers
 worker_connections = 1000

@@ -32,7 +32,7 @@ def where(layout: Layout) -> list[str]:
         f"  database    {shown(layout.database_path)} (SQLite, fresh each run); rate-limit counters in memory",
         f"  logs        {shown(layout.directory)}/*.log",
         f"  API docs    {layout.gateway_url}/api/v1/docs",
-        f"  dashboard   {layout.gateway_url}/dashboard  (sign in by pasting $ADMIN_TOKEN, below)",
+        f"  dashboard   {layout.gateway_url}/dashboard  (the login link below, or paste $ADMIN_TOKEN)",
     ]
 
 
@@ -59,12 +59,14 @@ def tries(base: str) -> list[str]:
     ]
 
 
-def banner(layout: Layout, tokens: Tokens) -> str:
+def banner(layout: Layout, tokens: Tokens, login_url: str) -> str:
     """Return the whole text printed when the demo is ready."""
     lines = ["", "Engadi Gateway demo: ready.", "", *where(layout), "",
              f"Tokens (valid {TOKEN_TTL}, signed with this run's own SECRET_KEY):", "",
              f"export ADMIN_TOKEN={tokens.admin}", f"export USER_TOKEN={tokens.user}", "",
+             "Dashboard login link (valid 60 s; type `login` for a fresh one):", "", login_url, "",
              "Then try:", "", *tries(layout.gateway_url), "",
              "Type `stop NAME` / `start NAME` to take a stand-in down and bring it back (its circuit",
-             "opens, then closes), `status` to list them. Ctrl-C stops everything.", ""]
+             "opens, then closes), `status` to list them, `token ID ROLE` for another token, `login` for",
+             "a dashboard login link. Ctrl-C stops everything.", ""]
     return "\n".join(lines)

@@ -7,25 +7,37 @@ import select
 import sys
 import time
 
+from demo import provision
 from demo.processes import Child, ChildFailed
 
-HELP = "commands: stop NAME, start NAME, status, quit (or Ctrl-C); NAME is one of: {names}"
+HELP = ("commands: stop NAME, start NAME, status, token ID ROLE, login, quit (or Ctrl-C); "
+        "NAME is one of: {names}")
+PROMPT = "demo> "
 READY_SECONDS = 30
 
 
-def serve(gateway: Child, standins: dict[str, Child]) -> None:
+def serve(gateway: Child, standins: dict[str, Child], env: dict, base_url: str) -> None:
     """Answer commands until ``quit`` or a signal; keep waiting once standard input ends.
+
+    ``env`` is the gateway's (its SECRET_KEY signs the tokens ``token`` and ``login`` issue).
 
     :raise ChildFailed: if the gateway exits on its own.
     """
     lines = LineReader(stdin_fd())
+    prompt()
     while True:
         if not gateway.running:
             raise ChildFailed(f"the gateway exited with status {gateway.process.returncode}: "
                               f"{gateway.last_line()} (log: {gateway.log_path})")
         for line in lines.read(timeout=1.0):
-            if not handle(line.split(), standins):
+            if not handle(line.split(), standins, env, base_url):
                 return
+            prompt()
+
+
+def prompt() -> None:
+    """Show the prompt (no newline: the typed command follows it)."""
+    print(PROMPT, end="", flush=True)
 
 
 def stdin_fd() -> int | None:
@@ -59,14 +71,16 @@ class LineReader:
         return [line.decode(errors="replace").strip() for line in lines]
 
 
-def handle(words: list[str], standins: dict[str, Child]) -> bool:
+def handle(words: list[str], standins: dict[str, Child], env: dict, base_url: str) -> bool:
     """Carry out one command; return False when it asks the demo to stop."""
     if not words:
         return True
     verb, names = words[0].lower(), words[1:]
     if verb in ("quit", "exit"):
         return False
-    if verb == "status":
+    if verb in ("token", "login") and len(names) == (2 if verb == "token" else 0):
+        issue(verb, names, env, base_url)
+    elif verb == "status":
         for name, child in standins.items():
             print(f"  {name:<14} {'running' if child.running else 'stopped'}  {child.ready_url}")
     elif verb in ("stop", "start") and len(names) == 1 and names[0] in standins:
@@ -74,6 +88,17 @@ def handle(words: list[str], standins: dict[str, Child]) -> bool:
     else:
         print(HELP.format(names=", ".join(standins)))
     return True
+
+
+def issue(verb: str, names: list[str], env: dict, base_url: str) -> None:
+    """Print a token for ``token ID ROLE``, or a dashboard login link for ``login``."""
+    try:
+        if verb == "token":
+            print(f"export TOKEN={provision.issue_token(env, names[0], names[1])}")
+        else:
+            print(f"{provision.issue_login_url(env, base_url)}  (valid 60 s)")
+    except provision.ProvisionFailed as exc:
+        print(exc)
 
 
 def stop(child: Child) -> None:

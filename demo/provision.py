@@ -25,6 +25,27 @@ class Tokens:
     user: str
 
 
+def issue_token(env: dict, sub: str, role: str) -> str:
+    """Return a token of the demo's gateway (its own SECRET_KEY) for ``sub`` with ``role``.
+
+    :raise ProvisionFailed: when ``flask token create`` refuses (an empty name...).
+    """
+    return finish(start(env, "token", "create", "--sub", sub, "--role", role, "--ttl", TOKEN_TTL)).strip()
+
+
+def issue_login_url(env: dict, base_url: str) -> str:
+    """Return a dashboard login link for the demo's admin (valid 60 s).
+
+    :raise ProvisionFailed: when ``flask token create`` refuses.
+    """
+    return finish(start_login_url(env, base_url)).strip()
+
+
+def start_login_url(env: dict, base_url: str) -> subprocess.Popen:
+    """Start making a dashboard login link; :func:`finish` returns it (valid 60 s from its making)."""
+    return start(env, "token", "create", "--sub", "demo-admin", "--role", "admin", "--login-url", "--base-url", base_url)
+
+
 def start(env: dict, *args: str) -> subprocess.Popen:
     """Start ``flask --app wsgi ARGS`` in the repository, its output captured."""
     return subprocess.Popen([str(BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env, text=True,

@@ -14,7 +14,7 @@ from demo.banner import banner
 from demo.check import run_checks
 from demo.layout import ROOT, Layout, LayoutError
 from demo.processes import BIN, Child, ChildFailed, port_problem, stop_all
-from demo.provision import ProvisionFailed, provision
+from demo.provision import ProvisionFailed, finish, provision, start_login_url
 
 READY_SECONDS = 60
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -104,13 +104,22 @@ def run(layout: Layout, check: bool, children: list[Child]) -> int:
     tokens = provision(env)
     gateway = gateway_child(layout, env)
     children.append(gateway.start())
-    deadline = time.monotonic() + READY_SECONDS
-    for child in children:
-        child.wait_ready(deadline)
+    # Made while the gateway boots (a flask command takes seconds), so that the link, good for
+    # 60 s, is printed moments after it was made.
+    login = None if check else start_login_url(env, layout.gateway_url)
+    try:
+        deadline = time.monotonic() + READY_SECONDS
+        for child in children:
+            child.wait_ready(deadline)
+    except BaseException:
+        if login is not None:
+            login.kill()  # not needed any more; it must not outlive the demo
+            login.wait()
+        raise
     if check:
         return 0 if run_checks(layout.gateway_url, tokens) else 1
-    print(banner(layout, tokens))
-    console.serve(gateway, standins)
+    print(banner(layout, tokens, finish(login).strip()))
+    console.serve(gateway, standins, env, layout.gateway_url)
     return 0
 
 

@@ -87,8 +87,10 @@ def show_item(service: str, collection: str, item_id: int):
 
 def login(service: str):
     """Answer a login attempt with a demo message (a stand-in checks no password)."""
-    message = ("demo login: this stand-in checks no password and issues no token; "
-               "get one with `flask --app wsgi token create --sub ID --role user`")
+    # The demo's gateway signs with a key of its own, made per run: `flask token create` in another
+    # shell would sign with another key. The demo's console issues tokens with the right one.
+    message = ("demo login: this stand-in checks no password and issues no token; type `token ID user` "
+               "in the demo's terminal for one (or use $USER_TOKEN from its banner)")
     return reply(service, message=message)
 
 

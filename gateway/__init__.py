@@ -27,7 +27,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
                       MAX_CONTENT_LENGTH=settings.gateway_max_body_size)  # the admin API's bodies too
     app.url_map.merge_slashes = False  # the proxy normalises paths itself, on the raw URI
 
-    from gateway import api, cli, dashboard, errors, extensions, logconfig, services
+    from gateway import api, cli, dashboard, errors, extensions, logconfig, refusal, services
     from gateway.api import health
     from gateway.auth import adminguard, identity
     from gateway.circuits import registry
@@ -60,11 +60,16 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     errors.init_app(app)  # after api: replaces flask-smorest's own error handler
     dbstate.init_app(app)  # database errors: 503 when the database is the cause
     clientinput.init_app(app)  # outermost: it wraps wsgi.input for both paths (100 Continue, body deadlines)
+    refusal.init_app(app)  # unsafe settings (the published key outside development): refuse every request
     return app
 
 
 def load_settings(settings: Settings | Mapping[str, str] | None) -> Settings:
-    """Return ``settings`` as a validated :class:`Settings` (environment plus overrides)."""
+    """Return ``settings`` as a validated :class:`Settings` (environment plus overrides).
+
+    An unsafe key does not stop it: the app is built (``flask --help`` lists its commands) and
+    refuses to act (:mod:`gateway.refusal`).
+    """
     import os
 
     from gateway.settings import Settings
@@ -72,4 +77,4 @@ def load_settings(settings: Settings | Mapping[str, str] | None) -> Settings:
     if isinstance(settings, Settings):
         return settings
 
-    return Settings.from_env({**os.environ, **(settings or {})})
+    return Settings.from_env({**os.environ, **(settings or {})}, refuse_unsafe=False)

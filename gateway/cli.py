@@ -22,6 +22,7 @@ from gateway.coordination.dbstate import first_line
 from gateway.extensions import db
 from gateway.health import checker
 from gateway.models import read_version
+from gateway.refusal import refuse_unsafe
 from gateway.requestlog import purge
 
 
@@ -66,16 +67,24 @@ def report_invalid(exc: declarative.ConfigInvalid, source: str) -> None:
 
 
 @click.command("seed")
+@click.option("--if-empty", is_flag=True,
+              help="Seed only a configuration that was never written (version 0, no rows); else do nothing.")
 @with_appcontext
 @one_line_errors
-def seed_command():
+def seed_command(if_empty):
     """Seed the Mission Engadi services and routes.
 
     Creates what is missing of the nine services (from the *_SERVICE_URL settings), their
     routes, the CORS settings (from CORS_ORIGINS) and, when RATE_LIMIT_ENABLED, the rules
     default-per-user and default-per-ip. Existing rows are left exactly as they are, so
-    running it again changes nothing.
+    running it again changes nothing. With --if-empty (what `make run` uses) it seeds only a
+    gateway whose configuration was never written, so what an operator deleted stays deleted.
     """
+    refuse_unsafe()
+    if if_empty and not seed.never_configured(db.session):
+        db.session.rollback()  # end the read transaction
+        click.echo(f"Seed: skipped, the configuration is not empty (version {read_version(db.session)}).")
+        return
     try:
         changes = seed.seed(db.session, settings())
     except declarative.ConfigInvalid as exc:
@@ -93,12 +102,14 @@ def seed_command():
 
 
 @click.group("config", cls=AppGroup)
+@with_appcontext
 def config_cli():
     """Export or import the run-time configuration.
 
     One declarative YAML or JSON file holds the sections routes, services, rate_limits and
     cors; entities are keyed by path_pattern, service_name and rule_name.
     """
+    refuse_unsafe()  # as the group is invoked: never while --help lists it
 
 
 @config_cli.command("export")
@@ -181,8 +192,10 @@ class Lifetime(click.ParamType):
 
 
 @click.group("token", cls=AppGroup)
+@with_appcontext
 def token_cli():
     """Issue JWTs signed with the gateway's keys."""
+    refuse_unsafe()  # as the group is invoked: never while --help lists it
 
 
 @token_cli.command("create")
@@ -232,8 +245,10 @@ def checked_base_url(value: str) -> str:
 
 
 @click.group("logs", cls=AppGroup)
+@with_appcontext
 def logs_cli():
     """Maintain the request log (GatewayLog rows)."""
+    refuse_unsafe()  # as the group is invoked: never while --help lists it
 
 
 @logs_cli.command("purge")
@@ -259,8 +274,10 @@ def purge_logs(days, batch_size):
 
 
 @click.group("health", cls=AppGroup)
+@with_appcontext
 def health_cli():
     """Check the registered services' health."""
+    refuse_unsafe()  # as the group is invoked: never while --help lists it
 
 
 @health_cli.command("check")
@@ -302,6 +319,7 @@ class MigrationCommands(click.Group):
         self.database_url = database_url
 
     def invoke(self, ctx):
+        refuse_unsafe()
         try:
             return super().invoke(ctx)
         except SQLAlchemyError as exc:

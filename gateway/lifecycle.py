@@ -24,7 +24,14 @@ def run_in_background(app, task) -> None:
 
 
 def worker_started(app) -> None:
-    """Called by gunicorn's ``post_worker_init`` hook."""
+    """Called by gunicorn's ``post_worker_init`` hook.
+
+    :raise SettingsError: the settings are unsafe (gunicorn.conf.py refused them already).
+    """
+    if KEY in getattr(app, "extensions", {}):
+        from gateway.refusal import refuse_unsafe
+
+        refuse_unsafe(app)
     _run(app, "start")
 
 

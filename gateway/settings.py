@@ -227,6 +227,29 @@ def parse_host(name: str, raw: str) -> str | None:
     return value
 
 
+def parse_listen(name: str, raw: str) -> tuple[str, int] | None:
+    """Accept ``HOST:PORT`` (``[v6]:PORT`` for IPv6) to bind; empty means unset."""
+    value = raw.strip()
+    if not value:
+        return None
+    expected = "HOST:PORT to bind, like 127.0.0.1:8001 or [::1]:8001 (or empty: none)"
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 1 <= int(port) <= 65535 or not host:
+        raise SettingsError(name, expected, raw)
+    if ":" in host and not (host.startswith("[") and host.endswith("]")):
+        raise SettingsError(name, expected, raw)
+    try:
+        host = parse_host(name, host)
+    except SettingsError:
+        raise SettingsError(name, expected, raw) from None
+    return host, int(port)
+
+
+def format_bind(host: str, port: int) -> str:
+    """Return gunicorn's spelling of an address: ``host:port``, an IPv6 address in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def parse_pem(name: str, raw: str) -> str | None:
     """Accept a PEM key given inline (with \\n escapes) or as a path to a file; empty means unset."""
     value = raw.strip()
@@ -259,6 +282,10 @@ class Settings:
     host: str | None = _setting(
         "HOST", "", parse_host,
         "Address gunicorn binds; empty: 0.0.0.0, or 127.0.0.1 when development signs with the default SECRET_KEY",
+    )
+    admin_listen: tuple[str, int] | None = _setting(
+        "ADMIN_LISTEN", "", parse_listen,
+        "HOST:PORT of a second listener for the admin API, docs and dashboard (then 404 on PORT); empty: PORT serves all",
     )
     environment: str = _setting(
         "ENVIRONMENT", "development", choice_parser("development", "testing", "staging", "production", lower=True),
@@ -354,8 +381,14 @@ class Settings:
                                                "Seconds between refreshes of the dashboard page")
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Read and validate every setting from ``environ`` (default: ``os.environ``)."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, refuse_unsafe: bool = True,
+                 **overrides: Any) -> Settings:
+        """Read and validate every setting from ``environ`` (default: ``os.environ``).
+
+        ``refuse_unsafe=False`` leaves the refusal of an unsafe key (:meth:`unsafe_key_error`) to
+        the caller: the app is built with it (``flask --help`` lists its commands) and refuses
+        to act (gateway.refusal).
+        """
         env = os.environ if environ is None else environ
         values = {}
         for field in dataclasses.fields(cls):
@@ -364,20 +397,30 @@ class Settings:
             values[field.name] = meta["parse"](meta["env"], raw)
         values.update(overrides)
         settings = cls(**values)
+        if refuse_unsafe and (error := settings.unsafe_key_error()):
+            raise error
         settings.check()
         return settings
 
-    def check(self) -> None:
-        """Refuse combinations that are individually valid but unsafe."""
+    def unsafe_key_error(self) -> SettingsError | None:
+        """Return the refusal of a valid but unsafe key (the published default outside development), or None."""
         if self.environment != "development" and self.secret_key == DEFAULT_SECRET_KEY:
             # The default is published: with it anyone can sign an admin token.
-            raise SettingsError("SECRET_KEY", f"a secret of your own when ENVIRONMENT={self.environment} "
-                                              "(the published default is accepted only in development)")
+            return SettingsError("SECRET_KEY", f"a secret of your own when ENVIRONMENT={self.environment} "
+                                               "(the published default is accepted only in development)")
         if self.environment == "production" and len(self.secret_key) < 32 and self.algorithm.startswith("HS"):
-            raise SettingsError("SECRET_KEY", "at least 32 characters when ENVIRONMENT=production")
+            return SettingsError("SECRET_KEY", "at least 32 characters when ENVIRONMENT=production")
+        return None
+
+    def check(self) -> None:
+        """Refuse combinations that are individually valid but inconsistent."""
         if self.gateway_body_idle_timeout > self.gateway_body_timeout:
             raise SettingsError("GATEWAY_BODY_IDLE_TIMEOUT", f"at most GATEWAY_BODY_TIMEOUT ({self.gateway_body_timeout:g} s)",
                                 f"{self.gateway_body_idle_timeout:g}")
+        if self.admin_listen and self.admin_listen[1] == self.port and (
+                self.admin_listen[0] == self.bind_host or {self.admin_listen[0], self.bind_host} & {"0.0.0.0", "::"}):
+            raise SettingsError("ADMIN_LISTEN", f"an address other than the proxy's {self.bind}",
+                                format_bind(*self.admin_listen))
         if self.algorithm[:2] in ("RS", "ES") and not self.jwt_public_key:
             raise SettingsError("JWT_PUBLIC_KEY", f"a PEM public key when ALGORITHM={self.algorithm}")
 
@@ -396,8 +439,21 @@ class Settings:
     @property
     def bind(self) -> str:
         """gunicorn's ``bind``: host and port (an IPv6 address in brackets)."""
-        host = self.bind_host
-        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+        return format_bind(self.bind_host, self.port)
+
+    @property
+    def binds(self) -> list[str]:
+        """gunicorn's ``bind``: the proxy's address, then the admin listener's when ADMIN_LISTEN is set."""
+        return [self.bind, format_bind(*self.admin_listen)] if self.admin_listen else [self.bind]
+
+    @property
+    def admin_base_url(self) -> str:
+        """Where a browser finds the admin API, docs and dashboard ("" : on the same listener)."""
+        if not self.admin_listen:
+            return ""
+        host, port = self.admin_listen
+        shown = "localhost" if host in ("0.0.0.0", "::") else host  # a wildcard: the machine's own name
+        return "http://" + format_bind(shown, port)
 
     def default_key_warning(self) -> str | None:
         """Say that the default key is in use, and where the gateway is offered because of it."""
@@ -442,6 +498,41 @@ class Settings:
     def service_urls(self) -> dict[str, str]:
         """Map each Mission Engadi service name to its configured URL."""
         return {name: getattr(self, env.lower()) for name, env, _default, _prefix in SERVICES}
+
+
+def setting_prefixes() -> tuple[str, ...]:
+    """Return the prefixes of the settings' families: the leading words two or more settings share.
+
+    ``RATE_LIMIT_ENABLED`` and ``RATE_LIMIT_WINDOW`` make ``RATE_LIMIT_``; ``GATEWAY_TIMEOUT`` and
+    ``GATEWAY_RETRY_COUNT`` make ``GATEWAY_``. A setting alone of its first word (``PORT``,
+    ``REDIS_URL``) makes none: its first word is no family of the gateway's.
+    """
+    families: dict[str, list[list[str]]] = {}
+    for name, _default, _doc in settings_table():
+        words = name.split("_")
+        families.setdefault(words[0], []).append(words)
+    prefixes = []
+    for members in families.values():
+        if len(members) > 1:
+            shared = [words[0] for words in zip(*members, strict=False) if len(set(words)) == 1]
+            prefixes.append("_".join(shared) + "_")
+    return tuple(sorted(prefixes))
+
+
+def unknown_setting_warnings(environ: Mapping[str, str] | None = None) -> list[str]:
+    """Return one warning per variable of a settings family that is no setting, with the nearest name."""
+    import difflib
+
+    env = os.environ if environ is None else environ
+    known = [name for name, _default, _doc in settings_table()]
+    prefixes = setting_prefixes()
+    warnings = []
+    for name in sorted(env):
+        if name.startswith(prefixes) and name not in known:
+            nearest = difflib.get_close_matches(name, known, n=1, cutoff=0.8)  # a typo, not a shared prefix
+            hint = f"did you mean {nearest[0]}?" if nearest else "no setting has a similar name"
+            warnings.append(f"WARNING: {name} is not a setting of the gateway and is ignored; {hint}")
+    return warnings
 
 
 def settings_table() -> list[tuple[str, str, str]]:

@@ -2,7 +2,7 @@
 
 Backends: SQLite always; PostgreSQL when ``DATABASE_URL`` names one (each test session makes
 its own database beside it and drops it at the end); Redis when ``REDIS_URL`` is set. With
-``GATEWAY_REQUIRE_BACKENDS=1`` (set by ``.ci/run``) a missing or unreachable backend fails
+``TESTS_REQUIRE_BACKENDS=1`` (set by ``.ci/run``) a missing or unreachable backend fails
 the run instead of being skipped.
 """
 
@@ -43,9 +43,9 @@ def pytest_report_header(config):
 
 def pytest_collection_modifyitems(config, items):
     if require_backends() and "postgresql" not in DB_BACKENDS:
-        raise pytest.UsageError("GATEWAY_REQUIRE_BACKENDS=1 but DATABASE_URL does not name a PostgreSQL database")
+        raise pytest.UsageError("TESTS_REQUIRE_BACKENDS=1 but DATABASE_URL does not name a PostgreSQL database")
     if require_backends() and not REDIS_URL:
-        raise pytest.UsageError("GATEWAY_REQUIRE_BACKENDS=1 but REDIS_URL is not set")
+        raise pytest.UsageError("TESTS_REQUIRE_BACKENDS=1 but REDIS_URL is not set")
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from demo import layout as layouts
+from demo.console import PROMPT
 from demo.processes import port_problem
 from gateway.settings import SERVICES
 from tests.support.http import local_session
@@ -181,10 +182,30 @@ def stop_and_start_a_standin(demo: Demo) -> None:
         assert client.get(url, timeout=10).status_code == 200
 
 
+def use_the_login_link_and_the_token_command(demo: Demo, banner: str) -> None:
+    """The banner's login link signs in; `token ID user` prints a token the gateway takes, as the stand-in says."""
+    base = demo.layout.gateway_url
+    link = re.search(rf"^({re.escape(base)}/dashboard/login\?token=\S+)$", banner, re.M).group(1)
+    with local_session() as client:
+        signed_in = client.get(link, timeout=10, allow_redirects=False)
+        assert signed_in.status_code in (302, 303), signed_in.text
+        assert "Set-Cookie" in signed_in.headers
+        hint = client.post(f"{base}/api/v1/auth/login", json={"username": "x"}, timeout=10).json()["message"]
+        assert "type `token ID user` in the demo's terminal" in hint
+        demo.send("token ops-1 user")
+        # The prompt waits on the line the answer completes (it shows before each command typed).
+        user_token = re.search(rf"^{PROMPT}export TOKEN=(\S+)$", demo.wait_for("export TOKEN=", timeout=20), re.M)
+        reply = client.get(f"{base}/api/v1/content/articles", timeout=10,
+                           headers={"Authorization": f"Bearer {user_token.group(1)}"})
+        assert reply.status_code == 200, reply.text
+        assert reply.json()["received_headers"]["X-User-ID"] == "ops-1"
+
+
 def test_demo_answers_its_calls_and_stops_on_ctrl_c(start_demo):
     demo = start_demo()
     banner = demo.wait_for("Ctrl-C stops everything.")
     make_the_printed_calls(banner, demo.layout.gateway_url)
+    use_the_login_link_and_the_token_command(demo, banner)
     stop_and_start_a_standin(demo)
     groups = child_groups(demo.process.pid)
     assert len(groups) == 10  # nine stand-ins and the gateway, each its own process group

@@ -24,7 +24,7 @@ PACKAGE = ROOT / "gateway"
 LAYERS = (
     ("specs", ("gateway.specs",)),
     ("base", ("gateway.errors", "gateway.redact", "gateway.settings", "gateway.logconfig", "gateway.lifecycle",
-              "gateway.server", "gateway.upstream", "gateway.services", "gateway.background",
+              "gateway.refusal", "gateway.server", "gateway.upstream", "gateway.services", "gateway.background",
               "gateway.redisurl")),
     ("data", ("gateway.extensions", "gateway.coordination", "gateway.models", "gateway.schemas")),
     ("capabilities", ("gateway.config", "gateway.circuits", "gateway.health", "gateway.requestlog",

@@ -29,7 +29,8 @@ def host_env(tmp_path, port: int) -> dict:
            if not k.startswith(("FLASK_", "PROMETHEUS_")) and k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}", PORT=str(port), WEB_CONCURRENCY="3",
                DATABASE_URL=f"sqlite:///{tmp_path / 'host.db'}", SECRET_KEY=TEST_SECRET, ENVIRONMENT="production",
-               LOG_LEVEL="WARNING", HOST="127.0.0.1")  # a host would bind every address; tests stay on loopback
+               LOG_LEVEL="WARNING", HOST="127.0.0.1",  # a host would bind every address; tests stay on loopback
+               GATEWAY_TIMOUT="5")  # an operator's typo, to be named at start-up
     return env
 
 
@@ -59,6 +60,12 @@ def test_release_migrates_and_web_serves_on_port(deployed):
         routes = http.get(f"{deployed.url}/api/v1/gateway/routes", timeout=30,
                           headers={"Authorization": f"Bearer {token('ops', ('admin',))}"})
         assert routes.status_code == 200 and routes.json() == {"items": [], "total": 0}, routes.text
+
+
+def test_a_mistyped_setting_is_named_at_start_up(deployed):
+    unknown = [line for line in deployed.output().splitlines() if "is not a setting" in line]
+    assert unknown == ["WARNING: GATEWAY_TIMOUT is not a setting of the gateway and is ignored; "
+                       "did you mean GATEWAY_TIMEOUT?"]
 
 
 def test_web_concurrency_without_redis_runs_one_worker_and_says_why(deployed):

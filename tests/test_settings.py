@@ -7,7 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from gateway.settings import DEFAULT_SECRET_KEY, Settings, SettingsError, parse_bool, settings_table
+from gateway.settings import (
+    DEFAULT_SECRET_KEY,
+    Settings,
+    SettingsError,
+    parse_bool,
+    setting_prefixes,
+    settings_table,
+    unknown_setting_warnings,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 VARIABLES = [name for name, _default, _doc in settings_table()]
@@ -18,6 +26,8 @@ PUBLIC_PEM = "-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC KEY-----"  # r
 
 BAD_VALUES = [
     ("PROJECT_NAME", "  "), ("PORT", "0"), ("PORT", "65536"), ("PORT", "http"), ("ENVIRONMENT", "prod"),
+    ("ADMIN_LISTEN", "8001"), ("ADMIN_LISTEN", ":8001"), ("ADMIN_LISTEN", "::1:8001"), ("ADMIN_LISTEN", "localhost:0"),
+    ("ADMIN_LISTEN", "my host:8001"), ("ADMIN_LISTEN", "127.0.0.1:8000"), ("ADMIN_LISTEN", "0.0.0.0:8000"),
     ("HOST", "256.0.0.1"), ("HOST", "my host"), ("HOST", "http://0.0.0.0"), ("HOST", "-bad-.example"),
     ("JWT_ISSUER", "https://auth example"), ("JWT_AUDIENCE", "gate\tway"),
     ("SECRET_KEY", ""), ("ALGORITHM", "none"), ("ALGORITHM", "HS999"),
@@ -214,3 +224,34 @@ def test_flask_db_upgrade_stops_with_one_line_on_a_bad_setting(tmp_path, variabl
     assert len(lines) == 1 and named in lines[0], result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert not database.exists()
+
+
+def test_the_prefixes_are_the_families_of_the_settings():
+    prefixes = setting_prefixes()
+    assert {"GATEWAY_", "CIRCUIT_BREAKER_", "HEALTH_CHECK_", "RATE_LIMIT_", "JWT_", "REQUEST_LOG_"} <= set(prefixes)
+    for prefix in prefixes:
+        assert sum(name.startswith(prefix) for name in VARIABLES) >= 2, prefix
+    assert not {"PORT_", "REDIS_", "HOST_", "PROJECT_"} & set(prefixes)  # a setting alone makes no family
+
+
+@pytest.mark.parametrize(("name", "nearest"), [
+    ("GATEWAY_TIMOUT", "GATEWAY_TIMEOUT"), ("RATE_LIMIT_PER_USERS", "RATE_LIMIT_PER_USER"),
+    ("CIRCUIT_BREAKER_TIMOUT", "CIRCUIT_BREAKER_TIMEOUT"), ("JWT_AUDIANCE", "JWT_AUDIENCE"),
+])
+def test_a_mistyped_setting_is_named_with_the_nearest_one(name, nearest):
+    assert unknown_setting_warnings({name: "5", "GATEWAY_TIMEOUT": "5"}) == [
+        f"WARNING: {name} is not a setting of the gateway and is ignored; did you mean {nearest}?"]
+
+
+def test_no_warning_for_settings_or_other_variables():
+    env = {**dict.fromkeys(VARIABLES, "x"), "PATH": "/bin", "REDIS_PASSWORD": "x", "HOSTNAME": "h", "PORTAL": "1"}
+    assert unknown_setting_warnings(env) == []
+
+
+def test_a_name_like_no_setting_says_so():
+    assert unknown_setting_warnings({"GATEWAY_XYZZY": "1"}) == [
+        "WARNING: GATEWAY_XYZZY is not a setting of the gateway and is ignored; no setting has a similar name"]
+
+
+def test_the_test_suite_sets_no_variable_of_the_gateways_families():
+    assert unknown_setting_warnings() == []  # this process's environment: the suite and its tooling

@@ -7,7 +7,10 @@ again therefore writes nothing and does not move the configuration version.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from gateway.config import declarative, planner
+from gateway.models import CorsConfig, RateLimitRule, RouteConfig, ServiceHealth, read_version
 from gateway.settings import SERVICES
 
 PUBLIC_SERVICES = frozenset({"auth"})  # routes that need no token (login, registration)
@@ -51,3 +54,16 @@ def seed(session, settings) -> list[planner.Change]:
     if planner.writes(changes):
         planner.apply(session, changes)
     return changes
+
+
+def never_configured(session) -> bool:
+    """Whether the configuration was never written: version 0 and no route, service, rule or CORS row.
+
+    Every write (admin API, CLI, import, seed) bumps the version in its own transaction, so a
+    gateway whose operator deleted everything is not "never configured": ``seed --if-empty``
+    leaves it empty.
+    """
+    if read_version(session):
+        return False
+    return not any(session.execute(sa.select(sa.literal(1)).select_from(model).limit(1)).first()
+                   for model in (RouteConfig, ServiceHealth, RateLimitRule, CorsConfig))

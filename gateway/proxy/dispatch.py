@@ -7,6 +7,11 @@ and everything else straight through :data:`gateway.proxy.steps.STEPS` inside a 
 context (``current_app`` works; Flask's request object is not there), then finishes it in
 :mod:`gateway.proxy.finish`. This is the only way a proxied request is served.
 
+With ``ADMIN_LISTEN`` (:mod:`gateway.server.listeners`) the split also depends on the listener:
+the proxy's answers 404 for the admin listener's paths (the admin API but its health, the docs,
+the dashboard, ``/metrics``) before any check, as if they did not exist; the admin listener
+serves the gateway's own endpoints and proxies nothing (404, or the redirect of a short docs path).
+
 The split is decided on the normalised path's match keys, as the pipeline decides which paths
 are reserved, never on gunicorn's ``PATH_INFO`` (percent-decoded, dot segments unresolved,
 shifted by a client's ``SCRIPT_NAME`` header). A request for a reserved path is handed to Flask
@@ -30,18 +35,21 @@ from werkzeug.wsgi import ClosingIterator
 
 from gateway.circuits.registry import release_ticket
 from gateway.config.runtime import runtime
-from gateway.errors import GatewayError, error_body
+from gateway.errors import GatewayError, RouteNotFound, error_body
 from gateway.proxy import steps
 from gateway.proxy.context import ProxyContext
 from gateway.proxy.finish import finish
 from gateway.proxy.forwarding.response import Answer
-from gateway.proxy.steps.normalise import request_path
+from gateway.proxy.steps.loops import refuse_loops
+from gateway.proxy.steps.normalise import normalise, request_path
+from gateway.proxy.welcome import docs_redirect
 from gateway.requestlog.recorder import begin
+from gateway.server.listeners import admin_addresses, on_admin_listener
 from gateway.server.requestid import current as current_request_id
 from gateway.server.target import split_target
 from gateway.specs.paths import BadPath
 from gateway.specs.prefixes import METHODS
-from gateway.specs.routes import is_reserved_path
+from gateway.specs.routes import is_admin_listener_path, is_reserved_path
 
 log = logging.getLogger("gateway.dispatch")
 JSON = ("Content-Type", "application/json")
@@ -59,30 +67,72 @@ def init_app(app) -> None:
     app.add_url_rule("/", endpoint=PROXY_ENDPOINT, defaults={"path": ""}, methods=METHODS)
     app.add_url_rule("/<path:path>", endpoint=PROXY_ENDPOINT, methods=METHODS)
     flask_wsgi = app.wsgi_app
+    admin = admin_addresses(app.config["GATEWAY_SETTINGS"].admin_listen)
 
     def wsgi_app(environ, start_response):
-        if is_own(app, environ):
+        if classify(app, environ) is OWN:
             return flask_wsgi(environ, start_response)
         return serve(app, environ, start_response)
 
-    app.wsgi_app = wsgi_app
+    def split_wsgi_app(environ, start_response):
+        on_admin = on_admin_listener(environ, admin)
+        kind = classify(app, environ, hide_admin=not on_admin)
+        if kind is OWN:
+            return flask_wsgi(environ, start_response)
+        if kind is HIDDEN:
+            return serve(app, environ, start_response, NOT_HERE)
+        if kind is PROXIED and on_admin:
+            return serve(app, environ, start_response, ADMIN_LISTENER)
+        return serve(app, environ, start_response)
+
+    app.wsgi_app = split_wsgi_app if admin else wsgi_app
 
 
-def is_own(app, environ: dict) -> bool:
-    """Return whether the request is for the gateway's own endpoints; if so, point Flask at its normalised path.
+OWN, RESERVED, PROXIED, HIDDEN = "own", "reserved", "proxied", "hidden"
 
-    A malformed path is not: the pipeline answers it with a 400.
+
+def classify(app, environ: dict, hide_admin: bool = False) -> str:
+    """Return who answers: Flask (OWN), the pipeline refusing a reserved path, the proxy, or a 404 (HIDDEN).
+
+    ``hide_admin``: this listener is not the admin one, so the admin listener's paths are HIDDEN.
+    For OWN, Flask is pointed at the normalised path.
     """
     try:
         path, keys = request_path(environ, split_target(environ)[0])
     except BadPath:
-        return False
+        return PROXIED  # the pipeline answers it with a 400
     if not is_reserved_path(keys):
-        return False  # the hot path: decided on the keys alone
+        return PROXIED  # the hot path: decided on the keys alone
+    if hide_admin and is_admin_listener_path(keys):
+        return HIDDEN
     # Flask routes on PATH_INFO (percent-decoded, WSGI's latin-1 text) under SCRIPT_NAME.
     environ["PATH_INFO"] = unquote(path, encoding="latin-1")
     environ["SCRIPT_NAME"] = ""
-    return routed_endpoint(app, environ) != PROXY_ENDPOINT
+    return RESERVED if routed_endpoint(app, environ) == PROXY_ENDPOINT else OWN
+
+
+def not_here(ctx) -> None:
+    """Step: a path of the admin listener, asked on the proxy's (ADMIN_LISTEN): as if it did not exist.
+
+    :raise RouteNotFound:
+    """
+    raise RouteNotFound(f"No route matches {ctx.path}.")
+
+
+def admin_listener_only(ctx):
+    """Step: the admin listener proxies nothing; a short docs path still redirects.
+
+    :raise RouteNotFound:
+    """
+    answer = docs_redirect(ctx)
+    if answer is None:
+        raise RouteNotFound(f"No route matches {ctx.path}: this is the admin listener (ADMIN_LISTEN), "
+                            "it serves the admin API, docs, dashboard, health and metrics only.")
+    return answer
+
+
+NOT_HERE = (normalise, not_here)
+ADMIN_LISTENER = (refuse_loops, normalise, admin_listener_only)
 
 
 def routed_endpoint(app, environ: dict) -> str | None:
@@ -95,15 +145,15 @@ def routed_endpoint(app, environ: dict) -> str | None:
         return None
 
 
-def serve(app, environ: dict, start_response):
-    """Answer one proxied request through the steps."""
+def serve(app, environ: dict, start_response, pipeline=steps.STEPS):
+    """Answer one proxied request through the steps (``pipeline``: the proxy's, or a refusal's)."""
     with app.app_context():
         begin(environ)
         ctx = ProxyContext(environ, runtime().current())
         token = current_request_id.set(ctx.request_id)  # for the log lines written on the way
         try:
             try:
-                answer, own, error = run_steps(ctx)
+                answer, own, error = run_steps(ctx, pipeline)
             finally:
                 release_ticket(ctx)  # a trial slot the request took and no outcome gave back
             headers, on_close = finish(environ, ctx, answer, own, error)
@@ -113,10 +163,10 @@ def serve(app, environ: dict, start_response):
     return ClosingIterator(answer.body, on_close) if on_close is not None else answer.body
 
 
-def run_steps(ctx) -> tuple[Answer, bool, str | None]:
+def run_steps(ctx, pipeline=steps.STEPS) -> tuple[Answer, bool, str | None]:
     """Return the answer, whether the gateway gave it (not the upstream), and the error for the log."""
     try:
-        answer = steps.run(ctx)
+        answer = steps.run(ctx, pipeline)
     except GatewayError as exc:
         return error_answer(exc, ctx.request_id), True, f"{exc.error}: {ctx.error or exc.description}"
     except Exception:  # noqa: BLE001 (logged with its traceback; the client gets the contract's 500)

@@ -23,6 +23,9 @@ RESERVED_PATHS = tuple(tuple(path[1:].split("/")) for path in prefixes.OWN_PATHS
 RESERVED_NAMESPACES = tuple(tuple(path[1:].split("/")) for path in prefixes.OWN_NAMESPACES)
 ADMIN_NAMESPACE = tuple(prefixes.ADMIN_API[1:].split("/"))
 _RESERVED_FIRST = frozenset(keys[0] for keys in RESERVED_PATHS + RESERVED_NAMESPACES)
+_ADMIN_LISTENER_PATHS = tuple(tuple(path[1:].split("/")) for path in prefixes.ADMIN_LISTENER_PATHS)
+_ADMIN_LISTENER_NAMESPACES = tuple(tuple(path[1:].split("/")) for path in prefixes.ADMIN_LISTENER_NAMESPACES)
+_PUBLIC_OWN_PATHS = tuple(tuple(path[1:].split("/")) for path in prefixes.PUBLIC_OWN_PATHS)
 
 
 class BadPattern(ValueError):
@@ -108,6 +111,13 @@ def is_reserved_path(keys: tuple[str, ...]) -> bool:
     if not keys or keys[0] not in _RESERVED_FIRST:
         return False  # most proxied paths: one set lookup (this runs on every request)
     return keys in RESERVED_PATHS or any(keys[:len(ns)] == ns for ns in RESERVED_NAMESPACES)
+
+
+def is_admin_listener_path(keys: tuple[str, ...]) -> bool:
+    """Return whether a reserved path belongs to the admin listener when there is one (ADMIN_LISTEN)."""
+    if keys in _PUBLIC_OWN_PATHS:
+        return False
+    return keys in _ADMIN_LISTENER_PATHS or any(keys[:len(ns)] == ns for ns in _ADMIN_LISTENER_NAMESPACES)
 
 
 def is_reserved(pattern: Pattern) -> bool:

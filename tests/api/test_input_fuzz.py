@@ -15,7 +15,7 @@ without a change here. In process through Flask's test client, like ``test_schem
 and for its reasons; on each database backend.
 
 Reproducible: hypothesis derandomised (the examples are a function of the test's name) and no
-example database. ``GATEWAY_INPUT_FUZZ_EXAMPLES`` sets the examples per operation (default 60).
+example database. ``TESTS_INPUT_FUZZ_EXAMPLES`` sets the examples per operation (default 60).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from tests.support.database import empty_tables
 from tests.support.fuzzing import ROUTE_ID, RULE_ID, SERVICE, ensure_known_rows, local_names_only
 from tests.support.tokens import TEST_SECRET, token
 
-EXAMPLES = int(os.environ.get("GATEWAY_INPUT_FUZZ_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("TESTS_INPUT_FUZZ_EXAMPLES", "60"))
 # No shrinking: it could take minutes on inputs this large; the failing request is printed as drawn.
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))

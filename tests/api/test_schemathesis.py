@@ -32,8 +32,8 @@ database): schemathesis' lazy ``from_fixture`` loader does not work with pytest 
 and a service that exist, so the ``{id}`` operations reach real rows (the stateful phase,
 which would need OpenAPI links, is off). Host names in fuzzed URLs are not looked up in DNS.
 
-``GATEWAY_FUZZ_EXAMPLES`` sets the examples of the fuzzing phase per operation (default 25);
-``GATEWAY_FUZZ_SEED`` picks another seed (default fixed, so that runs are reproducible).
+``TESTS_FUZZ_EXAMPLES`` sets the examples of the fuzzing phase per operation (default 25);
+``TESTS_FUZZ_SEED`` picks another seed (default fixed, so that runs are reproducible).
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ from tests.support.database import empty_tables
 from tests.support.fuzzing import ROUTE_ID, RULE_ID, SERVICE, ensure_known_rows, local_names_only
 from tests.support.tokens import TEST_SECRET, token
 
-EXAMPLES = int(os.environ.get("GATEWAY_FUZZ_EXAMPLES", "25"))
-SEED = int(os.environ.get("GATEWAY_FUZZ_SEED", "20261126"))
+EXAMPLES = int(os.environ.get("TESTS_FUZZ_EXAMPLES", "25"))
+SEED = int(os.environ.get("TESTS_FUZZ_SEED", "20261126"))
 
 
 def served_document() -> dict:

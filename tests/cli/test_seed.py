@@ -127,6 +127,42 @@ class TestIdempotence:
         assert "Seed: 1 created, 20 left as they were" in result.stdout
 
 
+class TestIfEmpty:
+    def test_seeds_a_configuration_never_written(self, app, runner):
+        result = runner.invoke(args=["seed", "--if-empty"])
+        assert result.exit_code == 0, result.output
+        assert rows.counts(app) == SEEDED
+        assert "Seed: 21 created" in result.stdout
+
+    def test_a_deleted_route_stays_deleted(self, app, runner):
+        seed(runner)
+        rows.delete(app, RouteConfig, path_pattern="/api/v1/ai/*")
+        before, version = rows.snapshot(app), rows.version(app)
+        result = runner.invoke(args=["seed", "--if-empty"])
+        assert result.exit_code == 0, result.output
+        assert result.stdout == f"Seed: skipped, the configuration is not empty (version {version}).\n"
+        assert rows.snapshot(app) == before
+        assert rows.version(app) == version
+
+    def test_a_configuration_emptied_by_its_operator_stays_empty(self, app, runner):
+        seed(runner)
+        for model in (RouteConfig, ServiceHealth, RateLimitRule, CorsConfig):
+            rows.delete_all(app, model)
+        assert rows.version(app) > 0
+        assert runner.invoke(args=["seed", "--if-empty"]).exit_code == 0
+        assert rows.counts(app) == dict.fromkeys(SEEDED, 0)
+
+    @pytest.mark.parametrize("model", [RouteConfig, ServiceHealth, RateLimitRule, CorsConfig])
+    def test_a_row_written_without_the_version_counts_as_configured(self, app, runner, model):
+        seed(runner)
+        keep = {RouteConfig: "routes", ServiceHealth: "services", RateLimitRule: "rate_limits", CorsConfig: "cors"}
+        for other in {RouteConfig, ServiceHealth, RateLimitRule, CorsConfig} - {model}:
+            rows.delete_all(app, other)
+        rows.reset_version(app)
+        assert runner.invoke(args=["seed", "--if-empty"]).exit_code == 0
+        assert rows.counts(app) == {**dict.fromkeys(SEEDED, 0), keep[model]: SEEDED[keep[model]]}
+
+
 class TestCommandLine:
     def test_commands_are_registered_and_none_is_named_routes(self, app):
         assert {"seed", "config", "token", "logs"} <= set(app.cli.commands)

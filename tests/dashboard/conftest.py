@@ -2,7 +2,7 @@
 
 Playwright's own browser downloads are never used: Chromium is launched from the system's
 executable. Without it the browser tests are skipped, saying why; with
-``GATEWAY_REQUIRE_BACKENDS=1`` (CI, which installs it) they fail instead.
+``TESTS_REQUIRE_BACKENDS=1`` (CI, which installs it) they fail instead.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ def auth_key():
 
 @pytest.fixture(scope="module")
 def auth_service(auth_key):
-    with start_upstream("tests.support.upstreams.auth_service:app", AUTH_APP_PUBLIC_KEY=auth_key[1]) as server:
+    with start_upstream("tests.support.upstreams.auth_service:app", STANDIN_AUTH_PUBLIC_KEY=auth_key[1]) as server:
         yield server
 
 

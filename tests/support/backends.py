@@ -17,7 +17,7 @@ class BackendMissing(Exception):
 
 def require_backends() -> bool:
     """Return whether a missing backend must fail the run (CI) instead of skipping."""
-    return os.environ.get("GATEWAY_REQUIRE_BACKENDS", "").lower() in ("1", "true", "yes")
+    return os.environ.get("TESTS_REQUIRE_BACKENDS", "").lower() in ("1", "true", "yes")
 
 
 def _psycopg_url(url: str) -> sa.URL:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from gateway.coordination.dbtypes import utcnow
 from gateway.extensions import db
 from gateway.models import CorsConfig, GatewayLog, RateLimitRule, RouteConfig, ServiceHealth, read_version
+from gateway.models.config_version import ConfigVersion
 
 TABLES = {"routes": RouteConfig, "services": ServiceHealth, "rate_limits": RateLimitRule, "cors": CorsConfig}
 
@@ -65,6 +66,21 @@ def delete(app, model, **filters) -> None:
     """Delete the row matching ``filters``."""
     with app.app_context():
         db.session.delete(db.session.query(model).filter_by(**filters).one())
+        db.session.commit()
+
+
+def delete_all(app, model) -> None:
+    """Delete every row of ``model`` as an operator would (the configuration version moves)."""
+    with app.app_context():
+        for row in db.session.query(model):
+            db.session.delete(row)
+        db.session.commit()
+
+
+def reset_version(app) -> None:
+    """Forget the configuration version (as if the rows had been written by SQL, behind the gateway's back)."""
+    with app.app_context():
+        db.session.execute(sa.delete(ConfigVersion))
         db.session.commit()
 
 

@@ -27,9 +27,9 @@ STEPS = (
 )
 
 
-def run(ctx):
-    """Run the steps in order; return the first response one of them gives."""
-    for step in STEPS:
+def run(ctx, pipeline=STEPS):
+    """Run the steps of ``pipeline`` in order; return the first response one of them gives."""
+    for step in pipeline:
         response = step(ctx)
         if response is not None:
             return response

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from gateway.auth.adminguard import require_admin
 from gateway.errors import MethodNotAllowed, RouteNotFound, ServiceUnavailable
+from gateway.proxy import welcome
 from gateway.proxy.steps.cors import answers_preflight
 from gateway.specs.routes import ADMIN_NAMESPACE, is_reserved_path
 
 
-def match_route(ctx) -> None:
-    """Set ``ctx.route``.
+def match_route(ctx):
+    """Set ``ctx.route`` (without one: the welcome at ``/`` or a docs redirect, see :mod:`welcome`).
 
     :raise RouteNotFound: no active route matches the path.
     :raise MethodNotAllowed: routes match the path but none allows the method (``Allow`` set).
@@ -29,8 +30,12 @@ def match_route(ctx) -> None:
         if match.allowed:
             allow = ", ".join(sorted(match.allowed))
             raise MethodNotAllowed(f"{ctx.method} is not allowed here; allowed: {allow}.", headers={"Allow": allow})
+        answer = welcome.fallback(ctx)
+        if answer is not None:
+            return answer
         raise RouteNotFound(f"No route matches {ctx.path}.")
     ctx.route = match.route
+    return None
 
 
 def refuse_reserved(ctx) -> None:

@@ -1,4 +1,4 @@
-"""A stand-in auth service: validates RS256 tokens with its own key (AUTH_APP_PUBLIC_KEY).
+"""A stand-in auth service: validates RS256 tokens with its own key (STANDIN_AUTH_PUBLIC_KEY).
 
 ``POST /revoke`` with a bearer token revokes that token: ``/api/v1/auth/validate`` refuses it from then on.
 """
@@ -8,7 +8,7 @@ import os
 
 import jwt
 
-PUBLIC_KEY = os.environ.get("AUTH_APP_PUBLIC_KEY", "")
+PUBLIC_KEY = os.environ.get("STANDIN_AUTH_PUBLIC_KEY", "")
 CALLS = {"validate": 0}
 REVOKED: set[str] = set()
 
