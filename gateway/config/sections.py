@@ -1,4 +1,7 @@
-"""The sections of the declarative configuration: routes, services, rate_limits, cors.
+"""The sections of the declarative configuration: routes, services, rate_limits, cors, consumers.
+
+Consumers are written without their API keys: only their hashes are stored, and a key is a
+credential, not configuration (make new ones with ``POST /consumers/{id}/keys``).
 
 Each section names its table, its natural key (the file has no ids), the admin API schema that
 validates an entry, and the values an entry takes for the fields it leaves out (the same
@@ -11,9 +14,10 @@ import dataclasses
 import functools
 from collections.abc import Callable
 
-from gateway.models import ALL_METHODS, CORS_ROW_ID, CorsConfig, RateLimitRule, RouteConfig, ServiceHealth
+from gateway.models import ALL_METHODS, CORS_ROW_ID, Consumer, CorsConfig, RateLimitRule, RouteConfig, ServiceHealth
 from gateway.models.cors_config import fresh_cors
 from gateway.schemas import CorsSchema, RateLimitRuleSchema, RouteSchema, ServiceSchema
+from gateway.schemas.plugin import ConsumerSchema
 
 CORS_KEY = "settings"  # the key of the cors section's one entity
 # A route has target_url or targets (+ traffic); an exported file shows only the one in use.
@@ -85,6 +89,11 @@ def rule_defaults(_settings) -> dict:
     return {"path_pattern": None, "is_active": True}
 
 
+def consumer_defaults(_settings) -> dict:
+    """Values a consumer takes for the fields it leaves out (its API keys are never in the file)."""
+    return {"custom_id": None, "groups": []}
+
+
 def cors_defaults(settings) -> dict:
     """CORS values for the fields left out: ``CORS_ORIGINS`` and the built-in defaults (as a fresh row)."""
     return fresh_cors(settings)
@@ -95,5 +104,6 @@ SECTIONS: tuple[Section, ...] = (
     Section("services", ServiceHealth, "service_name", ServiceSchema, service_defaults),
     Section("rate_limits", RateLimitRule, "rule_name", RateLimitRuleSchema, rule_defaults),
     Section("cors", CorsConfig, None, CorsSchema, cors_defaults),
+    Section("consumers", Consumer, "username", ConsumerSchema, consumer_defaults),
 )
 SECTION_NAMES = tuple(section.name for section in SECTIONS)

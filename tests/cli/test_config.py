@@ -52,7 +52,7 @@ def seeded(app, runner):
 class TestExport:
     def test_every_section_without_ids_or_timestamps(self, seeded, runner):
         document = yaml.safe_load(export(runner))
-        assert list(document) == ["routes", "services", "rate_limits", "cors"]
+        assert list(document) == ["routes", "services", "rate_limits", "cors", "consumers"]
         assert len(document["routes"]) == 10 and len(document["services"]) == 9
         assert list(document["routes"][0]) == list(CUSTOM_ROUTE)
         assert list(document["services"][0]) == ["service_name", "service_url", "health_path"]
@@ -222,7 +222,7 @@ class TestValidation:
         "route": [],
     }
     EXPECTED = [
-        "route: unknown section (expected one of routes, services, rate_limits, cors)",
+        "route: unknown section (expected one of routes, services, rate_limits, cors, consumers)",
         "routes[1].path_pattern: Must not cover the gateway's own paths (/api/v1/gateway, /health, docs).",
         "routes[1].target_url: Must be an http:// or https:// URL with a host.",
         "routes[2].methods[1]: Must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS.",
@@ -289,3 +289,27 @@ class TestValidation:
         result = invoke(runner, "config", "import", write(tmp_path, broken), ok=False)
         assert result.stderr.splitlines()[0] == \
             "routes[3].retry_count: Must be greater than or equal to 0 and less than or equal to 10."
+
+
+class TestConsumers:
+    def test_consumers_round_trip_without_their_keys(self, app, runner, tmp_path):
+        from gateway.models import Consumer, ConsumerKey
+
+        rows.add(app, Consumer, username="partner-app", custom_id="crm-7", groups=["partners"])
+        consumer = rows.get(app, Consumer, username="partner-app")
+        rows.add(app, ConsumerKey, consumer_id=consumer.id, key_hash="ab" * 32, prefix="abcdefgh")
+        text = export(runner)
+        assert yaml.safe_load(text)["consumers"] == [{"username": "partner-app", "custom_id": "crm-7",
+                                                      "groups": ["partners"]}]
+        assert "abab" not in text and "abcdefgh" not in text and "key" not in text
+        path = tmp_path / "config.yaml"
+        path.write_text(text)
+        assert "unchanged  consumers    partner-app" in invoke(runner, "config", "import", str(path)).stdout
+        assert rows.get(app, ConsumerKey, prefix="abcdefgh") is not None  # an import leaves keys alone
+        with app.app_context():
+            empty_tables()
+        invoke(runner, "config", "import", write(tmp_path, {"consumers": [{"username": "new-app"}]}))
+        created = rows.get(app, Consumer, username="new-app")
+        assert (created.custom_id, list(created.groups)) == (None, [])
+        bad = invoke(runner, "config", "import", write(tmp_path, {"consumers": [{"username": "bad name"}]}), ok=False)
+        assert "consumers[0].username" in bad.output

@@ -80,18 +80,32 @@ def test_plugin_reply_answers_without_the_upstream(gateway, admin, upstream, htt
     assert response.status_code == 418 and response.content == b"short and stout"
 
 
-def test_a_raising_plugin_is_a_500_and_the_worker_goes_on(gateway, admin, upstream, http):
-    made = route(admin, upstream, "explosive", is_public=True)
+@pytest.mark.parametrize("phase", ["access", "header_filter"])
+def test_a_raising_plugin_is_a_500_and_the_worker_goes_on(gateway, admin, upstream, http, phase):
+    made = route(admin, upstream, f"explosive-{phase}", is_public=True)
     plugin(admin, name="explode", route_id=made["id"])
-    for _ in range(3):
-        response = http.get(f"{gateway[0].url}/explosive/x?boom=1", headers={"X-Request-ID": "boom-1"})
+    url = f"{gateway[0].url}/explosive-{phase}/x"
+    query = "access-boom" if phase == "access" else "headers-boom"
+    for attempt in range(3):
+        request_id = f"boom-{phase}-{attempt}"
+        response = http.get(f"{url}?{query}=1", headers={"X-Request-ID": request_id})
         assert response.status_code == 500
         assert response.json() == {"error": "internal_error", "message": "The gateway failed to handle the request.",
-                                   "request_id": "boom-1"}
-        assert http.get(f"{gateway[0].url}/explosive/x").status_code == 200
-    assert "plugin explode failed in its access phase request_id=boom-1" in gateway[0].output()
-    rows = wait_until(lambda: log_rows(admin, path="/explosive/x", status_code=500), within=10)
-    assert "plugin 'explode' failed" in rows[0]["error_message"]
+                                   "request_id": request_id}
+        assert http.get(url).status_code == 200
+    assert f"plugin explode failed in its {phase} phase request_id=boom-{phase}-0" in gateway[0].output()
+    rows = wait_until(lambda: log_rows(admin, path=f"/explosive-{phase}/x", status_code=500), within=10)
+    assert f"plugin 'explode' failed in its {phase} phase" in rows[0]["error_message"]
+
+
+def test_a_plugin_raising_in_the_log_phase_is_only_logged(gateway, admin, upstream, http):
+    made = route(admin, upstream, "explosive-log", is_public=True)
+    plugin(admin, name="explode", route_id=made["id"])
+    response = http.get(f"{gateway[0].url}/explosive-log/x?log-boom=1", headers={"X-Request-ID": "boom-log"})
+    assert response.status_code == 200 and response.json()["query"] == "log-boom=1"
+    wait_until(lambda: "plugin explode failed in its log phase request_id=boom-log" in gateway[0].output(),
+               within=5, what="the log line")
+    assert http.get(f"{gateway[0].url}/explosive-log/x").status_code == 200
 
 
 def test_key_auth_end_to_end(gateway, admin, upstream, http):

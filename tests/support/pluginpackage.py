@@ -18,13 +18,21 @@ from gateway.plugins import Plugin, Reply
 
 
 class Explode(Plugin):
-    """Raise in the access phase when the query string asks for it."""
+    """Raise in the phase the query string names."""
 
     name = "explode"
     priority = 500
 
     def access(self, ctx, conf, scratch):
-        if "boom" in ctx.query:
+        if "access-boom" in ctx.query:
+            raise RuntimeError("boom on purpose")
+
+    def header_filter(self, ctx, conf, scratch, headers):
+        if "headers-boom" in ctx.query:
+            raise RuntimeError("boom on purpose")
+
+    def log(self, ctx, conf, scratch, status):
+        if "log-boom" in ctx.query:
             raise RuntimeError("boom on purpose")
 
 
