@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 
 from gateway.api.blueprint import AdminBlueprint
 from gateway.config.runtime import configuration_changed
-from gateway.config.store import commit, create_row, delete_row, ensure_unique, get_or_404, update_row
+from gateway.config.store import commit, create_row, delete_row, get_or_404, update_row
 from gateway.errors import Conflict, NotFound, ValidationFailed
 from gateway.extensions import db
 from gateway.models import Consumer, ConsumerKey, PluginConfig, RouteConfig
@@ -184,8 +184,6 @@ class ConsumerById(MethodView):
     def put(self, data, consumer_id):
         """Update a consumer; fields left out stay as they were."""
         consumer = get_or_404(Consumer, consumer_id, "consumer")
-        if "username" in data:
-            ensure_unique(Consumer, "username", data["username"], "consumer", exclude=consumer.id)
         update_row(consumer, data, "username", "consumer")
         return consumer
 

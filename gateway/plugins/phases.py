@@ -42,7 +42,10 @@ def failed(ctx, bound: BoundPlugin, phase: str, exc: Exception) -> PluginFailed:
 def run_access(ctx, plan: PluginPlan, chain: Chain) -> Reply | None:
     """Run the access hooks in order; return the first reply (None: go on forwarding).
 
-    Once a plugin identifies a consumer, the rest of the chain is the consumer's.
+    Once a plugin identifies a consumer, the rest of the chain is the consumer's. When a plugin
+    ends the request (a reply, a refusal), ``ctx.plugins`` keeps only the plugins that were
+    reached (a failing one left out): the later phases run for them alone, so a plugin's
+    ``header_filter`` never runs without its ``access`` having run first.
 
     :raise GatewayError: a plugin's refusal, or :class:`PluginFailed`.
     """
@@ -56,10 +59,13 @@ def run_access(ctx, plan: PluginPlan, chain: Chain) -> Reply | None:
             try:
                 reply = bound.access(ctx, bound.conf, scratch_of(ctx, bound))
             except GatewayError:
+                ctx.plugins = plugins[:index]
                 raise
             except Exception as exc:  # noqa: BLE001 (any plugin bug is this request's 500)
+                ctx.plugins = plugins[:index - 1]
                 raise failed(ctx, bound, "access", exc) from None
             if reply is not None:
+                ctx.plugins = plugins[:index]
                 return reply
         if not switched and ctx.consumer is not None:
             switched = True

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from gateway.errors import GatewayError
+from gateway.errors import Forbidden, GatewayError
 from gateway.plugins.base import Plugin
 from gateway.plugins.chain import compile_plan
 from gateway.plugins.phases import PluginFailed, run_access
@@ -43,7 +43,15 @@ class Broken(Plugin):
         raise KeyError("bug")
 
 
-REGISTRY = PluginRegistry({cls.name: cls for cls in (Tag, Identify, Broken)}, frozenset())
+class Refuse(Plugin):
+    name = "refuse"
+    priority = 15
+
+    def access(self, ctx, conf, scratch):
+        raise Forbidden("no")
+
+
+REGISTRY = PluginRegistry({cls.name: cls for cls in (Tag, Identify, Broken, Refuse)}, frozenset())
 
 
 def row(name="tag", config=None, route=None, consumer=None, enabled=True):
@@ -129,3 +137,16 @@ def test_a_row_of_a_plugin_not_installed_fails_closed(monkeypatch):
     with pytest.raises(GatewayError) as raised:
         run_access(ctx, plan, plan.chain_for(ROUTE))
     assert raised.value.code == 500 and "'gone' cannot run" in ctx.error
+
+
+@pytest.mark.parametrize(("names", "error", "reached"), [
+    (("identify", "refuse", "tag"), Forbidden, ["identify", "refuse"]),  # the refusing plugin's later phases run
+    (("identify", "tag", "broken"), PluginFailed, ["identify", "tag"]),  # the failing plugin's do not
+])
+def test_later_phases_run_only_for_the_plugins_reached(names, error, reached):
+    plan = compile_plan([row(name) for name in names], REGISTRY)
+    ctx = context("/x", routes=[{"path_pattern": "/x"}])
+    ctx.route = types.SimpleNamespace(id=ROUTE)
+    with pytest.raises(error):
+        run_access(ctx, plan, plan.chain_for(ROUTE))
+    assert [bound.name for bound in ctx.plugins] == reached

@@ -73,6 +73,17 @@ def test_installed_entry_point_plugin_runs(gateway, admin, upstream, http):
     assert "X-Example" not in http.get(f"{gateway[0].url}/plain-route-missing").headers
 
 
+def test_later_plugins_run_no_phase_when_an_earlier_one_refuses(gateway, admin, upstream, http):
+    made = route(admin, upstream, "stamped-keyed")
+    plugin(admin, name="key-auth", route_id=made["id"])
+    plugin(admin, name="add-header", route_id=made["id"], config={"header_name": "X-Example"})
+    _, key = consumer_with_key(admin, "stamp-app")
+    refused = http.get(f"{gateway[0].url}/stamped-keyed/a")
+    assert refused.status_code == 401 and "X-Example" not in refused.headers  # add-header's access never ran
+    passed = http.get(f"{gateway[0].url}/stamped-keyed/a", headers={"apikey": key})
+    assert passed.status_code == 200 and passed.headers["X-Example"] == "yes"
+
+
 def test_plugin_reply_answers_without_the_upstream(gateway, admin, upstream, http):
     made = route(admin, upstream, "teapot", is_public=True)
     plugin(admin, name="teapot", route_id=made["id"])
