@@ -25,6 +25,7 @@ from gateway.schemas.plugin import (
     PluginListSchema,
     PluginQuerySchema,
     PluginSchema,
+    plugin_config,
 )
 from gateway.services import services
 from gateway.specs.prefixes import ADMIN_API
@@ -43,7 +44,8 @@ def flat_messages(messages, where: str) -> dict:
     if isinstance(messages, dict):
         found = {}
         for key, value in messages.items():
-            found.update(flat_messages(value, where if key == "_schema" else f"{where}.{key}"))
+            inner = where if key == "_schema" else f"{where}.{key}" if where else str(key)
+            found.update(flat_messages(value, inner))
         return found
     return {where: messages if isinstance(messages, list) else [messages]}
 
@@ -53,18 +55,10 @@ def checked_config(name: str, config: dict) -> dict:
 
     :raise ValidationFailed: unknown plugin (``name``), or a config its schema refuses (``config.<field>``).
     """
-    plugin = services().plugins.get(name)
-    if plugin is None:
-        raise invalid({"name": [f"No installed plugin is named {name!r} (GET /plugins/available lists them)."]})
-    schema = plugin.Config()
     try:
-        loaded = schema.load(config)
-        plugin.compile(loaded)
-        return schema.dump(loaded)
+        return plugin_config(name, config)
     except ValidationError as exc:
-        raise invalid(flat_messages(exc.messages, "config")) from None
-    except (TypeError, ValueError) as exc:
-        raise invalid({"config": [str(exc)]}) from None
+        raise invalid(flat_messages(exc.messages, "")) from None
 
 
 def check_scope(route_id, consumer_id) -> None:

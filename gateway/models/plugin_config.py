@@ -6,10 +6,12 @@ import datetime as dt
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gateway.coordination.dbtypes import UTCDateTime, utcnow
 from gateway.extensions import db
+from gateway.models.consumer import Consumer
+from gateway.models.route_config import RouteConfig
 
 
 class PluginConfig(db.Model):
@@ -26,6 +28,9 @@ class PluginConfig(db.Model):
         sa.Uuid, sa.ForeignKey("consumers.id", ondelete="CASCADE"), nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The scope's rows (the configuration file names them by path_pattern and username).
+    route: Mapped[RouteConfig | None] = relationship(RouteConfig)
+    consumer: Mapped[Consumer | None] = relationship(Consumer)
 
     @property
     def scope(self) -> str:

@@ -1,6 +1,6 @@
 """Plugin and consumer schemas of the admin API (a plugin's own ``config`` is checked by its schema)."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 from gateway.schemas.common import (
     NAME_FORM,
@@ -8,10 +8,33 @@ from gateway.schemas.common import (
     Boolean,
     GatewaySchema,
     InputSchema,
+    PathPattern,
     unique_list,
     validate_name,
     validate_rule_name,
 )
+from gateway.services import services
+
+
+def plugin_config(name: str, config: dict) -> dict:
+    """Return ``config`` as the installed plugin ``name`` loads it (with its defaults), ready to store.
+
+    :raise ValidationError: ``{"name": ...}`` when no such plugin is installed, ``{"config": ...}``
+        (the plugin schema's messages) when its schema or ``compile`` refuses the config.
+    """
+    plugin = services().plugins.get(name)
+    if plugin is None:
+        raise ValidationError({"name": [f"No installed plugin is named {name!r} "
+                                        "(GET /api/v1/gateway/plugins/available lists them)."]})
+    schema = plugin.Config()
+    try:
+        loaded = schema.load(config)
+        plugin.compile(loaded)
+        return schema.dump(loaded)
+    except ValidationError as exc:
+        raise ValidationError({"config": exc.messages}) from None
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"config": [str(exc)]}) from None
 
 
 class PluginSchema(InputSchema):
@@ -30,6 +53,22 @@ class PluginSchema(InputSchema):
                                                    "route+consumer > consumer > route > global."})
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+
+
+class PluginEntrySchema(GatewaySchema):
+    """A plugin in the declarative configuration file: its scope named by natural keys."""
+
+    name = fields.String(required=True, validate=validate_name)
+    route = PathPattern(for_route=True, allow_none=True)  # a route's path_pattern; null: every route
+    consumer = fields.String(allow_none=True, validate=validate_rule_name)  # a consumer's username; null: anyone
+    config = fields.Dict(keys=fields.String())
+    enabled = Boolean()
+
+    @post_load
+    def loaded_config(self, data, **_kwargs):
+        """Check the config with the plugin's own schema; keep it as stored (defaults filled)."""
+        data["config"] = plugin_config(data["name"], data.get("config", {}))
+        return data
 
 
 class PluginQuerySchema(GatewaySchema):
