@@ -27,7 +27,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
                       MAX_CONTENT_LENGTH=settings.gateway_max_body_size)  # the admin API's bodies too
     app.url_map.merge_slashes = False  # the proxy normalises paths itself, on the raw URI
 
-    from gateway import api, cli, dashboard, errors, extensions, logconfig, refusal, services
+    from gateway import api, cli, dashboard, errors, extensions, logconfig, plugins, refusal, services
     from gateway.api import health
     from gateway.auth import adminguard, identity
     from gateway.circuits import registry
@@ -45,6 +45,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     requestid.init_app(app)
     extensions.init_app(app)
     identity.init_app(app)
+    plugins.init_app(app)  # before runtime: each snapshot compiles the plugin rows with it
     runtime.init_app(app)
     registry.init_app(app)
     checker.init_app(app)

@@ -106,8 +106,9 @@ def seed_command(if_empty):
 def config_cli():
     """Export or import the run-time configuration.
 
-    One declarative YAML or JSON file holds the sections routes, services, rate_limits and
-    cors; entities are keyed by path_pattern, service_name and rule_name.
+    One declarative YAML or JSON file holds the sections routes, services, rate_limits, cors,
+    consumers (without their API keys) and plugins; entities are keyed by path_pattern,
+    service_name, rule_name, username, and a plugin by its name, route and consumer.
     """
     refuse_unsafe()  # as the group is invoked: never while --help lists it
 
@@ -150,7 +151,8 @@ def import_config(file, dry_run, prune):
     text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
     try:
         desired = declarative.load(text, None if file == "-" else file, settings())
-        problems = planner.unregistered_targets(db.session, desired, prune)
+        problems = (planner.unregistered_targets(db.session, desired, prune)
+                    + planner.unknown_scopes(db.session, desired, prune))
         if problems:
             raise declarative.ConfigInvalid(problems)
     except declarative.ConfigInvalid as exc:

@@ -40,6 +40,7 @@ class Services:
     limiter: flask_limiter.Limiter | None = None
     recorder: gateway.requestlog.recorder.Recorder | None = None
     api: flask_smorest.Api | None = None
+    plugins: gateway.plugins.registry.PluginRegistry | None = None
     # made in the worker on first use
     control_engines: dict = dataclasses.field(default_factory=dict)  # pid -> sqlalchemy Engine
     forwarder: gateway.proxy.forwarding.forwarder.Forwarder | None = None

@@ -183,6 +183,15 @@ def parse_origins(name: str, raw: str) -> tuple[str, ...]:
     return origins
 
 
+def parse_names(name: str, raw: str) -> frozenset[str]:
+    """Parse comma-separated names (plugin names: lower-case letters, digits, '-', '_', '.')."""
+    names = frozenset(filter(None, (part.strip() for part in raw.split(","))))
+    for item in names:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9._-]{0,99}", item):
+            raise SettingsError(name, "comma-separated plugin names (a-z, 0-9, '.', '_', '-')", item)
+    return names
+
+
 def parse_text(name: str, raw: str) -> str:
     """Accept any non-empty text."""
     if not raw.strip():
@@ -332,6 +341,8 @@ class Settings:
     trusted_proxies: tuple = _setting("TRUSTED_PROXIES", "", parse_networks, "IPs/CIDRs whose X-Forwarded-For/-Proto/-Host and Forwarded are believed")
     upstream_allowed_networks: tuple = _setting("UPSTREAM_ALLOWED_NETWORKS", "", parse_networks,
                                                 "CIDRs upstreams may be in; empty: any but link-local/cloud metadata")
+    gateway_plugins_disabled: frozenset = _setting("GATEWAY_PLUGINS_DISABLED", "", parse_names,
+                                                   "Plugins (built-in or installed) not loaded, comma-separated")
     rate_limit_enabled: bool = _setting("RATE_LIMIT_ENABLED", "true", parse_bool, "Apply the default per-user/per-IP rules")
     rate_limit_per_user: int = _setting("RATE_LIMIT_PER_USER", "1000", int_parser(1), "Default per-user limit per window")
     rate_limit_per_ip: int = _setting("RATE_LIMIT_PER_IP", "500", int_parser(1), "Default per-IP limit per window")

@@ -28,7 +28,7 @@ LAYERS = (
               "gateway.redisurl")),
     ("data", ("gateway.extensions", "gateway.coordination", "gateway.models", "gateway.schemas")),
     ("capabilities", ("gateway.config", "gateway.circuits", "gateway.health", "gateway.requestlog",
-                      "gateway.ratelimits", "gateway.auth", "gateway.metrics")),
+                      "gateway.ratelimits", "gateway.auth", "gateway.metrics", "gateway.plugins")),
     ("proxy", ("gateway.proxy",)),
     ("app", ("gateway.api", "gateway.dashboard", "gateway.cli", "gateway")),
 )

@@ -48,6 +48,7 @@ BAD_VALUES = [
     ("GATEWAY_BODY_TIMEOUT", "inf"),
     ("CORS_ORIGINS", "app.example.org"), ("CORS_ORIGINS", "https://a.example.org/path"),
     ("TRUSTED_PROXIES", "10.0.0.0/33"), ("TRUSTED_PROXIES", "proxy.local"),
+    ("GATEWAY_PLUGINS_DISABLED", "Key Auth"),
     ("UPSTREAM_ALLOWED_NETWORKS", "10.0.0.0/33"), ("UPSTREAM_ALLOWED_NETWORKS", "internal"), ("RATE_LIMIT_PER_USER", "0"),
     ("RATE_LIMIT_PER_IP", "many"), ("RATE_LIMIT_WINDOW", "0"), ("CIRCUIT_BREAKER_FAILURE_THRESHOLD", "0"),
     ("CIRCUIT_BREAKER_SUCCESS_THRESHOLD", "-1"), ("CIRCUIT_BREAKER_TIMEOUT", "soon"),

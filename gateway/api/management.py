@@ -16,7 +16,7 @@ from gateway.config.store import create_row, delete_row, get_by_or_404, get_or_4
 from gateway.errors import MethodNotAllowed, NotFound, ValidationFailed
 from gateway.extensions import db
 from gateway.health import report as health_report
-from gateway.models import RouteConfig, ServiceHealth
+from gateway.models import PluginConfig, RouteConfig, ServiceHealth
 from gateway.schemas import (
     AggregateHealthSchema,
     RouteListSchema,
@@ -29,7 +29,7 @@ from gateway.schemas.route import check_targets
 from gateway.specs.prefixes import ADMIN_API, METHODS
 
 bp = AdminBlueprint("management", __name__, url_prefix=ADMIN_API, description="Routes, services and health.")
-ADMIN_BLUEPRINTS = frozenset({"management", "monitoring", "configuration"})
+ADMIN_BLUEPRINTS = frozenset({"management", "monitoring", "configuration", "plugins"})
 
 
 def check_registered(targets) -> None:
@@ -86,8 +86,10 @@ class RouteById(MethodView):
 
     @bp.response(204)
     def delete(self, route_id):
-        """Delete a route."""
-        delete_row(get_or_404(RouteConfig, route_id, "route"))
+        """Delete a route (and its plugins)."""
+        route = get_or_404(RouteConfig, route_id, "route")
+        db.session.query(PluginConfig).filter_by(route_id=route.id).delete()  # SQLite does not enforce the cascade
+        delete_row(route)
 
 
 @bp.route("/services")

@@ -14,7 +14,7 @@ from collections import Counter
 import sqlalchemy as sa
 
 from gateway.config.sections import SECTIONS, Section
-from gateway.models import ServiceHealth
+from gateway.models import Consumer, RouteConfig, ServiceHealth
 
 ACTIONS = ("create", "update", "delete", "unchanged", "exists")
 
@@ -70,6 +70,28 @@ def unregistered_targets(session, desired: dict, prune: bool = False) -> list[st
         if missing:
             problems.append(f"routes[{index}].targets: not registered services: {', '.join(missing)} "
                             "(list them under services)")
+    return problems
+
+
+SCOPES = (("route", "routes", RouteConfig, "path_pattern"), ("consumer", "consumers", Consumer, "username"))
+
+
+def unknown_scopes(session, desired: dict, prune: bool = False) -> list[str]:
+    """Return a problem line per plugin naming a route or consumer that neither the file nor the database has.
+
+    With ``prune`` and a routes (consumers) section, the file's are the only ones left.
+    """
+    problems = []
+    for field, section, model, column in SCOPES:
+        listed = {entry[column] for entry in desired.get(section) or ()}
+        stored = not (prune and section in desired)
+        for index, plugin in enumerate(desired.get("plugins") or []):
+            value = plugin.get(field)
+            if value is None or value in listed:
+                continue
+            if stored and session.scalar(sa.select(model.id).where(getattr(model, column) == value)) is not None:
+                continue
+            problems.append(f"plugins[{index}].{field}: no {section[:-1]} {value!r} (list it under {section})")
     return problems
 
 

@@ -19,6 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from gateway import lifecycle
 from gateway.background import Poller
+from gateway.plugins.chain import PluginPlan
+from gateway.plugins.consumers import NO_CONSUMERS, ConsumerTable
 from gateway.services import services
 from gateway.specs.cors import CorsPolicy
 from gateway.specs.routes import RouteSpec, RouteTable
@@ -36,6 +38,8 @@ class Snapshot:
     services: dict  # service name -> service URL
     rules: tuple = ()  # compiled rate-limit rules (RuleSpec)
     via: str = ""  # the deployment's Via entry (the loop check and the forwarder's Via header)
+    plugins: PluginPlan | None = None  # None: no plugin is configured (the request path skips them)
+    consumers: ConsumerTable = NO_CONSUMERS  # key-auth's consumers, by id and by key hash
 
 
 EMPTY = Snapshot(version=-1, routes=RouteTable(()), cors=CorsPolicy.disabled(), services={})
@@ -87,7 +91,8 @@ class Runtime:
                 version = read_version(db.session)
                 if version == self.snapshot.version:
                     return False
-                self.snapshot = load_snapshot(db.session, version, self.app.config["GATEWAY_SETTINGS"])
+                self.snapshot = load_snapshot(db.session, version, self.app.config["GATEWAY_SETTINGS"],
+                                              services(self.app).plugins)
                 self._recover()
             except SQLAlchemyError as exc:
                 self._fail(exc)
@@ -115,10 +120,21 @@ class Runtime:
         self._failing = False
 
 
-def load_snapshot(session, version: int, settings) -> Snapshot:
-    """Read every configuration table and compile it."""
-    from gateway.models import RateLimitRule, RouteConfig, ServiceHealth, deployment_id
+def load_snapshot(session, version: int, settings, registry=None) -> Snapshot:
+    """Read every configuration table and compile it (plugin rows with ``registry``, the installed plugins)."""
+    from gateway.models import (
+        Consumer,
+        ConsumerKey,
+        PluginConfig,
+        RateLimitRule,
+        RouteConfig,
+        ServiceHealth,
+        deployment_id,
+    )
     from gateway.models.cors_config import load_cors
+    from gateway.plugins.chain import compile_plan
+    from gateway.plugins.consumers import compile_consumers
+    from gateway.plugins.registry import discover
     from gateway.specs.ratelimits import compile_rules
     from gateway.specs.via import via_entry
 
@@ -131,7 +147,10 @@ def load_snapshot(session, version: int, settings) -> Snapshot:
     )
     cors = CorsPolicy.from_row(load_cors(session))
     rules = compile_rules(session.query(RateLimitRule).all(), settings)
-    return Snapshot(version=version, routes=routes, cors=cors, services=services, rules=rules, via=via)
+    plugins = compile_plan(session.query(PluginConfig).all(), registry or discover(settings.gateway_plugins_disabled))
+    consumers = compile_consumers(session.query(Consumer).all(), session.query(ConsumerKey).all())
+    return Snapshot(version=version, routes=routes, cors=cors, services=services, rules=rules, via=via,
+                    plugins=plugins, consumers=consumers)
 
 
 def init_app(app) -> None:

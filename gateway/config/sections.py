@@ -1,4 +1,7 @@
-"""The sections of the declarative configuration: routes, services, rate_limits, cors.
+"""The sections of the declarative configuration: routes, services, rate_limits, cors, consumers, plugins.
+
+Consumers are written without their API keys: only their hashes are stored, and a key is a
+credential, not configuration (make new ones with ``POST /consumers/{id}/keys``).
 
 Each section names its table, its natural key (the file has no ids), the admin API schema that
 validates an entry, and the values an entry takes for the fields it leaves out (the same
@@ -11,9 +14,19 @@ import dataclasses
 import functools
 from collections.abc import Callable
 
-from gateway.models import ALL_METHODS, CORS_ROW_ID, CorsConfig, RateLimitRule, RouteConfig, ServiceHealth
+from gateway.models import (
+    ALL_METHODS,
+    CORS_ROW_ID,
+    Consumer,
+    CorsConfig,
+    PluginConfig,
+    RateLimitRule,
+    RouteConfig,
+    ServiceHealth,
+)
 from gateway.models.cors_config import fresh_cors
 from gateway.schemas import CorsSchema, RateLimitRuleSchema, RouteSchema, ServiceSchema
+from gateway.schemas.plugin import ConsumerSchema, PluginEntrySchema
 
 CORS_KEY = "settings"  # the key of the cors section's one entity
 # A route has target_url or targets (+ traffic); an exported file shows only the one in use.
@@ -63,6 +76,38 @@ class Section:
                 if value is not None or name not in OMITTED_WHEN_UNSET}
 
 
+@dataclasses.dataclass(frozen=True)
+class PluginSection(Section):
+    """Plugins: keyed by name and scope, the scope named by the route's path_pattern and the consumer's username."""
+
+    def key_of(self, values: dict) -> str:
+        return f"{values['name']} route={values.get('route') or '*'} consumer={values.get('consumer') or '*'}"
+
+    def rows(self, session) -> dict:
+        found = {self.key_of(self.values_of(row)): row for row in session.query(PluginConfig)}
+        return dict(sorted(found.items()))
+
+    def values_of(self, row) -> dict:
+        return {"name": row.name, "route": row.route.path_pattern if row.route else None,
+                "consumer": row.consumer.username if row.consumer else None, "config": row.config,
+                "enabled": row.enabled}
+
+    def exported(self, row) -> dict:
+        return {name: value for name, value in self.values_of(row).items()
+                if value is not None or name not in ("route", "consumer")}
+
+    def new_row(self, values: dict):
+        """Return a new row; its route and consumer are found by natural key (earlier sections are flushed)."""
+        from gateway.extensions import db
+
+        def find(model, column, value):
+            return db.session.query(model).filter_by(**{column: value}).one() if value is not None else None
+
+        return PluginConfig(name=values["name"], config=values["config"], enabled=values["enabled"],
+                            route=find(RouteConfig, "path_pattern", values["route"]),
+                            consumer=find(Consumer, "username", values["consumer"]))
+
+
 def _plain(value):
     return list(value) if isinstance(value, (list, tuple)) else value
 
@@ -85,6 +130,16 @@ def rule_defaults(_settings) -> dict:
     return {"path_pattern": None, "is_active": True}
 
 
+def consumer_defaults(_settings) -> dict:
+    """Values a consumer takes for the fields it leaves out (its API keys are never in the file)."""
+    return {"custom_id": None, "groups": []}
+
+
+def plugin_defaults(_settings) -> dict:
+    """Values a plugin entry takes for the fields it leaves out: global, empty config, enabled."""
+    return {"route": None, "consumer": None, "config": {}, "enabled": True}
+
+
 def cors_defaults(settings) -> dict:
     """CORS values for the fields left out: ``CORS_ORIGINS`` and the built-in defaults (as a fresh row)."""
     return fresh_cors(settings)
@@ -95,5 +150,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("services", ServiceHealth, "service_name", ServiceSchema, service_defaults),
     Section("rate_limits", RateLimitRule, "rule_name", RateLimitRuleSchema, rule_defaults),
     Section("cors", CorsConfig, None, CorsSchema, cors_defaults),
+    Section("consumers", Consumer, "username", ConsumerSchema, consumer_defaults),
+    PluginSection("plugins", PluginConfig, "name", PluginEntrySchema, plugin_defaults),  # last: it names the others
 )
 SECTION_NAMES = tuple(section.name for section in SECTIONS)

@@ -36,6 +36,7 @@ from werkzeug.wsgi import ClosingIterator
 from gateway.circuits.registry import release_ticket
 from gateway.config.runtime import runtime
 from gateway.errors import GatewayError, RouteNotFound, error_body
+from gateway.plugins.phases import run_header_filters
 from gateway.proxy import steps
 from gateway.proxy.context import ProxyContext
 from gateway.proxy.finish import finish
@@ -156,6 +157,8 @@ def serve(app, environ: dict, start_response, pipeline=steps.STEPS):
                 answer, own, error = run_steps(ctx, pipeline)
             finally:
                 release_ticket(ctx)  # a trial slot the request took and no outcome gave back
+            if ctx.plugins:
+                answer, own, error = filter_headers(ctx, answer, own, error)
             headers, on_close = finish(environ, ctx, answer, own, error)
         finally:
             current_request_id.reset(token)
@@ -173,6 +176,17 @@ def run_steps(ctx, pipeline=steps.STEPS) -> tuple[Answer, bool, str | None]:
         log.exception("unhandled error request_id=%s", ctx.request_id)
         return error_answer(GatewayError(), ctx.request_id), True, "internal_error: unhandled exception"
     return answer, not ctx.upstream_status, None  # no upstream status: a CORS preflight answered here
+
+
+def filter_headers(ctx, answer: Answer, own: bool, error: str | None) -> tuple[Answer, bool, str | None]:
+    """Run the plugins' header_filter hooks on the answer; a refusing or failing one answers instead."""
+    try:
+        return answer._replace(headers=run_header_filters(ctx, answer.headers)), own, error
+    except GatewayError as exc:
+        close = getattr(answer.body, "close", None)
+        if close is not None:
+            close()  # the upstream's body is not sent: its connection is closed, not pooled
+        return error_answer(exc, ctx.request_id), True, f"{exc.error}: {ctx.error or exc.description}"
 
 
 def error_answer(exc: GatewayError, request_id: str) -> Answer:

@@ -1,10 +1,12 @@
 """The finishing phase of a proxied request: once, whatever answered it.
 
-After the steps (or the error that ended them) and the circuit ticket's release (in the
-dispatcher's ``finally``), the response gets what every proxied response carries
+After the steps (or the error that ended them), the circuit ticket's release (in the
+dispatcher's ``finally``) and the plugins' ``header_filter`` hooks (in the dispatcher, which
+answers with a plugin's error instead), the response gets what every proxied response carries
 (``X-Request-ID``, CORS for the caller's origin, the tightest rate-limit rule's
 ``X-RateLimit-*``), the proxy's own metrics are counted, and the request is recorded (log row
-and request metrics, :mod:`gateway.requestlog.recorder`) when its response closes.
+and request metrics, :mod:`gateway.requestlog.recorder`) when its response closes, followed by
+the plugins' ``log`` hooks.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import time
 
 from gateway.metrics import instruments
+from gateway.plugins.phases import run_log
 from gateway.proxy.steps.cors import apply_cors
 from gateway.requestlog.recorder import record, recorder
 from gateway.server.requestid import HEADER
@@ -26,7 +29,22 @@ def finish(environ: dict, ctx, answer, own: bool, error: str | None):
     headers = response_headers(answer.headers, ctx)
     names = names_of(ctx)
     count_proxy_outcome(ctx, own, answer.status, names[0], names[1])
-    return headers, record(environ, ctx, answer.status, error, names)
+    on_close = record(environ, ctx, answer.status, error, names)
+    return headers, (with_log_phase(ctx, answer.status, on_close) if ctx.plugins else on_close)
+
+
+def with_log_phase(ctx, status: int, on_close):
+    """Return what runs when the response closes: the recording, then the plugins' log hooks."""
+    plugins = ctx.plugins
+
+    def close() -> None:
+        try:
+            if on_close is not None:
+                on_close()
+        finally:
+            run_log(ctx, plugins, status)
+
+    return close
 
 
 def response_headers(headers: list, ctx) -> list:

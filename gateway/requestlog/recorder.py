@@ -123,8 +123,10 @@ def on_close(response, callback) -> None:
 
 
 def user_of(ctx, status: int, environ: dict) -> str | None:
-    """Return the caller's ``sub`` (proxy identity, or the admin guard's), if any."""
+    """Return the caller's ``sub`` (proxy identity, or the admin guard's), or ``consumer:<username>``, if any."""
     identity = ctx.identity if ctx is not None else g.get("identity")
+    if identity is None and ctx is not None and ctx.consumer is not None:
+        return f"consumer:{ctx.consumer.username}"
     if identity is None and status == 403 and ctx is None:
         identity = refused_identity(environ)
     return identity.sub if identity is not None else None

@@ -145,6 +145,8 @@ def valid_body(schema: str | None, tag: int) -> dict:
         "RateLimitRule": {"rule_name": f"fz-{tag}", "limit_type": "per_ip", "max_requests": 10, "window_seconds": 60},
         "Service": {"service_name": f"fz-{tag}", "service_url": "http://127.0.0.1:9"},
         "Cors": {"allow_origins": ["https://app.example"], "max_age": 60},
+        "Plugin": {"name": "acl", "config": {"allow_roles": ["fz"]}},
+        "Consumer": {"username": f"fz-{tag}"},
     }
     return dict(bodies.get((schema or "").removesuffix("Update"), {}))
 
@@ -288,7 +290,8 @@ def test_every_admin_operation_is_fuzzed():
         "PUT /api/v1/gateway/config/cors", "POST /api/v1/gateway/services/<string:name>/reset"}
     assert all(op.body_fields for op in OPERATIONS if op.method in ("POST", "PUT") and op.body_schema)
     assert {op.body_schema for op in OPERATIONS if op.body_schema} == {
-        "Route", "RouteUpdate", "RateLimitRule", "RateLimitRuleUpdate", "Service", "CorsUpdate"}
+        "Route", "RouteUpdate", "RateLimitRule", "RateLimitRuleUpdate", "Service", "CorsUpdate", "Plugin",
+        "PluginUpdate", "Consumer", "ConsumerUpdate"}
     assert next(op for op in OPERATIONS if op.rule.endswith("/logs")).query[:2] == ("method", "path")
 
 

@@ -52,7 +52,7 @@ def seeded(app, runner):
 class TestExport:
     def test_every_section_without_ids_or_timestamps(self, seeded, runner):
         document = yaml.safe_load(export(runner))
-        assert list(document) == ["routes", "services", "rate_limits", "cors"]
+        assert list(document) == ["routes", "services", "rate_limits", "cors", "consumers", "plugins"]
         assert len(document["routes"]) == 10 and len(document["services"]) == 9
         assert list(document["routes"][0]) == list(CUSTOM_ROUTE)
         assert list(document["services"][0]) == ["service_name", "service_url", "health_path"]
@@ -222,7 +222,7 @@ class TestValidation:
         "route": [],
     }
     EXPECTED = [
-        "route: unknown section (expected one of routes, services, rate_limits, cors)",
+        "route: unknown section (expected one of routes, services, rate_limits, cors, consumers, plugins)",
         "routes[1].path_pattern: Must not cover the gateway's own paths (/api/v1/gateway, /health, docs).",
         "routes[1].target_url: Must be an http:// or https:// URL with a host.",
         "routes[2].methods[1]: Must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS.",
@@ -289,3 +289,76 @@ class TestValidation:
         result = invoke(runner, "config", "import", write(tmp_path, broken), ok=False)
         assert result.stderr.splitlines()[0] == \
             "routes[3].retry_count: Must be greater than or equal to 0 and less than or equal to 10."
+
+
+class TestConsumers:
+    def test_consumers_round_trip_without_their_keys(self, app, runner, tmp_path):
+        from gateway.models import Consumer, ConsumerKey
+
+        rows.add(app, Consumer, username="partner-app", custom_id="crm-7", groups=["partners"])
+        consumer = rows.get(app, Consumer, username="partner-app")
+        rows.add(app, ConsumerKey, consumer_id=consumer.id, key_hash="ab" * 32, prefix="abcdefgh")
+        text = export(runner)
+        assert yaml.safe_load(text)["consumers"] == [{"username": "partner-app", "custom_id": "crm-7",
+                                                      "groups": ["partners"]}]
+        assert "abab" not in text and "abcdefgh" not in text and "key" not in text
+        path = tmp_path / "config.yaml"
+        path.write_text(text)
+        assert "unchanged  consumers    partner-app" in invoke(runner, "config", "import", str(path)).stdout
+        assert rows.get(app, ConsumerKey, prefix="abcdefgh") is not None  # an import leaves keys alone
+        with app.app_context():
+            empty_tables()
+        invoke(runner, "config", "import", write(tmp_path, {"consumers": [{"username": "new-app"}]}))
+        created = rows.get(app, Consumer, username="new-app")
+        assert (created.custom_id, list(created.groups)) == (None, [])
+        bad = invoke(runner, "config", "import", write(tmp_path, {"consumers": [{"username": "bad name"}]}), ok=False)
+        assert "consumers[0].username" in bad.output
+
+
+class TestPlugins:
+    ROUTE = {"path_pattern": "/api/v1/partners/*", "target_service": "partners", "target_url": "http://127.0.0.1:9"}
+    PLUGINS = [
+        {"name": "acl", "config": {"allow_roles": [], "deny_roles": ["banned"], "allow_groups": [], "deny_groups": []},
+         "enabled": True},
+        {"name": "acl", "route": "/api/v1/partners/*", "consumer": "partner-app",
+         "config": {"allow_roles": [], "deny_roles": [], "allow_groups": ["partners"], "deny_groups": []},
+         "enabled": False},
+        {"name": "key-auth", "route": "/api/v1/partners/*",
+         "config": {"key_names": ["apikey"], "key_in_header": True, "key_in_query": False,
+                    "hide_credentials": True, "accept_jwt": True}, "enabled": True},
+    ]
+
+    def document(self) -> dict:
+        return {"routes": [self.ROUTE], "consumers": [{"username": "partner-app", "groups": ["partners"]}],
+                "plugins": copy.deepcopy(self.PLUGINS)}
+
+    def test_plugins_round_trip_with_their_scopes_by_natural_key(self, app, runner, tmp_path):
+        invoke(runner, "config", "import", write(tmp_path, self.document()))
+        exported = yaml.safe_load(export(runner))
+        assert exported["plugins"] == self.PLUGINS  # key order: name, then route and consumer ('*' first)
+        path = tmp_path / "again.yaml"
+        path.write_text(export(runner))
+        again = invoke(runner, "config", "import", str(path)).stdout  # only the CORS row, exported, is new
+        assert "0 updated, 0 deleted, 5 unchanged" in again and "plugins      acl route=* consumer=*" in again
+        with app.app_context():
+            empty_tables()
+        invoke(runner, "config", "import", str(path))
+        assert export(runner) == path.read_text()
+
+    def test_a_config_left_short_takes_the_plugins_defaults(self, app, runner, tmp_path):
+        document = self.document()
+        document["plugins"] = [{"name": "key-auth", "route": "/api/v1/partners/*"}]
+        invoke(runner, "config", "import", write(tmp_path, document))
+        stored = yaml.safe_load(export(runner))["plugins"][0]
+        assert stored["config"]["key_names"] == ["apikey"] and stored["enabled"] is True
+
+    @pytest.mark.parametrize(("plugin", "problem"), [
+        ({"name": "no-such"}, "plugins[0].name: No installed plugin is named 'no-such'"),
+        ({"name": "key-auth", "config": {"key_names": []}}, "plugins[0].config.key_names: "),
+        ({"name": "acl", "config": {}}, "plugins[0].config.allow_roles: Give at least one of"),
+        ({"name": "key-auth", "route": "/nowhere/*"}, "plugins[0].route: no route '/nowhere/*' (list it under routes)"),
+        ({"name": "key-auth", "consumer": "nobody"}, "plugins[0].consumer: no consumer 'nobody'"),
+    ])
+    def test_invalid_plugins_are_refused_naming_the_entry(self, app, runner, tmp_path, plugin, problem):
+        result = invoke(runner, "config", "import", write(tmp_path, {"plugins": [plugin]}), ok=False)
+        assert result.exit_code == 1 and problem in result.stderr, result.stderr

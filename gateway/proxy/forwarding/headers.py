@@ -20,7 +20,8 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy
 # the path the gateway checked, so a client's are never passed on.
 OWNED = frozenset({"host", "content-length", "expect", "x-user-id", "x-user-roles", "x-forwarded-for",
                    "x-forwarded-proto", "x-forwarded-host", "x-real-ip", "forwarded", "x-request-id", "via",
-                   "x-original-url", "x-rewrite-url", "script-name"})
+                   "x-original-url", "x-rewrite-url", "script-name",
+                   "x-consumer-id", "x-consumer-username", "x-consumer-groups", "x-consumer-custom-id"})
 # Response headers the upstream's are not passed on: gunicorn writes the gateway's Date, and no
 # Server at all (no banner, the upstream's included; see gateway.server.answers).
 RESPONSE_OWNED = frozenset({"date", "server"})
@@ -62,6 +63,13 @@ def upstream_headers(ctx, request_id: str, trusted: tuple, via_entry: str) -> di
     if identity is not None:
         headers["X-User-ID"] = identity.sub
         headers["X-User-Roles"] = ",".join(identity.roles)
+    consumer = ctx.consumer
+    if consumer is not None:  # identified by a plugin (key-auth)
+        headers["X-Consumer-ID"] = consumer.id
+        headers["X-Consumer-Username"] = consumer.username
+        headers["X-Consumer-Groups"] = ",".join(consumer.groups)
+        if consumer.custom_id:
+            headers["X-Consumer-Custom-ID"] = consumer.custom_id
     return headers
 
 

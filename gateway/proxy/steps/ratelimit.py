@@ -1,6 +1,7 @@
 """Step: every active rule whose pattern matches takes a slot; over a limit is a 429.
 
-Keys: ``per_user`` the token's ``sub`` (anonymous requests are not counted by it),
+Keys: ``per_user`` the token's ``sub``, else the consumer a plugin identified (key-auth: its
+username; anonymous requests are not counted by it),
 ``per_ip`` the client IP (``X-Forwarded-For`` believed only from ``TRUSTED_PROXIES``),
 ``per_endpoint`` method and the path's match form (the segments routes are matched on:
 ``/a;x`` and ``/a/`` count as ``/a``), ``global`` one counter. The response carries
@@ -24,7 +25,9 @@ def identity_for(rule, ctx) -> str | None:
     """Return the counter identity of ``ctx`` under ``rule`` (None: the rule does not count it)."""
     kind = rule.limit_type
     if kind == "per_user":
-        return f"user:{ctx.identity.sub}" if ctx.identity is not None else None
+        if ctx.identity is not None:
+            return f"user:{ctx.identity.sub}"
+        return f"consumer:{ctx.consumer.username}" if ctx.consumer is not None else None
     if kind == "per_ip":
         return f"ip:{client_ip(ctx.environ)}"
     if kind == "per_endpoint":

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from gateway.errors import RateLimitExceeded
+from gateway.plugins.consumers import ConsumerSpec
 from gateway.proxy.steps.auth import authenticate_caller
 from gateway.proxy.steps.match import match_route
 from gateway.proxy.steps.normalise import normalise
@@ -78,6 +79,22 @@ def test_per_user_counts_users_apart_and_not_anonymous_callers():
         hit(snap)  # anonymous: the rule does not count it
     with pytest.raises(RateLimitExceeded):
         hit(snap, user="u1")
+
+
+def test_per_user_counts_a_consumer_a_plugin_identified_when_there_is_no_token():
+    snap = snapshot(ROUTES, rules=[rule("per_user", 1)])
+
+    def consumer_hit(username: str, user: str | None = None):
+        headers = {"Authorization": f"Bearer {token(user)}"} if user else {}
+        ctx = through(context("/a", headers=headers, snap=snap), normalise, match_route, authenticate_caller)
+        ctx.consumer = ConsumerSpec(str(uuid.uuid4()), username, None, ())  # as key-auth sets it
+        enforce_rate_limits(ctx)
+
+    consumer_hit("app-a")
+    consumer_hit("app-b")
+    consumer_hit("app-a", user="u9")  # with a token, the token's sub counts
+    with pytest.raises(RateLimitExceeded):
+        consumer_hit("app-a")
 
 
 def test_per_endpoint_counts_spellings_of_one_path_together():
