@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask.views import MethodView
 
 from gateway.api.blueprint import AdminBlueprint
@@ -9,8 +10,10 @@ from gateway.config.store import create_row, delete_row, get_or_404, update_row
 from gateway.extensions import db
 from gateway.models import RateLimitRule
 from gateway.models.cors_config import load_cors
+from gateway.models.pages import page_of
 from gateway.schemas import CorsSchema, RateLimitRuleListSchema, RateLimitRuleSchema
 from gateway.schemas.cors import check_credentials
+from gateway.schemas.pages import PageQuerySchema
 from gateway.specs.prefixes import ADMIN_API
 
 bp = AdminBlueprint("configuration", __name__, url_prefix=ADMIN_API + "/config",
@@ -19,11 +22,11 @@ bp = AdminBlueprint("configuration", __name__, url_prefix=ADMIN_API + "/config",
 
 @bp.route("/rate-limits")
 class RateLimitRules(MethodView):
+    @bp.arguments(PageQuerySchema, location="query")
     @bp.response(200, RateLimitRuleListSchema)
-    def get(self):
-        """List rate-limit rules."""
-        items = db.session.query(RateLimitRule).order_by(RateLimitRule.rule_name).all()
-        return {"items": items, "total": len(items)}
+    def get(self, page):
+        """List rate-limit rules by name (a page of them with limit and offset)."""
+        return page_of(db.session, sa.select(RateLimitRule).order_by(RateLimitRule.rule_name), page)
 
     @bp.arguments(RateLimitRuleSchema)
     @bp.response(201, RateLimitRuleSchema)

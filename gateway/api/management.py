@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint as FlaskBlueprint
 from flask import current_app, request
 from flask.views import MethodView
@@ -17,6 +18,7 @@ from gateway.errors import MethodNotAllowed, NotFound, ValidationFailed
 from gateway.extensions import db
 from gateway.health import report as health_report
 from gateway.models import RouteConfig, ServiceHealth
+from gateway.models.pages import page_of
 from gateway.schemas import (
     AggregateHealthSchema,
     RouteListSchema,
@@ -25,6 +27,7 @@ from gateway.schemas import (
     ServiceListSchema,
     ServiceSchema,
 )
+from gateway.schemas.pages import PageQuerySchema
 from gateway.schemas.route import check_targets
 from gateway.specs.prefixes import ADMIN_API, METHODS
 
@@ -48,12 +51,11 @@ class Routes(MethodView):
     @bp.arguments(RouteQuerySchema, location="query")
     @bp.response(200, RouteListSchema)
     def get(self, query):
-        """List routes, highest priority first."""
-        rows = db.session.query(RouteConfig)
+        """List routes, highest priority first (a page of them with limit and offset)."""
+        rows = sa.select(RouteConfig).order_by(RouteConfig.priority.desc(), RouteConfig.path_pattern)
         if query["active_only"]:
-            rows = rows.filter(RouteConfig.is_active.is_(True))
-        items = rows.order_by(RouteConfig.priority.desc(), RouteConfig.path_pattern).all()
-        return {"items": items, "total": len(items)}
+            rows = rows.where(RouteConfig.is_active.is_(True))
+        return page_of(db.session, rows, query)
 
     @bp.arguments(RouteSchema)
     @bp.response(201, RouteSchema)
@@ -92,11 +94,11 @@ class RouteById(MethodView):
 
 @bp.route("/services")
 class Services(MethodView):
+    @bp.arguments(PageQuerySchema, location="query")
     @bp.response(200, ServiceListSchema)
-    def get(self):
-        """List registered services with their health and circuit state."""
-        items = db.session.query(ServiceHealth).order_by(ServiceHealth.service_name).all()
-        return {"items": items, "total": len(items)}
+    def get(self, page):
+        """List registered services with their health and circuit state, by name (a page with limit and offset)."""
+        return page_of(db.session, sa.select(ServiceHealth).order_by(ServiceHealth.service_name), page)
 
     @bp.arguments(ServiceSchema)
     @bp.response(201, ServiceSchema)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from gateway.models import GatewayLog
+from gateway.models.pages import page_of
 from gateway.requestlog.stats import is_error
 
 L = GatewayLog
@@ -31,16 +32,14 @@ def log_conditions(filters: dict) -> list:
 
 def search_logs(session, filters: dict) -> dict:
     """Return one page of matching rows, newest first, and how many match in all."""
-    conditions = log_conditions(filters)
-    total = session.scalar(sa.select(sa.func.count()).select_from(L).where(*conditions))
-    items = session.scalars(sa.select(L).where(*conditions).order_by(L.created_at.desc(), L.id.desc())
-                            .limit(filters["limit"]).offset(filters["offset"])).all()
-    return {"items": items, "total": total}
+    return page_of(session, newest_first(*log_conditions(filters)), filters)
 
 
-def recent_errors(session, limit: int) -> dict:
-    """Return the newest rows with status >= 400 or an error message, and how many there are."""
-    total = session.scalar(sa.select(sa.func.count()).select_from(L).where(is_error()))
-    items = session.scalars(sa.select(L).where(is_error()).order_by(L.created_at.desc(), L.id.desc())
-                            .limit(limit)).all()
-    return {"items": items, "total": total}
+def recent_errors(session, page: dict) -> dict:
+    """Return one page of the rows with status >= 400 or an error message, newest first, and how many there are."""
+    return page_of(session, newest_first(is_error()), page)
+
+
+def newest_first(*conditions) -> sa.Select:
+    """Return the log rows meeting ``conditions``, newest first."""
+    return sa.select(L).where(*conditions).order_by(L.created_at.desc(), L.id.desc())
