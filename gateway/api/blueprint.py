@@ -39,6 +39,22 @@ class AdminBlueprint(Blueprint):
 
     ARGUMENTS_PARSER = JsonBodyParser()
 
+    def partial_update(self, schema: type[Schema], conflict: bool = True):
+        """Decorate a PATCH or PUT view: the body is ``schema`` with every field optional, the answer the object.
+
+        Both methods are partial updates: fields left out stay as they were (the contract's PUT).
+        """
+        decorators = [self.arguments(schema(partial=True)), self.response(200, schema)]
+        if conflict:
+            decorators.append(self.alt_response(409, response="CONFLICT"))
+
+        def decorate(view):
+            for decorator in reversed(decorators):
+                view = decorator(view)
+            return view
+
+        return decorate
+
 
 def schema_name(schema) -> str:
     """Name schemas after their class; a partial (PUT) instance is the ``...Update`` variant."""

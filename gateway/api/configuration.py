@@ -43,14 +43,15 @@ class RateLimitRuleById(MethodView):
         """Return one rate-limit rule."""
         return get_or_404(RateLimitRule, rule_id, "rate-limit rule")
 
-    @bp.arguments(RateLimitRuleSchema(partial=True))
-    @bp.response(200, RateLimitRuleSchema)
-    @bp.alt_response(409, response="CONFLICT")
+    @bp.partial_update(RateLimitRuleSchema)
+    def patch(self, data, rule_id):
+        """Update a rate-limit rule: the fields given change, those left out stay as they were."""
+        return update_rule(data, rule_id)
+
+    @bp.partial_update(RateLimitRuleSchema)
     def put(self, data, rule_id):
-        """Update a rate-limit rule; fields left out stay as they were."""
-        rule = get_or_404(RateLimitRule, rule_id, "rate-limit rule")
-        update_row(rule, data, "rule_name", "rule")
-        return rule
+        """Update a rate-limit rule as PATCH does (PUT stays a partial update for compatibility; prefer PATCH)."""
+        return update_rule(data, rule_id)
 
     @bp.response(204)
     def delete(self, rule_id):
@@ -65,12 +66,31 @@ class Cors(MethodView):
         """Return the CORS settings."""
         return load_cors(db.session)
 
-    @bp.arguments(CorsSchema(partial=True))
-    @bp.response(200, CorsSchema)
+    @bp.partial_update(CorsSchema, conflict=False)
+    def patch(self, data):
+        """Update the CORS settings: the fields given change, those left out stay as they were."""
+        return update_cors(data)
+
+    @bp.partial_update(CorsSchema, conflict=False)
     def put(self, data):
-        """Update the CORS settings; fields left out stay as they were."""
-        cors = load_cors(db.session, create=True)
-        credentials = data.get("allow_credentials", cors.allow_credentials)
-        check_credentials(data.get("allow_origins", cors.allow_origins), credentials)
-        update_row(cors, data)
-        return cors
+        """Update the CORS settings as PATCH does (PUT stays a partial update for compatibility; prefer PATCH)."""
+        return update_cors(data)
+
+
+def update_rule(data: dict, rule_id):
+    """Apply a partial update to a rate-limit rule and return it."""
+    rule = get_or_404(RateLimitRule, rule_id, "rate-limit rule")
+    update_row(rule, data, "rule_name", "rule")
+    return rule
+
+
+def update_cors(data: dict):
+    """Apply a partial update to the CORS settings and return them.
+
+    :raise ValidationFailed: when credentials would be allowed with the ``*`` origin.
+    """
+    cors = load_cors(db.session, create=True)
+    credentials = data.get("allow_credentials", cors.allow_credentials)
+    check_credentials(data.get("allow_origins", cors.allow_origins), credentials)
+    update_row(cors, data)
+    return cors

@@ -74,22 +74,33 @@ class RouteById(MethodView):
         """Return one route."""
         return get_or_404(RouteConfig, route_id, "route")
 
-    @bp.arguments(RouteSchema(partial=True))
-    @bp.response(200, RouteSchema)
-    @bp.alt_response(409, response="CONFLICT")
+    @bp.partial_update(RouteSchema)
+    def patch(self, data, route_id):
+        """Update a route: the fields given change, those left out stay as they were."""
+        return update_route(data, route_id)
+
+    @bp.partial_update(RouteSchema)
     def put(self, data, route_id):
-        """Update a route; fields left out stay as they were."""
-        route = get_or_404(RouteConfig, route_id, "route")
-        merged = {name: data.get(name, getattr(route, name)) for name in ("target_url", "targets", "traffic")}
-        check_targets(**merged)
-        check_registered(data.get("targets"))
-        update_row(route, data, "path_pattern", "route")
-        return route
+        """Update a route as PATCH does (PUT stays a partial update for compatibility; prefer PATCH)."""
+        return update_route(data, route_id)
 
     @bp.response(204)
     def delete(self, route_id):
         """Delete a route."""
         delete_row(get_or_404(RouteConfig, route_id, "route"))
+
+
+def update_route(data: dict, route_id):
+    """Apply a partial update to a route and return it.
+
+    :raise ValidationFailed: when the targets, merged with the stored ones, are invalid or not registered.
+    """
+    route = get_or_404(RouteConfig, route_id, "route")
+    merged = {name: data.get(name, getattr(route, name)) for name in ("target_url", "targets", "traffic")}
+    check_targets(**merged)
+    check_registered(data.get("targets"))
+    update_row(route, data, "path_pattern", "route")
+    return route
 
 
 @bp.route("/services")

@@ -101,6 +101,15 @@ def test_updates_document_every_field_as_optional(spec):
     assert set(spec["components"]["schemas"]["Route"]["required"]) == {"path_pattern", "target_service"}  # target_url: or targets
 
 
+@pytest.mark.parametrize("path", ["/routes/{route_id}", "/config/rate-limits/{rule_id}", "/config/cors"])
+def test_patch_is_documented_beside_put_with_the_same_partial_body(spec, path):
+    item = spec["paths"]["/api/v1/gateway" + path]
+    bodies = [item[method]["requestBody"]["content"]["application/json"]["schema"] for method in ("patch", "put")]
+    assert bodies[0] == bodies[1] and bodies[0]["$ref"].endswith("Update")
+    assert item["patch"]["responses"].keys() == item["put"]["responses"].keys()
+    assert "prefer PATCH" in item["put"]["summary"]
+
+
 class AssetLinks(HTMLParser):
     """Collect the script and stylesheet URLs of a page."""
 

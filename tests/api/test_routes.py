@@ -7,6 +7,7 @@ from tests.support.admin_api import (
     MISSING_ID,
     ROUTES,
     RULES,
+    UPDATE_METHODS,
     assert_error,
     assert_invalid,
     create,
@@ -76,9 +77,10 @@ def test_list_rejects_a_bad_active_only(client, admin_headers):
     assert_invalid(client.get(f"{ROUTES}?active_only=maybe", headers=admin_headers), "active_only")
 
 
-def test_put_changes_only_the_fields_given(client, admin_headers):
+@pytest.mark.parametrize("method", UPDATE_METHODS)
+def test_put_and_patch_changes_only_the_fields_given(client, admin_headers, method):
     created = create(client, admin_headers, ROUTES, route_body(priority=3, methods=["GET"]))
-    response = client.put(f"{ROUTES}/{created['id']}", headers=admin_headers, json={"timeout": 12})
+    response = client.open(f"{ROUTES}/{created['id']}", method=method, headers=admin_headers, json={"timeout": 12})
     assert response.status_code == 200
     body = response.get_json()
     assert body["timeout"] == 12
@@ -110,7 +112,7 @@ def test_delete_returns_204_then_404(client, admin_headers):
     assert client.get(ROUTES, headers=admin_headers).get_json()["total"] == 0
 
 
-@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
 @pytest.mark.parametrize("route_id", [MISSING_ID, "not-a-uuid", "1", MISSING_ID + "0"])
 def test_unknown_or_malformed_id_is_404(shared_client, shared_admin, method, route_id):
     response = shared_client.open(f"{ROUTES}/{route_id}", method=method, headers=shared_admin, json={"priority": 1})
@@ -132,11 +134,12 @@ def test_duplicate_spelled_differently_is_409(client, admin_headers):
     assert_error(response, 409, "conflict")
 
 
-def test_put_renaming_onto_another_pattern_is_409(client, admin_headers):
+@pytest.mark.parametrize("method", UPDATE_METHODS)
+def test_put_and_patch_renaming_onto_another_pattern_is_409(client, admin_headers, method):
     first = create(client, admin_headers, ROUTES, route_body())
     second = create(client, admin_headers, ROUTES, route_body())
-    response = client.put(f"{ROUTES}/{second['id']}", headers=admin_headers,
-                          json={"path_pattern": first["path_pattern"]})
+    response = client.open(f"{ROUTES}/{second['id']}", method=method, headers=admin_headers,
+                           json={"path_pattern": first["path_pattern"]})
     assert_error(response, 409, "conflict")
     assert client.get(f"{ROUTES}/{second['id']}", headers=admin_headers).get_json() == second
 
@@ -169,9 +172,10 @@ def test_create_rejects_an_invalid_field(shared_client, shared_admin, field, val
 
 
 @pytest.mark.parametrize(("field", "value"), INVALID_ROUTE_FIELDS)
-def test_update_rejects_an_invalid_field_and_changes_nothing(shared_client, shared_admin, field, value):
+@pytest.mark.parametrize("method", UPDATE_METHODS)
+def test_update_rejects_an_invalid_field_and_changes_nothing(shared_client, shared_admin, field, value, method):
     created = create(shared_client, shared_admin, ROUTES, route_body())
-    assert_invalid(shared_client.put(f"{ROUTES}/{created['id']}", headers=shared_admin, json={field: value}), field)
+    assert_invalid(shared_client.open(f"{ROUTES}/{created['id']}", method=method, headers=shared_admin, json={field: value}), field)
     assert shared_client.get(f"{ROUTES}/{created['id']}", headers=shared_admin).get_json() == created
 
 
