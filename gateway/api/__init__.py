@@ -12,7 +12,7 @@ from __future__ import annotations
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from gateway.api import configuration, management, monitoring
-from gateway.api.blueprint import AdminResponsesPlugin, GatewayApi, schema_name
+from gateway.api.blueprint import AdminResponsesPlugin, GatewayApi, IdConverter, schema_name
 from gateway.api.docs import ASSETS_PREFIX, assets, protect_docs_page
 from gateway.services import services
 from gateway.specs.prefixes import API, DOCS, OPENAPI_JSON, REDOC
@@ -40,6 +40,7 @@ def init_app(app) -> None:
                                                               "bearerFormat": "JWT"}}},
         },
     )
+    app.url_map.converters["id"] = IdConverter  # before the rules that use it
     api = GatewayApi(app, spec_kwargs={
         "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
         "extra_plugins": [AdminResponsesPlugin()],

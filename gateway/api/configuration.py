@@ -36,7 +36,7 @@ class RateLimitRules(MethodView):
         return create_row(RateLimitRule, data, "rule_name", "rule")
 
 
-@bp.route("/rate-limits/<uuid:rule_id>")
+@bp.route("/rate-limits/<id:rule_id>")
 class RateLimitRuleById(MethodView):
     @bp.response(200, RateLimitRuleSchema)
     def get(self, rule_id):

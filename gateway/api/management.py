@@ -67,7 +67,7 @@ class Routes(MethodView):
                           check=lambda: check_registered(data.get("targets")))
 
 
-@bp.route("/routes/<uuid:route_id>")
+@bp.route("/routes/<id:route_id>")
 class RouteById(MethodView):
     @bp.response(200, RouteSchema)
     def get(self, route_id):
@@ -178,7 +178,7 @@ def admin_methods(path: str) -> list[str]:
     rules = [Rule(rule.rule, methods=rule.methods, endpoint=rule.endpoint)
              for rule in current_app.url_map.iter_rules() if rule.endpoint.split(".")[0] in ADMIN_BLUEPRINTS]
     try:
-        Map(rules).bind("localhost").match(path, method="--")
+        Map(rules, converters=current_app.url_map.converters).bind("localhost").match(path, method="--")
     except wz.MethodNotAllowed as exc:
         return list(exc.valid_methods or ())
     except wz.HTTPException:

@@ -116,7 +116,27 @@ def test_delete_returns_204_then_404(client, admin_headers):
 @pytest.mark.parametrize("route_id", [MISSING_ID, "not-a-uuid", "1", MISSING_ID + "0"])
 def test_unknown_or_malformed_id_is_404(shared_client, shared_admin, method, route_id):
     response = shared_client.open(f"{ROUTES}/{route_id}", method=method, headers=shared_admin, json={"priority": 1})
-    assert_error(response, 404, "not_found")
+    body = assert_error(response, 404, "not_found")
+    if route_id == MISSING_ID:
+        assert body["message"] == f"No route with id {MISSING_ID}." and "fields" not in body
+    else:
+        assert body["message"].startswith(f"Malformed id {route_id!r}: ids are UUIDs")
+        assert list(body["fields"]) == ["id"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_a_malformed_id_is_404_before_the_body_is_read(shared_client, shared_admin, method):
+    response = shared_client.open(f"{ROUTES}/abc", method=method, headers=shared_admin, data="not json")
+    assert "Malformed id" in assert_error(response, 404, "not_found")["message"]
+
+
+def test_a_malformed_id_still_needs_an_admin_token(shared_client):
+    assert_error(shared_client.get(f"{ROUTES}/abc"), 401, "unauthorized")
+
+
+def test_a_wrong_method_on_a_malformed_id_is_405(shared_client, shared_admin):
+    response = shared_client.post(f"{ROUTES}/abc", headers=shared_admin)
+    assert_error(response, 405, "method_not_allowed")
 
 
 def test_duplicate_path_pattern_is_409(client, admin_headers):
@@ -124,7 +144,8 @@ def test_duplicate_path_pattern_is_409(client, admin_headers):
     create(client, admin_headers, ROUTES, first)
     body = assert_error(client.post(ROUTES, headers=admin_headers, json=route_body(path_pattern=first["path_pattern"])),
                         409, "conflict")
-    assert body["field"] == "path_pattern"
+    assert body["field"] == "path_pattern" and list(body["fields"]) == ["path_pattern"]
+    assert body["fields"]["path_pattern"] == [body["message"]]
     assert client.get(ROUTES, headers=admin_headers).get_json()["total"] == 1
 
 

@@ -77,13 +77,15 @@ def test_delete_rule_returns_204_then_404(client, admin_headers):
 @pytest.mark.parametrize("rule_id", [MISSING_ID, "nope", "12345"])
 def test_unknown_or_malformed_rule_id_is_404(shared_client, shared_admin, method, rule_id):
     response = shared_client.open(f"{RULES}/{rule_id}", method=method, headers=shared_admin, json={"max_requests": 1})
-    assert_error(response, 404, "not_found")
+    body = assert_error(response, 404, "not_found")
+    assert ("Malformed id" in body["message"]) is (rule_id != MISSING_ID)
 
 
 def test_duplicate_rule_name_is_409(client, admin_headers):
     create(client, admin_headers, RULES, rule_body(rule_name="same"))
     body = assert_error(client.post(RULES, headers=admin_headers, json=rule_body(rule_name="same")), 409, "conflict")
-    assert body["field"] == "rule_name"
+    assert body["field"] == "rule_name" and list(body["fields"]) == ["rule_name"]
+    assert body["fields"]["rule_name"] == [body["message"]]
 
 
 @pytest.mark.parametrize("method", UPDATE_METHODS)

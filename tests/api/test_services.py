@@ -44,7 +44,8 @@ def test_duplicate_service_name_is_409(client, admin_headers):
     create(client, admin_headers, SERVICES, service_body(service_name="content"))
     body = assert_error(client.post(SERVICES, headers=admin_headers, json=service_body(service_name="content")),
                         409, "conflict")
-    assert body["field"] == "service_name"
+    assert body["field"] == "service_name" and list(body["fields"]) == ["service_name"]
+    assert body["fields"]["service_name"] == [body["message"]]
 
 
 def test_one_services_health_and_404_for_an_unknown_one(client, admin_headers):
