@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from gateway import __version__
 from gateway.api import configuration, management, monitoring
 from gateway.api.blueprint import AdminResponsesPlugin, GatewayApi, IdConverter, schema_name
 from gateway.api.docs import ASSETS_PREFIX, assets, protect_docs_page
@@ -23,7 +24,7 @@ def init_app(app) -> None:
     settings = app.config["GATEWAY_SETTINGS"]
     app.config.update(
         API_TITLE=settings.project_name,
-        API_VERSION="1.0.0",
+        API_VERSION=__version__,
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX=API,
         OPENAPI_JSON_PATH=OPENAPI_JSON.removeprefix(API + "/"),

@@ -9,6 +9,7 @@ from flask.views import MethodView
 from werkzeug import exceptions as wz
 from werkzeug.routing import Map, Rule
 
+from gateway import __version__
 from gateway.api.blueprint import AdminBlueprint
 from gateway.circuits import registry
 from gateway.config.planner import unregistered
@@ -142,8 +143,9 @@ def reset_service(name):
                  description="The gateway's database is unreachable or not migrated (checks.database says which).")
 @bp.doc(security=[])
 def get_aggregate_health():
-    """Report the gateway's dependencies and every service's health (public)."""
-    return health_report.aggregate()
+    """Report the gateway's dependencies, every service's health and the gateway's version (public)."""
+    report, status = health_report.aggregate()
+    return {**report, "version": __version__}, status
 
 
 # Unknown paths under /api/v1/gateway/: the admin guard has already demanded an admin token,

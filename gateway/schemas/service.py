@@ -54,3 +54,4 @@ class AggregateHealthSchema(Schema):
                                                   "not migrated: run flask --app wsgi db upgrade; redis (when "
                                                   "configured): ok or unreachable."})
     services = fields.List(fields.Nested(ServiceStatusSchema))
+    version = fields.String(metadata={"description": "The gateway's version.", "example": "0.1.0"})

@@ -2,6 +2,7 @@
 
 import pytest
 
+from gateway import __version__
 from tests.support.admin_api import (
     BODY_ENDPOINTS,
     MISSING_ID,
@@ -247,7 +248,7 @@ def test_a_catch_all_route_never_forwards_the_admin_api(client, admin_headers, u
         assert answer.get_json()["error"] == "not_found"  # the API's own 404, as for /api/v1/gateway/nothing
     else:
         assert "items" in answer.get_json()
-    assert client.get("/health").get_json() == {"status": "ok"}
+    assert client.get("/health").get_json() == {"status": "ok", "version": __version__}
 
 
 def test_unknown_fields_are_422(client, admin_headers):

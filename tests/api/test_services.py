@@ -2,7 +2,7 @@
 
 import pytest
 
-from gateway import create_app
+from gateway import __version__, create_app
 from gateway.extensions import db
 from gateway.models import ServiceHealth
 from tests.support.admin_api import HEALTH, SERVICES, assert_error, assert_invalid, create, service_body
@@ -105,7 +105,8 @@ def test_register_names_missing_fields(shared_client, shared_admin):
 def test_aggregate_health_is_public_and_healthy_without_services(client):
     response = client.get(HEALTH)
     assert response.status_code == 200
-    assert response.get_json() == {"status": "healthy", "checks": {"database": "ok"}, "services": []}
+    assert response.get_json() == {"status": "healthy", "checks": {"database": "ok"}, "services": [],
+                                   "version": __version__}
 
 
 def test_aggregate_health_ignores_a_bad_token(client):
@@ -155,7 +156,8 @@ def app_on(tmp_path):
 def test_aggregate_is_unhealthy_503_without_a_usable_database(app_on, path, state):
     response = app_on(path).test_client().get(HEALTH)
     assert response.status_code == 503
-    assert response.get_json() == {"status": "unhealthy", "checks": {"database": state}, "services": []}
+    assert response.get_json() == {"status": "unhealthy", "checks": {"database": state}, "services": [],
+                                   "version": __version__}
     assert response.headers["X-Request-ID"]
 
 
