@@ -1,4 +1,4 @@
-"""One version, written once in gateway/__init__.py, shown everywhere."""
+"""One version, written once in gateway/__init__.py, shown everywhere; the licence and changelog beside it."""
 
 from __future__ import annotations
 
@@ -31,3 +31,9 @@ def test_the_dashboards_templates_have_it_as_a_global(app):
     with app.test_request_context("/dashboard"):
         assert render_template_string("v{{ gateway_version }}") == f"v{__version__}"
 
+
+def test_the_changelog_has_a_section_for_it_and_the_licence_is_apache_2():
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert "## [Unreleased]" in changelog and f"## [{__version__}] - " in changelog
+    licence = (ROOT / "LICENSE").read_text()
+    assert "Apache License" in licence and "Version 2.0, January 2004" in licence
