@@ -122,10 +122,33 @@ class Services(MethodView):
 
 @bp.route("/services/<string:name>")
 class ServiceByName(MethodView):
+    @bp.partial_update(ServiceSchema, conflict=False)
+    def patch(self, data, name):
+        """Change a service's URL or health path; its name stays (routes name it)."""
+        return update_service(data, name)
+
+    @bp.partial_update(ServiceSchema, conflict=False)
+    def put(self, data, name):
+        """Update a service as PATCH does (a partial update, as PUT is on routes; prefer PATCH)."""
+        return update_service(data, name)
+
     @bp.response(204)
     def delete(self, name):
         """Unregister a service (its routes stay)."""
         delete_row(get_by_or_404(ServiceHealth, "service", service_name=name))
+
+
+def update_service(data: dict, name: str):
+    """Apply a partial update to a registered service and return it; its health and circuit state stay.
+
+    :raise ValidationFailed: when the body renames the service.
+    """
+    service = get_by_or_404(ServiceHealth, "service", service_name=name)
+    if data.get("service_name", name) != name:
+        message = "Cannot be changed: routes name the service. Register the new name and point the routes at it."
+        raise ValidationFailed("Invalid input: service_name", fields={"service_name": [message]})
+    update_row(service, data)
+    return service
 
 
 @bp.post("/services/<string:name>/reset")

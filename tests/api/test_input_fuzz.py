@@ -286,9 +286,9 @@ def test_every_admin_operation_is_fuzzed():
     assert {str(op) for op in OPERATIONS} >= {
         "POST /api/v1/gateway/routes", "PUT /api/v1/gateway/routes/<id:route_id>", "GET /api/v1/gateway/logs",
         "PUT /api/v1/gateway/config/cors", "POST /api/v1/gateway/services/<string:name>/reset"}
-    assert all(op.body_fields for op in OPERATIONS if op.method in ("POST", "PUT") and op.body_schema)
+    assert all(op.body_fields for op in OPERATIONS if op.method in ("POST", "PUT", "PATCH") and op.body_schema)
     assert {op.body_schema for op in OPERATIONS if op.body_schema} == {
-        "Route", "RouteUpdate", "RateLimitRule", "RateLimitRuleUpdate", "Service", "CorsUpdate"}
+        "Route", "RouteUpdate", "RateLimitRule", "RateLimitRuleUpdate", "Service", "ServiceUpdate", "CorsUpdate"}
     assert {"method", "path", "limit", "offset"} <= set(next(op for op in OPERATIONS if op.rule.endswith("/logs")).query)
 
 

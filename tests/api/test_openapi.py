@@ -102,12 +102,13 @@ def test_ids_in_paths_are_documented_as_uuids(spec):
 
 
 def test_updates_document_every_field_as_optional(spec):
-    for name in ("RouteUpdate", "RateLimitRuleUpdate", "CorsUpdate"):
+    for name in ("RouteUpdate", "RateLimitRuleUpdate", "CorsUpdate", "ServiceUpdate"):
         assert not spec["components"]["schemas"][name].get("required"), name
     assert set(spec["components"]["schemas"]["Route"]["required"]) == {"path_pattern", "target_service"}  # target_url: or targets
 
 
-@pytest.mark.parametrize("path", ["/routes/{route_id}", "/config/rate-limits/{rule_id}", "/config/cors"])
+@pytest.mark.parametrize("path", ["/routes/{route_id}", "/config/rate-limits/{rule_id}", "/config/cors",
+                                  "/services/{name}"])
 def test_patch_is_documented_beside_put_with_the_same_partial_body(spec, path):
     item = spec["paths"]["/api/v1/gateway" + path]
     bodies = [item[method]["requestBody"]["content"]["application/json"]["schema"] for method in ("patch", "put")]

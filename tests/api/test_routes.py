@@ -8,12 +8,14 @@ from tests.support.admin_api import (
     MISSING_ID,
     ROUTES,
     RULES,
+    SERVICES,
     UPDATE_METHODS,
     assert_error,
     assert_invalid,
     create,
     route_body,
     rule_body,
+    service_body,
 )
 from tests.support.tokens import make_token
 
@@ -271,7 +273,8 @@ def test_missing_required_fields_are_named(client, admin_headers):
 def test_a_body_that_is_not_a_json_object_is_422(shared_client, shared_admin, method, path, data, content_type):
     rule = create(shared_client, shared_admin, RULES, rule_body())
     route = create(shared_client, shared_admin, ROUTES, route_body())
-    url = path.format(id=rule["id"] if path.startswith(RULES) else route["id"])
+    service = create(shared_client, shared_admin, SERVICES, service_body())
+    url = path.format(id=rule["id"] if path.startswith(RULES) else route["id"], name=service["service_name"])
     headers = {**shared_admin, **({"Content-Type": content_type} if content_type else {})}
     assert_invalid(shared_client.open(url, method=method, headers=headers, data=data), "_schema")
 

@@ -22,12 +22,14 @@ ADMIN_ENDPOINTS = [
     ("GET", f"{RULES}/{MISSING_ID}"), ("PUT", f"{RULES}/{MISSING_ID}"), ("PATCH", f"{RULES}/{MISSING_ID}"),
     ("DELETE", f"{RULES}/{MISSING_ID}"),
     ("GET", CORS), ("PUT", CORS), ("PATCH", CORS),
-    ("GET", SERVICES), ("POST", SERVICES), ("DELETE", f"{SERVICES}/svc"),
+    ("GET", SERVICES), ("POST", SERVICES), ("PUT", f"{SERVICES}/svc"), ("PATCH", f"{SERVICES}/svc"),
+    ("DELETE", f"{SERVICES}/svc"),
     ("GET", f"{SERVICES}/svc/health"), ("POST", f"{SERVICES}/svc/reset"),
 ]
 # Endpoints that read a JSON body: (method, path template; {id} is an existing row's id).
 BODY_ENDPOINTS = [("POST", ROUTES), ("PUT", ROUTES + "/{id}"), ("PATCH", ROUTES + "/{id}"), ("POST", RULES),
-                  ("PUT", RULES + "/{id}"), ("PATCH", RULES + "/{id}"), ("PUT", CORS), ("PATCH", CORS), ("POST", SERVICES)]
+                  ("PUT", RULES + "/{id}"), ("PATCH", RULES + "/{id}"), ("PUT", CORS), ("PATCH", CORS), ("POST", SERVICES),
+                  ("PATCH", SERVICES + "/{name}"), ("PUT", SERVICES + "/{name}")]
 
 
 def route_body(**overrides) -> dict:
