@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 
 from gateway import __version__
 from gateway.models import RateLimitRule
 from tests.support import rows
 from tests.support.flaskcli import flask
+from tests.support.servers import ROOT
 
 NO_DATABASE = {"DATABASE_URL": "sqlite:///:memory:", "REDIS_URL": "", "ENVIRONMENT": "testing"}
 
@@ -81,3 +83,10 @@ def test_rate_limits_list_as_a_process_on_this_backend(app, database_url):
                    env={"DATABASE_URL": database_url, "REDIS_URL": "", "ENVIRONMENT": "testing",
                         "RATE_LIMIT_ENABLED": "false"})
     assert result.stdout == "one\tper_ip\t/api/v1/x/*\t5/10s\tdatabase\n"
+
+
+def test_the_docs_page_says_what_every_command_is_for(app):
+    text = (ROOT / "docs" / "admin-api.md").read_text()
+    for name in [*app.cli.commands, "routes", "limiter", "generate-api-schema"]:
+        assert re.search(rf"`(flask )?{re.escape(name)}\b", text), name
+    assert "_FLASK_COMPLETE=bash_source flask" in text
