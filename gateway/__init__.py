@@ -10,6 +10,10 @@ if TYPE_CHECKING:
 
     from gateway.settings import Settings
 
+# The one place the version is written: pyproject.toml reads it (dynamic version), and `flask version`,
+# the OpenAPI document, both health endpoints and the dashboard (Jinja global gateway_version) show it.
+__version__ = "0.1.0"
+
 
 def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     """Build the gateway app; ``settings`` overrides the environment (a mapping of variables).
@@ -26,6 +30,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.config.update(GATEWAY_SETTINGS=settings, SECRET_KEY=settings.secret_key, DEBUG=settings.debug,
                       MAX_CONTENT_LENGTH=settings.gateway_max_body_size)  # the admin API's bodies too
     app.url_map.merge_slashes = False  # the proxy normalises paths itself, on the raw URI
+    app.jinja_env.globals["gateway_version"] = __version__  # the dashboard's templates show it
 
     from gateway import api, cli, dashboard, errors, extensions, logconfig, plugins, refusal, services
     from gateway.api import health

@@ -1,4 +1,4 @@
-"""The gateway's flask commands: seed, config, token, logs, health (never ``routes``: Flask owns it).
+"""The gateway's flask commands: seed, config, token, logs, health, rate-limits, version (never ``routes``: Flask owns it).
 
 The commands are thin: the work is done in the capability packages (config: seed, declarative, planner;
 auth: tokens; requestlog: purge; health: checker). Every failure is one line on stderr and exit status 1, never a traceback.
@@ -8,22 +8,33 @@ from __future__ import annotations
 
 import functools
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import AppGroup, routes_command, with_appcontext
 from sqlalchemy import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from gateway import __version__
 from gateway.auth import tokens
 from gateway.config import declarative, planner, seed
 from gateway.coordination.dbstate import first_line
 from gateway.extensions import db
 from gateway.health import checker
-from gateway.models import read_version
+from gateway.models import RateLimitRule, read_version
 from gateway.refusal import refuse_unsafe
 from gateway.requestlog import purge
+from gateway.specs.ratelimits import compile_rules
+
+# Commands other packages add to every `flask` through entry points, hidden from `flask --help` (they still
+# run when named): Flask-Limiter's lists the Flask URL rules it decorates, not the gateway's rate-limit rules
+# (those are `flask rate-limits list`); flasgger's (installed with httpbin, a test dependency) writes a
+# Swagger 2 document of nothing the gateway serves.
+FOREIGN_COMMANDS = ("limiter", "generate-api-schema")
+# Flask's own `flask routes` lists URL rules: say so, beside the gateway's routes (proxied paths).
+FLASK_ROUTES_HELP = "Show Flask's URL rules; the proxied routes are in GET /api/v1/gateway/routes."
 
 
 def settings():
@@ -309,6 +320,64 @@ def describe_check(result: checker.CheckResult) -> str:
     return f"{result.service_name}: {change} ({result.probe.detail}{took}){opened}"
 
 
+# --- rate-limits ---------------------------------------------------------------------------
+
+
+@click.group("rate-limits", cls=AppGroup)
+def rate_limits_cli():
+    """Show the gateway's rate-limit rules (not Flask-Limiter's `flask limiter`)."""
+
+
+@rate_limits_cli.command("list")
+@one_line_errors
+def list_rate_limits():
+    """List the rate-limit rules in force, as the proxy applies them.
+
+    The active rules of the database, and the settings' default-per-user and default-per-ip
+    when RATE_LIMIT_ENABLED and no rule of that name exists. Their current usage is in
+    GET /api/v1/gateway/rate-limits.
+    """
+    rules = compile_rules(db.session.query(RateLimitRule).order_by(RateLimitRule.rule_name).all(), settings())
+    for rule in rules:
+        source = "settings" if rule.id.startswith("settings:") else "database"
+        pattern = rule.pattern.text if rule.pattern else "every path"
+        click.echo(f"{rule.name}\t{rule.limit_type}\t{pattern}\t{rule.max_requests}/{rule.window}s\t{source}")
+    click.echo(f"{len(rules)} rule{'s' if len(rules) != 1 else ''} in force.", err=True)
+
+
+# --- version -------------------------------------------------------------------------------
+
+
+@click.command("version")
+def version_command():
+    """Print the gateway's version (`flask --version` prints Flask's)."""
+    click.echo(__version__)
+
+
+# --- other packages' commands --------------------------------------------------------------
+
+
+def openapi_commands(group: click.Group) -> click.Group:
+    """Return flask-smorest's ``openapi`` group saying what it is for, without its config-prefix listing."""
+    commands = {name: command for name, command in group.commands.items() if name != "list-config-prefixes"}
+    return click.Group(name=group.name, commands=commands,
+                       help="Print or write the admin API's OpenAPI document (the one served at "
+                            "/api/v1/openapi.json), e.g. `flask --app wsgi openapi write openapi.json`.")
+
+
+def relabel_flask_program_commands() -> None:
+    """Hide FOREIGN_COMMANDS from `flask --help` and shell completion, and say what `flask routes` lists.
+
+    They belong to the `flask` program (entry points, Flask's built-ins), not to the app, and are
+    shown before the app's: their command objects, loaded by the program, are changed in this
+    process only. A module the program has not loaded (a gunicorn worker) is left alone.
+    """
+    for entry_point in metadata.entry_points(group="flask.commands"):
+        if entry_point.name in FOREIGN_COMMANDS and entry_point.module in sys.modules:
+            entry_point.load().hidden = True
+    routes_command.short_help = FLASK_ROUTES_HELP
+
+
 # --- db (Flask-Migrate's) -----------------------------------------------------------------
 
 
@@ -337,9 +406,13 @@ def migration_error(exc: SQLAlchemyError, database_url: str) -> str:
 
 
 def init_app(app) -> None:
-    """Register the command groups on ``app.cli``; wrap Flask-Migrate's ``db`` group."""
-    for command in (seed_command, config_cli, token_cli, logs_cli, health_cli):
+    """Register the command groups on ``app.cli``; wrap Flask-Migrate's ``db`` and flask-smorest's ``openapi``."""
+    for command in (seed_command, config_cli, token_cli, logs_cli, health_cli, rate_limits_cli, version_command):
         app.cli.add_command(command)
     migrations = app.cli.commands.get("db")  # added by Migrate.init_app (gateway.extensions)
     if migrations is not None:
         app.cli.add_command(MigrationCommands(migrations, app.config["SQLALCHEMY_DATABASE_URI"]))
+    openapi = app.cli.commands.get("openapi")  # added by flask-smorest's Api (gateway.api)
+    if openapi is not None:
+        app.cli.add_command(openapi_commands(openapi))
+    relabel_flask_program_commands()

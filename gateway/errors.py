@@ -1,7 +1,7 @@
 """The gateway's own errors: a few exception classes and one JSON shape.
 
-Every error the gateway produces is ``{"error", "message", "request_id"}`` (plus ``fields``
-on 422); nothing a client sends turns into a stack trace.
+Every error the gateway produces is ``{"error", "message", "request_id"}`` (plus ``fields``, field -> problems,
+on 422, 409 and a malformed id's 404); nothing a client sends turns into a stack trace.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import subprocess
 
 import pytest
 
+from gateway import __version__
 from tests.support.http import local_session
 from tests.support.servers import BIN, ROOT, ServerProcess, free_port
 from tests.support.tokens import TEST_SECRET, token
@@ -55,7 +56,7 @@ def deployed(tmp_path_factory):
 
 def test_release_migrates_and_web_serves_on_port(deployed):
     with local_session() as http:
-        assert http.get(f"{deployed.url}/health", timeout=30).json() == {"status": "ok"}
+        assert http.get(f"{deployed.url}/health", timeout=30).json() == {"status": "ok", "version": __version__}
         # The tables the release step made: an admin call reads them.
         routes = http.get(f"{deployed.url}/api/v1/gateway/routes", timeout=30,
                           headers={"Authorization": f"Bearer {token('ops', ('admin',))}"})

@@ -1,7 +1,10 @@
+from gateway import __version__
+
+
 def test_liveness(client):
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok"}
+    assert response.get_json() == {"status": "ok", "version": __version__}
     assert response.headers["X-Request-ID"]
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from gateway import __version__
 from gateway.api import configuration, management, monitoring, plugins
-from gateway.api.blueprint import AdminResponsesPlugin, GatewayApi, schema_name
+from gateway.api.blueprint import AdminResponsesPlugin, GatewayApi, IdConverter, PluginIdConverter, schema_name
 from gateway.api.docs import ASSETS_PREFIX, assets, protect_docs_page
 from gateway.services import services
 from gateway.specs.prefixes import API, DOCS, OPENAPI_JSON, REDOC
@@ -23,7 +24,7 @@ def init_app(app) -> None:
     settings = app.config["GATEWAY_SETTINGS"]
     app.config.update(
         API_TITLE=settings.project_name,
-        API_VERSION="1.0.0",
+        API_VERSION=__version__,
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX=API,
         OPENAPI_JSON_PATH=OPENAPI_JSON.removeprefix(API + "/"),
@@ -40,6 +41,8 @@ def init_app(app) -> None:
                                                               "bearerFormat": "JWT"}}},
         },
     )
+    app.url_map.converters["id"] = IdConverter  # before the rules that use it
+    app.url_map.converters["plugin_id"] = PluginIdConverter
     api = GatewayApi(app, spec_kwargs={
         "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
         "extra_plugins": [AdminResponsesPlugin()],

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, jsonify
 
+from gateway import __version__
 from gateway.specs.prefixes import HEALTH
 
 bp = Blueprint("health", __name__)
@@ -9,5 +10,5 @@ bp = Blueprint("health", __name__)
 
 @bp.get(HEALTH)
 def get_health():
-    """Answer 200 while the process serves requests."""
-    return jsonify(status="ok")
+    """Answer 200 while the process serves requests, with the gateway's version."""
+    return jsonify(status="ok", version=__version__)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint as FlaskBlueprint
 from flask import current_app, request
 from flask.views import MethodView
 from werkzeug import exceptions as wz
 from werkzeug.routing import Map, Rule
 
+from gateway import __version__
 from gateway.api.blueprint import AdminBlueprint
 from gateway.circuits import registry
 from gateway.config.planner import unregistered
@@ -17,6 +19,7 @@ from gateway.errors import MethodNotAllowed, NotFound, ValidationFailed
 from gateway.extensions import db
 from gateway.health import report as health_report
 from gateway.models import PluginConfig, RouteConfig, ServiceHealth
+from gateway.models.pages import page_of
 from gateway.schemas import (
     AggregateHealthSchema,
     RouteListSchema,
@@ -25,6 +28,7 @@ from gateway.schemas import (
     ServiceListSchema,
     ServiceSchema,
 )
+from gateway.schemas.pages import PageQuerySchema
 from gateway.schemas.route import check_targets
 from gateway.specs.prefixes import ADMIN_API, METHODS
 
@@ -48,12 +52,11 @@ class Routes(MethodView):
     @bp.arguments(RouteQuerySchema, location="query")
     @bp.response(200, RouteListSchema)
     def get(self, query):
-        """List routes, highest priority first."""
-        rows = db.session.query(RouteConfig)
+        """List routes, highest priority first (a page of them with limit and offset)."""
+        rows = sa.select(RouteConfig).order_by(RouteConfig.priority.desc(), RouteConfig.path_pattern)
         if query["active_only"]:
-            rows = rows.filter(RouteConfig.is_active.is_(True))
-        items = rows.order_by(RouteConfig.priority.desc(), RouteConfig.path_pattern).all()
-        return {"items": items, "total": len(items)}
+            rows = rows.where(RouteConfig.is_active.is_(True))
+        return page_of(db.session, rows, query)
 
     @bp.arguments(RouteSchema)
     @bp.response(201, RouteSchema)
@@ -65,24 +68,22 @@ class Routes(MethodView):
                           check=lambda: check_registered(data.get("targets")))
 
 
-@bp.route("/routes/<uuid:route_id>")
+@bp.route("/routes/<id:route_id>")
 class RouteById(MethodView):
     @bp.response(200, RouteSchema)
     def get(self, route_id):
         """Return one route."""
         return get_or_404(RouteConfig, route_id, "route")
 
-    @bp.arguments(RouteSchema(partial=True))
-    @bp.response(200, RouteSchema)
-    @bp.alt_response(409, response="CONFLICT")
+    @bp.partial_update(RouteSchema)
+    def patch(self, data, route_id):
+        """Update a route: the fields given change, those left out stay as they were."""
+        return update_route(data, route_id)
+
+    @bp.partial_update(RouteSchema)
     def put(self, data, route_id):
-        """Update a route; fields left out stay as they were."""
-        route = get_or_404(RouteConfig, route_id, "route")
-        merged = {name: data.get(name, getattr(route, name)) for name in ("target_url", "targets", "traffic")}
-        check_targets(**merged)
-        check_registered(data.get("targets"))
-        update_row(route, data, "path_pattern", "route")
-        return route
+        """Update a route as PATCH does (PUT stays a partial update for compatibility; prefer PATCH)."""
+        return update_route(data, route_id)
 
     @bp.response(204)
     def delete(self, route_id):
@@ -92,13 +93,26 @@ class RouteById(MethodView):
         delete_row(route)
 
 
+def update_route(data: dict, route_id):
+    """Apply a partial update to a route and return it.
+
+    :raise ValidationFailed: when the targets, merged with the stored ones, are invalid or not registered.
+    """
+    route = get_or_404(RouteConfig, route_id, "route")
+    merged = {name: data.get(name, getattr(route, name)) for name in ("target_url", "targets", "traffic")}
+    check_targets(**merged)
+    check_registered(data.get("targets"))
+    update_row(route, data, "path_pattern", "route")
+    return route
+
+
 @bp.route("/services")
 class Services(MethodView):
+    @bp.arguments(PageQuerySchema, location="query")
     @bp.response(200, ServiceListSchema)
-    def get(self):
-        """List registered services with their health and circuit state."""
-        items = db.session.query(ServiceHealth).order_by(ServiceHealth.service_name).all()
-        return {"items": items, "total": len(items)}
+    def get(self, page):
+        """List registered services with their health and circuit state, by name (a page with limit and offset)."""
+        return page_of(db.session, sa.select(ServiceHealth).order_by(ServiceHealth.service_name), page)
 
     @bp.arguments(ServiceSchema)
     @bp.response(201, ServiceSchema)
@@ -110,10 +124,33 @@ class Services(MethodView):
 
 @bp.route("/services/<string:name>")
 class ServiceByName(MethodView):
+    @bp.partial_update(ServiceSchema, conflict=False)
+    def patch(self, data, name):
+        """Change a service's URL or health path; its name stays (routes name it)."""
+        return update_service(data, name)
+
+    @bp.partial_update(ServiceSchema, conflict=False)
+    def put(self, data, name):
+        """Update a service as PATCH does (a partial update, as PUT is on routes; prefer PATCH)."""
+        return update_service(data, name)
+
     @bp.response(204)
     def delete(self, name):
         """Unregister a service (its routes stay)."""
         delete_row(get_by_or_404(ServiceHealth, "service", service_name=name))
+
+
+def update_service(data: dict, name: str):
+    """Apply a partial update to a registered service and return it; its health and circuit state stay.
+
+    :raise ValidationFailed: when the body renames the service.
+    """
+    service = get_by_or_404(ServiceHealth, "service", service_name=name)
+    if data.get("service_name", name) != name:
+        message = "Cannot be changed: routes name the service. Register the new name and point the routes at it."
+        raise ValidationFailed("Invalid input: service_name", fields={"service_name": [message]})
+    update_row(service, data)
+    return service
 
 
 @bp.post("/services/<string:name>/reset")
@@ -131,8 +168,9 @@ def reset_service(name):
                  description="The gateway's database is unreachable or not migrated (checks.database says which).")
 @bp.doc(security=[])
 def get_aggregate_health():
-    """Report the gateway's dependencies and every service's health (public)."""
-    return health_report.aggregate()
+    """Report the gateway's dependencies, every service's health and the gateway's version (public)."""
+    report, status = health_report.aggregate()
+    return {**report, "version": __version__}, status
 
 
 # Unknown paths under /api/v1/gateway/: the admin guard has already demanded an admin token,
@@ -167,7 +205,7 @@ def admin_methods(path: str) -> list[str]:
     rules = [Rule(rule.rule, methods=rule.methods, endpoint=rule.endpoint)
              for rule in current_app.url_map.iter_rules() if rule.endpoint.split(".")[0] in ADMIN_BLUEPRINTS]
     try:
-        Map(rules).bind("localhost").match(path, method="--")
+        Map(rules, converters=current_app.url_map.converters).bind("localhost").match(path, method="--")
     except wz.MethodNotAllowed as exc:
         return list(exc.valid_methods or ())
     except wz.HTTPException:

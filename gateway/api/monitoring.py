@@ -17,6 +17,7 @@ from gateway.ratelimits import rules
 from gateway.requestlog import search, stats, timeseries
 from gateway.schemas import ServiceSchema
 from gateway.schemas.logs import ErrorQuerySchema, GatewayLogListSchema, LogQuerySchema
+from gateway.schemas.pages import PageQuerySchema, cut
 from gateway.schemas.rate_limit_rule import RateLimitStatusListSchema
 from gateway.schemas.stats import PerformanceSchema, StatsSchema, WindowQuerySchema
 from gateway.schemas.timeseries import TimeseriesQuerySchema, TimeseriesSchema
@@ -33,11 +34,13 @@ def get_service_health(name):
 
 
 @bp.get("/rate-limits")
+@bp.arguments(PageQuerySchema, location="query")
 @bp.response(200, RateLimitStatusListSchema)
-def list_rate_limit_usage():
-    """List the rules in force (defaults from the settings included) with their busiest counters."""
-    items = [rule_status(rule) for rule in runtime().current().rules]
-    return {"items": items, "total": len(items), "storage": rules.storage_kind()}
+def list_rate_limit_usage(page):
+    """List the rules in force (defaults from the settings included) with their busiest counters (a page with limit and offset)."""
+    listing = cut(runtime().current().rules, page)
+    return {"items": [rule_status(rule) for rule in listing["items"]], "total": listing["total"],
+            "storage": rules.storage_kind()}
 
 
 def rule_status(rule) -> dict:
@@ -65,7 +68,7 @@ def list_logs(filters):
 @bp.response(200, GatewayLogListSchema)
 def list_errors(query):
     """List the newest records with status >= 400 or an error message (source: proxy or gateway only)."""
-    return search.recent_errors(db.session, query["limit"], query.get("source"))
+    return search.recent_errors(db.session, query)
 
 
 @bp.get("/stats")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+import sqlalchemy as sa
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from flask.views import MethodView
@@ -15,7 +16,9 @@ from gateway.config.store import commit, create_row, delete_row, get_or_404, upd
 from gateway.errors import Conflict, NotFound, ValidationFailed
 from gateway.extensions import db
 from gateway.models import Consumer, ConsumerKey, PluginConfig, RouteConfig
+from gateway.models.pages import page_of
 from gateway.plugins.consumers import new_key
+from gateway.schemas.pages import PageQuerySchema
 from gateway.schemas.plugin import (
     AvailablePluginListSchema,
     ConsumerKeyListSchema,
@@ -82,10 +85,10 @@ class Plugins(MethodView):
     @bp.arguments(PluginQuerySchema, location="query")
     @bp.response(200, PluginListSchema)
     def get(self, query):
-        """List configured plugins (filters: name, route_id, consumer_id, enabled)."""
-        rows = db.session.query(PluginConfig).filter_by(**query)
-        items = rows.order_by(PluginConfig.name, PluginConfig.created_at).all()
-        return {"items": items, "total": len(items)}
+        """List configured plugins (filters: name, route_id, consumer_id, enabled; a page with limit and offset)."""
+        filters = {name: value for name, value in query.items() if name not in ("limit", "offset")}
+        statement = sa.select(PluginConfig).filter_by(**filters).order_by(PluginConfig.name, PluginConfig.created_at)
+        return page_of(db.session, statement, query)
 
     @bp.arguments(PluginSchema)
     @bp.response(201, PluginSchema)
@@ -122,26 +125,22 @@ def json_schema(plugin_class) -> dict:
     return converter.converter.schema2jsonschema(plugin_class.Config())
 
 
-@bp.route("/plugins/<uuid:plugin_id>")
+@bp.route("/plugins/<plugin_id:plugin_id>")
 class PluginById(MethodView):
     @bp.response(200, PluginSchema)
     def get(self, plugin_id):
         """Return one configured plugin."""
         return get_or_404(PluginConfig, plugin_id, "plugin")
 
-    @bp.arguments(PluginSchema(partial=True))
-    @bp.response(200, PluginSchema)
-    @bp.alt_response(409, response="CONFLICT")
-    def put(self, data, plugin_id):
+    @bp.partial_update(PluginSchema)
+    def patch(self, data, plugin_id):
         """Update a configured plugin; fields left out stay as they were (a config sent replaces the whole config)."""
-        row = get_or_404(PluginConfig, plugin_id, "plugin")
-        merged = {name: data.get(name, getattr(row, name)) for name in ("name", "config", "route_id", "consumer_id")}
-        if "name" in data or "config" in data:
-            data["config"] = checked_config(merged["name"], merged["config"])
-        check_scope(merged["route_id"], merged["consumer_id"])
-        ensure_single(merged["name"], merged["route_id"], merged["consumer_id"], exclude=row.id)
-        update_row(row, data)
-        return row
+        return update_plugin(data, plugin_id)
+
+    @bp.partial_update(PluginSchema)
+    def put(self, data, plugin_id):
+        """Update a configured plugin as PATCH does (prefer PATCH)."""
+        return update_plugin(data, plugin_id)
 
     @bp.response(204)
     def delete(self, plugin_id):
@@ -149,13 +148,25 @@ class PluginById(MethodView):
         delete_row(get_or_404(PluginConfig, plugin_id, "plugin"))
 
 
+def update_plugin(data: dict, plugin_id):
+    """Apply a partial update to a configured plugin and return it."""
+    row = get_or_404(PluginConfig, plugin_id, "plugin")
+    merged = {name: data.get(name, getattr(row, name)) for name in ("name", "config", "route_id", "consumer_id")}
+    if "name" in data or "config" in data:
+        data["config"] = checked_config(merged["name"], merged["config"])
+    check_scope(merged["route_id"], merged["consumer_id"])
+    ensure_single(merged["name"], merged["route_id"], merged["consumer_id"], exclude=row.id)
+    update_row(row, data)
+    return row
+
+
 @bp.route("/consumers")
 class Consumers(MethodView):
+    @bp.arguments(PageQuerySchema, location="query")
     @bp.response(200, ConsumerListSchema)
-    def get(self):
-        """List consumers."""
-        items = db.session.query(Consumer).order_by(Consumer.username).all()
-        return {"items": items, "total": len(items)}
+    def get(self, page):
+        """List consumers, by username (a page with limit and offset)."""
+        return page_of(db.session, sa.select(Consumer).order_by(Consumer.username), page)
 
     @bp.arguments(ConsumerSchema)
     @bp.response(201, ConsumerSchema)
@@ -165,21 +176,22 @@ class Consumers(MethodView):
         return create_row(Consumer, {"groups": [], "custom_id": None, **data}, "username", "consumer")
 
 
-@bp.route("/consumers/<uuid:consumer_id>")
+@bp.route("/consumers/<id:consumer_id>")
 class ConsumerById(MethodView):
     @bp.response(200, ConsumerSchema)
     def get(self, consumer_id):
         """Return one consumer."""
         return get_or_404(Consumer, consumer_id, "consumer")
 
-    @bp.arguments(ConsumerSchema(partial=True))
-    @bp.response(200, ConsumerSchema)
-    @bp.alt_response(409, response="CONFLICT")
-    def put(self, data, consumer_id):
+    @bp.partial_update(ConsumerSchema)
+    def patch(self, data, consumer_id):
         """Update a consumer; fields left out stay as they were."""
-        consumer = get_or_404(Consumer, consumer_id, "consumer")
-        update_row(consumer, data, "username", "consumer")
-        return consumer
+        return update_consumer(data, consumer_id)
+
+    @bp.partial_update(ConsumerSchema)
+    def put(self, data, consumer_id):
+        """Update a consumer as PATCH does (prefer PATCH)."""
+        return update_consumer(data, consumer_id)
 
     @bp.response(204)
     def delete(self, consumer_id):
@@ -190,14 +202,22 @@ class ConsumerById(MethodView):
         delete_row(consumer)
 
 
-@bp.route("/consumers/<uuid:consumer_id>/keys")
+def update_consumer(data: dict, consumer_id):
+    """Apply a partial update to a consumer and return it."""
+    consumer = get_or_404(Consumer, consumer_id, "consumer")
+    update_row(consumer, data, "username", "consumer")
+    return consumer
+
+
+@bp.route("/consumers/<id:consumer_id>/keys")
 class ConsumerKeys(MethodView):
+    @bp.arguments(PageQuerySchema, location="query")
     @bp.response(200, ConsumerKeyListSchema)
-    def get(self, consumer_id):
-        """List a consumer's keys (their prefixes: the keys themselves are not stored)."""
+    def get(self, page, consumer_id):
+        """List a consumer's keys (their prefixes: the keys themselves are not stored; a page with limit and offset)."""
         get_or_404(Consumer, consumer_id, "consumer")
-        items = db.session.query(ConsumerKey).filter_by(consumer_id=consumer_id).order_by(ConsumerKey.created_at).all()
-        return {"items": items, "total": len(items)}
+        statement = sa.select(ConsumerKey).filter_by(consumer_id=consumer_id).order_by(ConsumerKey.created_at)
+        return page_of(db.session, statement, page)
 
     @bp.response(201, NewConsumerKeySchema)
     def post(self, consumer_id):
@@ -212,7 +232,7 @@ class ConsumerKeys(MethodView):
                 "key": key}
 
 
-@bp.delete("/consumers/<uuid:consumer_id>/keys/<uuid:key_id>")
+@bp.delete("/consumers/<id:consumer_id>/keys/<id:key_id>")
 @bp.response(204)
 def delete_consumer_key(consumer_id, key_id):
     """Revoke a consumer's key (every worker refuses it within 2 s)."""

@@ -48,8 +48,7 @@ def ensure_unique(model, column: str, value, what: str, exclude: uuid.UUID | Non
     if exclude is not None:
         query = query.filter(model.id != exclude)
     if db.session.query(query.exists()).scalar():
-        raise Conflict(f"A {what} with {column} {value!r} already exists.",
-                       field=column)
+        raise conflict(column, f"A {what} with {column} {value!r} already exists.")
 
 
 def commit(conflict_field: str) -> None:
@@ -61,7 +60,12 @@ def commit(conflict_field: str) -> None:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise Conflict(f"The {conflict_field} already exists.", field=conflict_field) from None
+        raise conflict(conflict_field, f"The {conflict_field} already exists.") from None
+
+
+def conflict(column: str, message: str) -> Conflict:
+    """Return the 409 of a taken unique value, naming the field as a 422 does (``fields``; ``field`` for compatibility)."""
+    return Conflict(message, fields={column: [message]}, field=column)
 
 
 def create_row(model, data: dict, unique_column: str, what: str, check=None):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from gateway.models import GatewayLog
+from gateway.models.pages import page_of
 from gateway.requestlog.stats import from_source, is_error
 
 L = GatewayLog
@@ -26,26 +27,23 @@ def log_conditions(filters: dict) -> list:
         conditions.append(L.created_at >= filters["start_date"])
     if filters.get("end_date") is not None:
         conditions.append(L.created_at <= filters["end_date"])
-    return conditions
+    return conditions + from_source(filters.get("source"))
 
 
 def search_logs(session, filters: dict) -> dict:
     """Return one page of matching rows, newest first, and how many match in all."""
-    conditions = log_conditions(filters)
-    total = session.scalar(sa.select(sa.func.count()).select_from(L).where(*conditions))
-    items = session.scalars(sa.select(L).where(*conditions).order_by(L.created_at.desc(), L.id.desc())
-                            .limit(filters["limit"]).offset(filters["offset"])).all()
-    return {"items": items, "total": total}
+    return page_of(session, newest_first(*log_conditions(filters)), filters)
 
 
-def recent_errors(session, limit: int, source: str | None = None) -> dict:
-    """Return the newest rows with status >= 400 or an error message, and how many there are.
+def recent_errors(session, page: dict) -> dict:
+    """Return one page of the rows with status >= 400 or an error message, newest first, and how many there are.
 
     ``source``: ``proxy`` keeps the proxied traffic's rows only, ``gateway`` the gateway's own
-    endpoints' (a refused dashboard sign-in, a 422 of the admin API); None keeps both.
+    endpoints' (a refused dashboard sign-in, a 422 of the admin API); absent keeps both.
     """
-    conditions = [is_error(), *from_source(source)]
-    total = session.scalar(sa.select(sa.func.count()).select_from(L).where(*conditions))
-    items = session.scalars(sa.select(L).where(*conditions).order_by(L.created_at.desc(), L.id.desc())
-                            .limit(limit)).all()
-    return {"items": items, "total": total}
+    return page_of(session, newest_first(is_error(), *from_source(page.get("source"))), page)
+
+
+def newest_first(*conditions) -> sa.Select:
+    """Return the log rows meeting ``conditions``, newest first."""
+    return sa.select(L).where(*conditions).order_by(L.created_at.desc(), L.id.desc())

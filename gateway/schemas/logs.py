@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from gateway.schemas.common import DATE_HELP, GatewaySchema, Method, UtcDateTime
+from gateway.schemas.common import DATE_HELP, Method, UtcDateTime
+from gateway.schemas.pages import ListSchema, PageQuerySchema, limit_field
 
 
-class LogQuerySchema(GatewaySchema):
+def SOURCE():  # noqa: N802 (a field factory, named like the fields it makes)
+    """The ``source`` filter: the proxied traffic's rows, or the gateway's own endpoints', or both."""
+    return fields.String(validate=validate.OneOf(("proxy", "gateway")), metadata={
+        "description": "proxy: proxied traffic only; gateway: the gateway's own endpoints only (admin API, "
+                       "dashboard sign-in, docs, health). Default: both."})
+
+
+class ErrorQuerySchema(PageQuerySchema):
+    """A page of the request log: 100 records unless ``limit`` says otherwise."""
+
+    limit = limit_field(100)
+    source = SOURCE()
+
+
+class LogQuerySchema(ErrorQuerySchema):
     """Filters of ``GET /logs``; every one is optional and they combine with AND."""
 
     method = Method()
@@ -20,26 +35,12 @@ class LogQuerySchema(GatewaySchema):
     status_code = fields.Integer(validate=validate.Range(100, 599))
     start_date = UtcDateTime(metadata={"description": "Rows created at or after this instant. " + DATE_HELP})
     end_date = UtcDateTime(metadata={"description": "Rows created at or before this instant. " + DATE_HELP})
-    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(0, 10_000_000))
 
     @validates_schema
     def dates_in_order(self, data, **_kwargs):
         """Refuse an end before the start."""
         if data.get("start_date") and data.get("end_date") and data["end_date"] < data["start_date"]:
             raise ValidationError("Must not be before start_date.", "end_date")
-
-
-def SOURCE():  # noqa: N802 (a field factory, named like the fields it makes)
-    """The ``source`` filter: the proxied traffic's rows, or the gateway's own endpoints', or both."""
-    return fields.String(validate=validate.OneOf(("proxy", "gateway")), metadata={
-        "description": "proxy: proxied traffic only; gateway: the gateway's own endpoints only (admin API, "
-                       "dashboard sign-in, docs, health). Default: both."})
-
-
-class ErrorQuerySchema(GatewaySchema):
-    limit = fields.Integer(load_default=100, validate=validate.Range(1, 1000))
-    source = SOURCE()
 
 
 class GatewayLogSchema(Schema):
@@ -63,6 +64,5 @@ class GatewayLogSchema(Schema):
     created_at = fields.DateTime()
 
 
-class GatewayLogListSchema(Schema):
+class GatewayLogListSchema(ListSchema):
     items = fields.List(fields.Nested(GatewayLogSchema))
-    total = fields.Integer(metadata={"description": "Rows matching the filters, all pages together."})

@@ -13,6 +13,7 @@ from gateway.schemas.common import (
     validate_name,
     validate_rule_name,
 )
+from gateway.schemas.pages import ListSchema, PageQuerySchema
 from gateway.services import services
 
 
@@ -71,16 +72,15 @@ class PluginEntrySchema(GatewaySchema):
         return data
 
 
-class PluginQuerySchema(GatewaySchema):
+class PluginQuerySchema(PageQuerySchema):
     name = fields.String(validate=validate.Length(1, 100))
     route_id = fields.UUID()
     consumer_id = fields.UUID()
     enabled = fields.Boolean()
 
 
-class PluginListSchema(Schema):
+class PluginListSchema(ListSchema):
     items = fields.List(fields.Nested(PluginSchema))
-    total = fields.Integer()
 
 
 class AvailablePluginSchema(Schema):
@@ -94,9 +94,8 @@ class AvailablePluginSchema(Schema):
     config_schema = fields.Dict(metadata={"description": "JSON schema of the plugin's config."})
 
 
-class AvailablePluginListSchema(Schema):
+class AvailablePluginListSchema(ListSchema):
     items = fields.List(fields.Nested(AvailablePluginSchema))
-    total = fields.Integer()
 
 
 class ConsumerSchema(InputSchema):
@@ -114,9 +113,8 @@ class ConsumerSchema(InputSchema):
     updated_at = fields.DateTime(dump_only=True)
 
 
-class ConsumerListSchema(Schema):
+class ConsumerListSchema(ListSchema):
     items = fields.List(fields.Nested(ConsumerSchema))
-    total = fields.Integer()
 
 
 class ConsumerKeySchema(Schema):
@@ -134,6 +132,5 @@ class NewConsumerKeySchema(ConsumerKeySchema):
     key = fields.String(dump_only=True, metadata={"description": "Shown once; only its SHA-256 is stored."})
 
 
-class ConsumerKeyListSchema(Schema):
+class ConsumerKeyListSchema(ListSchema):
     items = fields.List(fields.Nested(ConsumerKeySchema))
-    total = fields.Integer()

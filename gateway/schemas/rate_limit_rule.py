@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from gateway.models import LIMIT_TYPES
 from gateway.schemas.common import RULE_NAME_FORM, Boolean, InputSchema, Integer, PathPattern, validate_rule_name
+from gateway.schemas.pages import ListSchema
 
 
 class RateLimitRuleSchema(InputSchema):
@@ -21,9 +22,8 @@ class RateLimitRuleSchema(InputSchema):
     updated_at = fields.DateTime(dump_only=True)
 
 
-class RateLimitRuleListSchema(Schema):
+class RateLimitRuleListSchema(ListSchema):
     items = fields.List(fields.Nested(RateLimitRuleSchema))
-    total = fields.Integer()
 
 
 class CounterUsageSchema(Schema):
@@ -46,7 +46,6 @@ class RateLimitStatusSchema(Schema):
                         metadata={"description": "Busiest counters first; null when the storage is unreachable."})
 
 
-class RateLimitStatusListSchema(Schema):
+class RateLimitStatusListSchema(ListSchema):
     items = fields.List(fields.Nested(RateLimitStatusSchema))
-    total = fields.Integer()
     storage = fields.String(metadata={"description": "redis or memory"})

@@ -1,6 +1,6 @@
 """Route schemas: one declaration for validation and for the OpenAPI document."""
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from gateway.errors import ValidationFailed
 from gateway.schemas.common import (
@@ -17,6 +17,7 @@ from gateway.schemas.common import (
     validate_name,
     validate_upstream_url,
 )
+from gateway.schemas.pages import ListSchema, PageQuerySchema
 
 STICKY_RE = r"^(sub|cookie:[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}|header:[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100})$"
 MAX_WEIGHT = 1000
@@ -150,10 +151,9 @@ class RouteSchema(InputSchema):
             raise ValidationError(problems)
 
 
-class RouteListSchema(Schema):
+class RouteListSchema(ListSchema):
     items = fields.List(fields.Nested(RouteSchema))
-    total = fields.Integer()
 
 
-class RouteQuerySchema(GatewaySchema):
+class RouteQuerySchema(PageQuerySchema):
     active_only = fields.Boolean(load_default=False, metadata={"description": "Only active routes."})

@@ -4,6 +4,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from gateway.models import CIRCUIT_STATES, HEALTH_STATUSES
 from gateway.schemas.common import NAME_FORM, UPSTREAM_URL_FORM, InputSchema, validate_name, validate_upstream_url
+from gateway.schemas.pages import ListSchema
 
 
 def validate_health_path(value: str) -> None:
@@ -42,9 +43,8 @@ class ServiceSchema(InputSchema, ServiceStatusSchema):
     updated_at = fields.DateTime(dump_only=True)
 
 
-class ServiceListSchema(Schema):
+class ServiceListSchema(ListSchema):
     items = fields.List(fields.Nested(ServiceSchema))
-    total = fields.Integer()
 
 
 class RedisFailoverSchema(Schema):
@@ -71,3 +71,4 @@ class AggregateHealthSchema(Schema):
     services = fields.List(fields.Nested(ServiceStatusSchema))
     redis = fields.Nested(RedisStatusSchema, metadata={"description": "With REDIS_URL: where this worker finds the "
                                                                       "Redis primary, and the last failover it saw."})
+    version = fields.String(metadata={"description": "The gateway's version.", "example": "0.1.0"})

@@ -197,9 +197,9 @@ def test_a_shifted_path_info_does_not_move_an_admin_path(shared_client, shared_a
 
 @pytest.mark.parametrize(("method", "path", "allow"), [
     ("PATCH", ROUTES, "GET, HEAD, OPTIONS, POST"),
-    ("POST", f"{ROUTES}/{SOME_ID}", "DELETE, GET, HEAD, OPTIONS, PUT"),
-    ("DELETE", CORS, "GET, HEAD, OPTIONS, PUT"),
-    ("PUT", f"{SERVICES}/content", "DELETE, OPTIONS"),
+    ("POST", f"{ROUTES}/{SOME_ID}", "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"),
+    ("DELETE", CORS, "GET, HEAD, OPTIONS, PATCH, PUT"),
+    ("GET", f"{SERVICES}/content", "DELETE, OPTIONS, PATCH, PUT"),
     ("GET", f"{SERVICES}/content/reset", "OPTIONS, POST"),
     ("DELETE", f"{API}/config/rate-limits", "GET, HEAD, OPTIONS, POST"),
 ])

@@ -65,7 +65,7 @@ def test_every_admin_url_rule_is_documented(docs_app, spec):
     rules = [rule for rule in docs_app.url_map.iter_rules() if rule.endpoint.startswith(ADMIN_BLUEPRINTS)]
     assert len(rules) >= 9
     for rule in rules:
-        path = rule.rule.replace("<uuid:", "{").replace("<string:", "{").replace(">", "}")
+        path = rule.rule.replace("<id:", "{").replace("<string:", "{").replace(">", "}")
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert method.lower() in spec["paths"].get(path, {}), (method, path)
 
@@ -93,12 +93,28 @@ def test_only_the_aggregate_health_is_public(spec):
 def test_the_error_schema_names_fields(spec):
     properties = spec["components"]["schemas"]["Error"]["properties"]
     assert {"error", "message", "request_id", "fields", "field"} <= set(properties)
+    assert properties["field"]["deprecated"] is True  # 409 names its field in fields too
+
+
+def test_ids_in_paths_are_documented_as_uuids(spec):
+    for path in ("/api/v1/gateway/routes/{route_id}", "/api/v1/gateway/config/rate-limits/{rule_id}"):
+        assert [p["schema"] for p in spec["paths"][path]["parameters"]] == [{"type": "string", "format": "uuid"}]
 
 
 def test_updates_document_every_field_as_optional(spec):
-    for name in ("RouteUpdate", "RateLimitRuleUpdate", "CorsUpdate"):
+    for name in ("RouteUpdate", "RateLimitRuleUpdate", "CorsUpdate", "ServiceUpdate"):
         assert not spec["components"]["schemas"][name].get("required"), name
     assert set(spec["components"]["schemas"]["Route"]["required"]) == {"path_pattern", "target_service"}  # target_url: or targets
+
+
+@pytest.mark.parametrize("path", ["/routes/{route_id}", "/config/rate-limits/{rule_id}", "/config/cors",
+                                  "/services/{name}"])
+def test_patch_is_documented_beside_put_with_the_same_partial_body(spec, path):
+    item = spec["paths"]["/api/v1/gateway" + path]
+    bodies = [item[method]["requestBody"]["content"]["application/json"]["schema"] for method in ("patch", "put")]
+    assert bodies[0] == bodies[1] and bodies[0]["$ref"].endswith("Update")
+    assert item["patch"]["responses"].keys() == item["put"]["responses"].keys()
+    assert "prefer PATCH" in item["put"]["summary"]
 
 
 class AssetLinks(HTMLParser):

@@ -2,16 +2,20 @@
 
 import pytest
 
+from gateway import __version__
 from tests.support.admin_api import (
     BODY_ENDPOINTS,
     MISSING_ID,
     ROUTES,
     RULES,
+    SERVICES,
+    UPDATE_METHODS,
     assert_error,
     assert_invalid,
     create,
     route_body,
     rule_body,
+    service_body,
 )
 from tests.support.tokens import make_token
 
@@ -76,9 +80,10 @@ def test_list_rejects_a_bad_active_only(client, admin_headers):
     assert_invalid(client.get(f"{ROUTES}?active_only=maybe", headers=admin_headers), "active_only")
 
 
-def test_put_changes_only_the_fields_given(client, admin_headers):
+@pytest.mark.parametrize("method", UPDATE_METHODS)
+def test_put_and_patch_changes_only_the_fields_given(client, admin_headers, method):
     created = create(client, admin_headers, ROUTES, route_body(priority=3, methods=["GET"]))
-    response = client.put(f"{ROUTES}/{created['id']}", headers=admin_headers, json={"timeout": 12})
+    response = client.open(f"{ROUTES}/{created['id']}", method=method, headers=admin_headers, json={"timeout": 12})
     assert response.status_code == 200
     body = response.get_json()
     assert body["timeout"] == 12
@@ -110,11 +115,31 @@ def test_delete_returns_204_then_404(client, admin_headers):
     assert client.get(ROUTES, headers=admin_headers).get_json()["total"] == 0
 
 
-@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
 @pytest.mark.parametrize("route_id", [MISSING_ID, "not-a-uuid", "1", MISSING_ID + "0"])
 def test_unknown_or_malformed_id_is_404(shared_client, shared_admin, method, route_id):
     response = shared_client.open(f"{ROUTES}/{route_id}", method=method, headers=shared_admin, json={"priority": 1})
-    assert_error(response, 404, "not_found")
+    body = assert_error(response, 404, "not_found")
+    if route_id == MISSING_ID:
+        assert body["message"] == f"No route with id {MISSING_ID}." and "fields" not in body
+    else:
+        assert body["message"].startswith(f"Malformed id {route_id!r}: ids are UUIDs")
+        assert list(body["fields"]) == ["id"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_a_malformed_id_is_404_before_the_body_is_read(shared_client, shared_admin, method):
+    response = shared_client.open(f"{ROUTES}/abc", method=method, headers=shared_admin, data="not json")
+    assert "Malformed id" in assert_error(response, 404, "not_found")["message"]
+
+
+def test_a_malformed_id_still_needs_an_admin_token(shared_client):
+    assert_error(shared_client.get(f"{ROUTES}/abc"), 401, "unauthorized")
+
+
+def test_a_wrong_method_on_a_malformed_id_is_405(shared_client, shared_admin):
+    response = shared_client.post(f"{ROUTES}/abc", headers=shared_admin)
+    assert_error(response, 405, "method_not_allowed")
 
 
 def test_duplicate_path_pattern_is_409(client, admin_headers):
@@ -122,7 +147,8 @@ def test_duplicate_path_pattern_is_409(client, admin_headers):
     create(client, admin_headers, ROUTES, first)
     body = assert_error(client.post(ROUTES, headers=admin_headers, json=route_body(path_pattern=first["path_pattern"])),
                         409, "conflict")
-    assert body["field"] == "path_pattern"
+    assert body["field"] == "path_pattern" and list(body["fields"]) == ["path_pattern"]
+    assert body["fields"]["path_pattern"] == [body["message"]]
     assert client.get(ROUTES, headers=admin_headers).get_json()["total"] == 1
 
 
@@ -132,11 +158,12 @@ def test_duplicate_spelled_differently_is_409(client, admin_headers):
     assert_error(response, 409, "conflict")
 
 
-def test_put_renaming_onto_another_pattern_is_409(client, admin_headers):
+@pytest.mark.parametrize("method", UPDATE_METHODS)
+def test_put_and_patch_renaming_onto_another_pattern_is_409(client, admin_headers, method):
     first = create(client, admin_headers, ROUTES, route_body())
     second = create(client, admin_headers, ROUTES, route_body())
-    response = client.put(f"{ROUTES}/{second['id']}", headers=admin_headers,
-                          json={"path_pattern": first["path_pattern"]})
+    response = client.open(f"{ROUTES}/{second['id']}", method=method, headers=admin_headers,
+                           json={"path_pattern": first["path_pattern"]})
     assert_error(response, 409, "conflict")
     assert client.get(f"{ROUTES}/{second['id']}", headers=admin_headers).get_json() == second
 
@@ -169,9 +196,10 @@ def test_create_rejects_an_invalid_field(shared_client, shared_admin, field, val
 
 
 @pytest.mark.parametrize(("field", "value"), INVALID_ROUTE_FIELDS)
-def test_update_rejects_an_invalid_field_and_changes_nothing(shared_client, shared_admin, field, value):
+@pytest.mark.parametrize("method", UPDATE_METHODS)
+def test_update_rejects_an_invalid_field_and_changes_nothing(shared_client, shared_admin, field, value, method):
     created = create(shared_client, shared_admin, ROUTES, route_body())
-    assert_invalid(shared_client.put(f"{ROUTES}/{created['id']}", headers=shared_admin, json={field: value}), field)
+    assert_invalid(shared_client.open(f"{ROUTES}/{created['id']}", method=method, headers=shared_admin, json={field: value}), field)
     assert shared_client.get(f"{ROUTES}/{created['id']}", headers=shared_admin).get_json() == created
 
 
@@ -222,7 +250,7 @@ def test_a_catch_all_route_never_forwards_the_admin_api(client, admin_headers, u
         assert answer.get_json()["error"] == "not_found"  # the API's own 404, as for /api/v1/gateway/nothing
     else:
         assert "items" in answer.get_json()
-    assert client.get("/health").get_json() == {"status": "ok"}
+    assert client.get("/health").get_json() == {"status": "ok", "version": __version__}
 
 
 def test_unknown_fields_are_422(client, admin_headers):
@@ -245,7 +273,8 @@ def test_missing_required_fields_are_named(client, admin_headers):
 def test_a_body_that_is_not_a_json_object_is_422(shared_client, shared_admin, method, path, data, content_type):
     rule = create(shared_client, shared_admin, RULES, rule_body())
     route = create(shared_client, shared_admin, ROUTES, route_body())
-    url = path.format(id=rule["id"] if path.startswith(RULES) else route["id"])
+    service = create(shared_client, shared_admin, SERVICES, service_body())
+    url = path.format(id=rule["id"] if path.startswith(RULES) else route["id"], name=service["service_name"])
     headers = {**shared_admin, **({"Content-Type": content_type} if content_type else {})}
     assert_invalid(shared_client.open(url, method=method, headers=headers, data=data), "_schema")
 

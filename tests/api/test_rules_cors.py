@@ -2,7 +2,16 @@
 
 import pytest
 
-from tests.support.admin_api import CORS, MISSING_ID, RULES, assert_error, assert_invalid, create, rule_body
+from tests.support.admin_api import (
+    CORS,
+    MISSING_ID,
+    RULES,
+    UPDATE_METHODS,
+    assert_error,
+    assert_invalid,
+    create,
+    rule_body,
+)
 from tests.support.tokens import make_token
 
 pytest_plugins = ["tests.support.admin_fixtures"]  # shared_app, shared_client, shared_admin
@@ -32,9 +41,10 @@ def test_get_and_list_rules(client, admin_headers):
     assert body == {"items": [first, second], "total": 2}
 
 
-def test_put_rule_changes_only_the_fields_given(client, admin_headers):
+@pytest.mark.parametrize("method", UPDATE_METHODS)
+def test_put_and_patch_rule_changes_only_the_fields_given(client, admin_headers, method):
     created = create(client, admin_headers, RULES, rule_body(path_pattern="/api/v1/x/*"))
-    response = client.put(f"{RULES}/{created['id']}", headers=admin_headers, json={"max_requests": 99})
+    response = client.open(f"{RULES}/{created['id']}", method=method, headers=admin_headers, json={"max_requests": 99})
     assert response.status_code == 200
     body = response.get_json()
     assert body["max_requests"] == 99
@@ -63,23 +73,26 @@ def test_delete_rule_returns_204_then_404(client, admin_headers):
     assert client.get(RULES, headers=admin_headers).get_json() == {"items": [], "total": 0}
 
 
-@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE"])
 @pytest.mark.parametrize("rule_id", [MISSING_ID, "nope", "12345"])
 def test_unknown_or_malformed_rule_id_is_404(shared_client, shared_admin, method, rule_id):
     response = shared_client.open(f"{RULES}/{rule_id}", method=method, headers=shared_admin, json={"max_requests": 1})
-    assert_error(response, 404, "not_found")
+    body = assert_error(response, 404, "not_found")
+    assert ("Malformed id" in body["message"]) is (rule_id != MISSING_ID)
 
 
 def test_duplicate_rule_name_is_409(client, admin_headers):
     create(client, admin_headers, RULES, rule_body(rule_name="same"))
     body = assert_error(client.post(RULES, headers=admin_headers, json=rule_body(rule_name="same")), 409, "conflict")
-    assert body["field"] == "rule_name"
+    assert body["field"] == "rule_name" and list(body["fields"]) == ["rule_name"]
+    assert body["fields"]["rule_name"] == [body["message"]]
 
 
-def test_put_renaming_a_rule_onto_another_is_409(client, admin_headers):
+@pytest.mark.parametrize("method", UPDATE_METHODS)
+def test_put_and_patch_renaming_a_rule_onto_another_is_409(client, admin_headers, method):
     create(client, admin_headers, RULES, rule_body(rule_name="taken"))
     other = create(client, admin_headers, RULES, rule_body())
-    assert_error(client.put(f"{RULES}/{other['id']}", headers=admin_headers, json={"rule_name": "taken"}),
+    assert_error(client.open(f"{RULES}/{other['id']}", method=method, headers=admin_headers, json={"rule_name": "taken"}),
                  409, "conflict")
     assert client.get(f"{RULES}/{other['id']}", headers=admin_headers).get_json() == other
 
@@ -103,9 +116,10 @@ def test_create_rule_rejects_an_invalid_field(shared_client, shared_admin, field
 
 
 @pytest.mark.parametrize(("field", "value"), INVALID_RULE_FIELDS)
-def test_update_rule_rejects_an_invalid_field(shared_client, shared_admin, field, value):
+@pytest.mark.parametrize("method", UPDATE_METHODS)
+def test_update_rule_rejects_an_invalid_field(shared_client, shared_admin, field, value, method):
     created = create(shared_client, shared_admin, RULES, rule_body())
-    assert_invalid(shared_client.put(f"{RULES}/{created['id']}", headers=shared_admin, json={field: value}), field)
+    assert_invalid(shared_client.open(f"{RULES}/{created['id']}", method=method, headers=shared_admin, json={field: value}), field)
     assert shared_client.get(f"{RULES}/{created['id']}", headers=shared_admin).get_json() == created
 
 
@@ -129,15 +143,16 @@ def test_cors_defaults_come_from_the_settings(make_app):
     assert "Authorization" in body["allow_headers"] and "X-Request-ID" in body["expose_headers"]
 
 
-def test_put_cors_changes_only_the_fields_given(client, admin_headers):
+@pytest.mark.parametrize("method", UPDATE_METHODS)
+def test_put_and_patch_cors_changes_only_the_fields_given(client, admin_headers, method):
     before = client.get(CORS, headers=admin_headers).get_json()
-    response = client.put(CORS, headers=admin_headers, json={"max_age": 60})
+    response = client.open(CORS, method=method, headers=admin_headers, json={"max_age": 60})
     assert response.status_code == 200
     body = response.get_json()
     assert body["max_age"] == 60 and body["updated_at"]
     assert {k: v for k, v in body.items() if k not in ("max_age", "updated_at")} == \
         {k: v for k, v in before.items() if k not in ("max_age", "updated_at")}
-    second = client.put(CORS, headers=admin_headers, json={"allow_origins": ["https://a.example.org"]}).get_json()
+    second = client.open(CORS, method=method, headers=admin_headers, json={"allow_origins": ["https://a.example.org"]}).get_json()
     assert second["max_age"] == 60 and second["allow_origins"] == ["https://a.example.org"]
     assert client.get(CORS, headers=admin_headers).get_json() == second
 
@@ -170,9 +185,10 @@ def test_put_cors_lower_cases_origins_and_accepts_a_wildcard(client, admin_heade
     ("max_age", -1), ("max_age", 86401), ("max_age", "600"), ("max_age", None),
     ("allowed_origins", ["https://a.example.org"]), ("updated", "now"),
 ])
-def test_put_cors_rejects_an_invalid_field(shared_client, shared_admin, field, value):
+@pytest.mark.parametrize("method", UPDATE_METHODS)
+def test_put_and_patch_cors_rejects_an_invalid_field(shared_client, shared_admin, field, value, method):
     before = shared_client.get(CORS, headers=shared_admin).get_json()
-    assert_invalid(shared_client.put(CORS, headers=shared_admin, json={field: value}), field)
+    assert_invalid(shared_client.open(CORS, method=method, headers=shared_admin, json={field: value}), field)
     assert shared_client.get(CORS, headers=shared_admin).get_json() == before
 
 
@@ -183,11 +199,12 @@ def test_put_cors_rejects_an_invalid_field(shared_client, shared_admin, field, v
     ({"allow_origins": ["https://a.example.org"], "allow_credentials": True},
      {"allow_origins": ["https://b.example.org", "*"]}),
 ])
-def test_credentials_with_the_wildcard_origin_are_refused(shared_client, shared_admin, stored, change):
+@pytest.mark.parametrize("method", UPDATE_METHODS)
+def test_credentials_with_the_wildcard_origin_are_refused(shared_client, shared_admin, stored, change, method):
     if stored:
         assert shared_client.put(CORS, headers=shared_admin, json=stored).status_code == 200
     before = shared_client.get(CORS, headers=shared_admin).get_json()
-    assert_invalid(shared_client.put(CORS, headers=shared_admin, json=change), "allow_credentials")
+    assert_invalid(shared_client.open(CORS, method=method, headers=shared_admin, json=change), "allow_credentials")
     assert shared_client.get(CORS, headers=shared_admin).get_json() == before
 
 

@@ -114,9 +114,9 @@ def admin_headers() -> dict:
 
 @pytest.mark.parametrize(("path", "allowed"), [
     ("/api/v1/gateway/routes", "GET, HEAD, OPTIONS, POST"),
-    (f"/api/v1/gateway/routes/{ROUTE_ID}", "DELETE, GET, HEAD, OPTIONS, PUT"),
+    (f"/api/v1/gateway/routes/{ROUTE_ID}", "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"),
     ("/api/v1/gateway/services/x/reset", "OPTIONS, POST"),
-    ("/api/v1/gateway/config/cors", "GET, HEAD, OPTIONS, PUT"),
+    ("/api/v1/gateway/config/cors", "GET, HEAD, OPTIONS, PATCH, PUT"),
 ])
 def test_options_lists_the_methods_of_the_admin_api_only(app, path, allowed):
     # Flask's own answer listed the catch-all's methods too (PATCH, POST... everywhere), which then got 405.

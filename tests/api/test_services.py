@@ -2,10 +2,18 @@
 
 import pytest
 
-from gateway import create_app
+from gateway import __version__, create_app
 from gateway.extensions import db
 from gateway.models import ServiceHealth
-from tests.support.admin_api import HEALTH, SERVICES, assert_error, assert_invalid, create, service_body
+from tests.support.admin_api import (
+    HEALTH,
+    SERVICES,
+    UPDATE_METHODS,
+    assert_error,
+    assert_invalid,
+    create,
+    service_body,
+)
 
 pytest_plugins = ["tests.support.admin_fixtures"]  # shared_app, shared_client, shared_admin
 
@@ -44,7 +52,42 @@ def test_duplicate_service_name_is_409(client, admin_headers):
     create(client, admin_headers, SERVICES, service_body(service_name="content"))
     body = assert_error(client.post(SERVICES, headers=admin_headers, json=service_body(service_name="content")),
                         409, "conflict")
-    assert body["field"] == "service_name"
+    assert body["field"] == "service_name" and list(body["fields"]) == ["service_name"]
+    assert body["fields"]["service_name"] == [body["message"]]
+
+
+@pytest.mark.parametrize("method", UPDATE_METHODS)
+def test_put_and_patch_change_the_address_and_keep_the_name_health_and_circuit(app, client, admin_headers, method):
+    create(client, admin_headers, SERVICES, service_body(service_name="content"))
+    set_service(app, "content", status="healthy", circuit_state="open", circuit_open=True)
+    response = client.open(f"{SERVICES}/content", method=method, headers=admin_headers,
+                           json={"service_url": "http://127.0.0.1:8", "health_path": "/ping"})
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["service_name"], body["service_url"], body["health_path"]) == ("content", "http://127.0.0.1:8", "/ping")
+    assert (body["status"], body["circuit_state"]) == ("healthy", "open")
+    assert client.get(SERVICES, headers=admin_headers).get_json()["items"] == [body]
+
+
+def test_a_service_read_back_can_be_sent_as_its_update(client, admin_headers):
+    created = create(client, admin_headers, SERVICES, service_body(service_name="content"))
+    response = client.patch(f"{SERVICES}/content", headers=admin_headers, json={**created, "health_path": "/up"})
+    assert response.status_code == 200 and response.get_json()["health_path"] == "/up"
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"service_name": "other"}, "service_name"), ({"service_url": "ftp://127.0.0.1"}, "service_url"),
+    ({"service_url": "http://169.254.169.254"}, "service_url"), ({"health_path": "health"}, "health_path"),
+    ({"status": "healthy", "nope": 1}, "nope"),
+])
+def test_an_invalid_service_update_is_422_and_changes_nothing(client, admin_headers, change, field):
+    created = create(client, admin_headers, SERVICES, service_body(service_name="content"))
+    assert_invalid(client.patch(f"{SERVICES}/content", headers=admin_headers, json=change), field)
+    assert client.get(f"{SERVICES}/content/health", headers=admin_headers).get_json() == created
+
+
+def test_updating_an_unknown_service_is_404(client, admin_headers):
+    assert_error(client.patch(f"{SERVICES}/nope", headers=admin_headers, json={"health_path": "/x"}), 404, "not_found")
 
 
 def test_one_services_health_and_404_for_an_unknown_one(client, admin_headers):
@@ -104,7 +147,8 @@ def test_register_names_missing_fields(shared_client, shared_admin):
 def test_aggregate_health_is_public_and_healthy_without_services(client):
     response = client.get(HEALTH)
     assert response.status_code == 200
-    assert response.get_json() == {"status": "healthy", "checks": {"database": "ok"}, "services": []}
+    assert response.get_json() == {"status": "healthy", "checks": {"database": "ok"}, "services": [],
+                                   "version": __version__}
 
 
 def test_aggregate_health_ignores_a_bad_token(client):
@@ -154,7 +198,8 @@ def app_on(tmp_path):
 def test_aggregate_is_unhealthy_503_without_a_usable_database(app_on, path, state):
     response = app_on(path).test_client().get(HEALTH)
     assert response.status_code == 503
-    assert response.get_json() == {"status": "unhealthy", "checks": {"database": state}, "services": []}
+    assert response.get_json() == {"status": "unhealthy", "checks": {"database": state}, "services": [],
+                                   "version": __version__}
     assert response.headers["X-Request-ID"]
 
 

@@ -12,20 +12,9 @@ from gateway.auth.identity import verify
 from gateway.settings import SERVICES
 from tests.support import rows
 from tests.support.database import empty_tables
+from tests.support.flaskcli import FLASK, flask
 from tests.support.http import local_session
 from tests.support.servers import ROOT, ServerProcess, free_port
-
-FLASK = str(ROOT / ".venv" / "bin" / "flask")
-
-
-def flask(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run the venv's flask in the repository root; fail the test on a non-zero exit."""
-    base = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
-    result = subprocess.run([FLASK, *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True,
-                            timeout=60, check=False)
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    return result
 
 
 def test_seed_then_export_with_app_option(app, database_url):

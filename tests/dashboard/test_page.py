@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import gateway
 from gateway.dashboard import ASSET_VERSIONS, STATIC
 
 PAGE = "/dashboard"
@@ -77,8 +78,11 @@ def test_the_page_is_accessible_markup(page):
     assert parser.all("th") and all(attrs.get("scope") == "col" for attrs in parser.all("th"))
 
 
-def test_the_version_is_shown_when_the_app_names_one(app, client):
-    assert 'id="version"' not in client.get(PAGE).get_data(as_text=True)  # no gateway_version global: nothing
+def test_the_version_is_shown(app, client):
+    shown = f'<span id="version" class="subtitle version">v{gateway.__version__}</span>'
+    assert shown in client.get(PAGE).get_data(as_text=True)  # the package's own, from create_app
+    del app.jinja_env.globals["gateway_version"]
+    assert 'id="version"' not in client.get(PAGE).get_data(as_text=True)  # none named: nothing
     app.jinja_env.globals["gateway_version"] = "9.8.7"
     assert '<span id="version" class="subtitle version">v9.8.7</span>' in client.get(PAGE).get_data(as_text=True)
     app.jinja_env.globals["gateway_version"] = lambda: "9.8.8"  # a function giving it will do as well

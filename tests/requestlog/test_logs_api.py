@@ -140,9 +140,9 @@ def test_admins_only(client, user_headers, path):
 
 
 @pytest.mark.parametrize(("path", "parameters"), [
-    ("/logs", {"method", "path", "target_service", "target_group", "user_id", "status_code", "start_date", "end_date", "limit",
+    ("/logs", {"method", "path", "target_service", "target_group", "user_id", "status_code", "start_date", "end_date", "limit", "source",
                "offset"}),
-    ("/errors", {"limit", "source"}), ("/stats", {"hours"}), ("/metrics", {"hours"}), ("/performance", {"hours"}),
+    ("/errors", {"limit", "offset", "source"}), ("/stats", {"hours"}), ("/metrics", {"hours"}), ("/performance", {"hours"}),
 ])
 def test_the_openapi_document_describes_them(client, path, parameters):
     operation = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/gateway" + path]["get"]

@@ -11,20 +11,25 @@ CORS = f"{API}/config/cors"
 SERVICES = f"{API}/services"
 HEALTH = f"{API}/health"
 MISSING_ID = "00000000-0000-4000-8000-000000000000"
+UPDATE_METHODS = ["PUT", "PATCH"]  # both partial updates (PUT as the contract has it, PATCH preferred)
 
 # Every admin endpoint (method, path) of the contract, with ids and names filled in.
 ADMIN_ENDPOINTS = [
     ("GET", ROUTES), ("POST", ROUTES),
-    ("GET", f"{ROUTES}/{MISSING_ID}"), ("PUT", f"{ROUTES}/{MISSING_ID}"), ("DELETE", f"{ROUTES}/{MISSING_ID}"),
+    ("GET", f"{ROUTES}/{MISSING_ID}"), ("PUT", f"{ROUTES}/{MISSING_ID}"), ("PATCH", f"{ROUTES}/{MISSING_ID}"),
+    ("DELETE", f"{ROUTES}/{MISSING_ID}"),
     ("GET", RULES), ("POST", RULES),
-    ("GET", f"{RULES}/{MISSING_ID}"), ("PUT", f"{RULES}/{MISSING_ID}"), ("DELETE", f"{RULES}/{MISSING_ID}"),
-    ("GET", CORS), ("PUT", CORS),
-    ("GET", SERVICES), ("POST", SERVICES), ("DELETE", f"{SERVICES}/svc"),
+    ("GET", f"{RULES}/{MISSING_ID}"), ("PUT", f"{RULES}/{MISSING_ID}"), ("PATCH", f"{RULES}/{MISSING_ID}"),
+    ("DELETE", f"{RULES}/{MISSING_ID}"),
+    ("GET", CORS), ("PUT", CORS), ("PATCH", CORS),
+    ("GET", SERVICES), ("POST", SERVICES), ("PUT", f"{SERVICES}/svc"), ("PATCH", f"{SERVICES}/svc"),
+    ("DELETE", f"{SERVICES}/svc"),
     ("GET", f"{SERVICES}/svc/health"), ("POST", f"{SERVICES}/svc/reset"),
 ]
 # Endpoints that read a JSON body: (method, path template; {id} is an existing row's id).
-BODY_ENDPOINTS = [("POST", ROUTES), ("PUT", ROUTES + "/{id}"), ("POST", RULES), ("PUT", RULES + "/{id}"),
-                  ("PUT", CORS), ("POST", SERVICES)]
+BODY_ENDPOINTS = [("POST", ROUTES), ("PUT", ROUTES + "/{id}"), ("PATCH", ROUTES + "/{id}"), ("POST", RULES),
+                  ("PUT", RULES + "/{id}"), ("PATCH", RULES + "/{id}"), ("PUT", CORS), ("PATCH", CORS), ("POST", SERVICES),
+                  ("PATCH", SERVICES + "/{name}"), ("PUT", SERVICES + "/{name}")]
 
 
 def route_body(**overrides) -> dict:
