@@ -27,7 +27,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
                       MAX_CONTENT_LENGTH=settings.gateway_max_body_size)  # the admin API's bodies too
     app.url_map.merge_slashes = False  # the proxy normalises paths itself, on the raw URI
 
-    from gateway import api, cli, dashboard, errors, extensions, logconfig, services
+    from gateway import api, audit, cli, dashboard, errors, extensions, history, history_cli, logconfig, services
     from gateway.api import health
     from gateway.auth import adminguard, identity
     from gateway.circuits import registry
@@ -52,9 +52,12 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     metrics_endpoint.init_app(app)
     cors.init_app(app)
     adminguard.init_app(app)
+    history.init_app(app)  # after the guard: the admin token names the actor of a change
+    audit.init_app(app)
     app.register_blueprint(health.bp)
     api.init_app(app)
     cli.init_app(app)
+    history_cli.init_app(app)
     app.register_blueprint(dashboard.bp)
     dispatch.init_app(app)  # last rule: the proxy's catch-all; proxied requests go around Flask
     errors.init_app(app)  # after api: replaces flask-smorest's own error handler

@@ -27,7 +27,8 @@ LAYERS = (
               "gateway.server", "gateway.upstream", "gateway.services", "gateway.background")),
     ("data", ("gateway.extensions", "gateway.coordination", "gateway.models", "gateway.schemas")),
     ("capabilities", ("gateway.config", "gateway.circuits", "gateway.health", "gateway.requestlog",
-                      "gateway.ratelimits", "gateway.auth", "gateway.metrics")),
+                      "gateway.ratelimits", "gateway.auth", "gateway.metrics", "gateway.history",
+                      "gateway.audit")),
     ("proxy", ("gateway.proxy",)),
     ("app", ("gateway.api", "gateway.dashboard", "gateway.cli", "gateway")),
 )
