@@ -59,6 +59,7 @@ def diff_version(query, number):
 @bp.arguments(RollbackSchema)
 @bp.arguments(RollbackQuerySchema, location="query")
 @bp.response(200, RollbackResultSchema)
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(409, response="CONFLICT")
 def roll_back(body, query):
     """Make the configuration equal to a version, as a new version (`?dry_run=true`: the plan only)."""

@@ -58,7 +58,7 @@ def _create_row(session, increment) -> None:
     """
     table = ConfigVersion.__table__
     insert = table.insert().values(id=VERSION_ROW_ID, version=1, updated_at=utcnow())
-    connection = session.connection()
+    connection = session if isinstance(session, sa.Connection) else session.connection()  # the circuit registry passes a Connection
     if connection.dialect.name == "sqlite":  # one writer at a time: the UPDATE above already holds the lock
         connection.execute(insert)
         return
