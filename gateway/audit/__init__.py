@@ -22,6 +22,7 @@ from gateway.audit import trail
 from gateway.auth.adminguard import in_admin_namespace
 from gateway.extensions import db
 from gateway.history.context import produced_version
+from gateway.requestlog.recorder import NOT_LOGGED
 from gateway.server.clientaddr import client_ip
 from gateway.server.requestid import current_request_id
 from gateway.specs.prefixes import DASHBOARD
@@ -54,6 +55,8 @@ def record_request(response):
     """Write the audit record of this request when it is one to audit."""
     if not audited(request.path, request.method, response.status_code):
         return response
+    if request.path == SIGN_IN_PATH:
+        request.environ[NOT_LOGGED] = True  # an audit record, not a row among the traffic's latest errors
     caller = g.get("caller")
     fields = {"actor": caller.sub if caller is not None else None, "source_ip": client_ip(request.environ),
               "method": request.method, "path": request.path, "status": response.status_code,

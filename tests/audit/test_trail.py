@@ -104,3 +104,21 @@ def test_purge_keeps_the_retention(app, client, runner):
     result = runner.invoke(args=["audit", "purge", "--days", "0"])
     assert result.exit_code == 0 and "Deleted 1 audit record " in result.output
     assert audit_records(app) == []
+
+
+def test_sign_in_attempts_are_not_in_the_request_log(app, client):
+    from gateway.services import services
+
+    writer = services(app).recorder.writer
+    for path in (f"{LOGIN}?token=garbage", ROUTES):
+        response = client.get(path)
+        assert response.status_code == 401
+        response.close()  # the request log takes a request when its response closes
+    with app.app_context():
+        writer.flush()
+        from gateway.extensions import db
+        from gateway.models import GatewayLog
+
+        paths = [row.path for row in db.session.query(GatewayLog)]
+    assert paths == [ROUTES]  # the admin API's 401 is logged as before; the sign-in only audited
+    assert [record.path for record in audit_records(app)] == [LOGIN, ROUTES]
