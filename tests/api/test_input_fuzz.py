@@ -288,7 +288,7 @@ def test_every_admin_operation_is_fuzzed():
         "PUT /api/v1/gateway/config/cors", "POST /api/v1/gateway/services/<string:name>/reset"}
     assert all(op.body_fields for op in OPERATIONS if op.method in ("POST", "PUT") and op.body_schema)
     assert {op.body_schema for op in OPERATIONS if op.body_schema} == {
-        "Route", "RouteUpdate", "RateLimitRule", "RateLimitRuleUpdate", "Service", "CorsUpdate"}
+        "Route", "RouteUpdate", "RateLimitRule", "RateLimitRuleUpdate", "Service", "CorsUpdate", "Rollback"}
     assert next(op for op in OPERATIONS if op.rule.endswith("/logs")).query[:2] == ("method", "path")
 
 
