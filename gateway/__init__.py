@@ -32,7 +32,20 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     app.url_map.merge_slashes = False  # the proxy normalises paths itself, on the raw URI
     app.jinja_env.globals["gateway_version"] = __version__  # the dashboard's templates show it
 
-    from gateway import api, cli, dashboard, errors, extensions, logconfig, plugins, refusal, services
+    from gateway import (
+        api,
+        audit,
+        cli,
+        dashboard,
+        errors,
+        extensions,
+        history,
+        history_cli,
+        logconfig,
+        plugins,
+        refusal,
+        services,
+    )
     from gateway.api import health
     from gateway.auth import adminguard, identity
     from gateway.circuits import registry
@@ -58,9 +71,12 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     metrics_endpoint.init_app(app)
     cors.init_app(app)
     adminguard.init_app(app)
+    history.init_app(app)  # after the guard: the admin token names the actor of a change
+    audit.init_app(app)
     app.register_blueprint(health.bp)
     api.init_app(app)
     cli.init_app(app)
+    history_cli.init_app(app)
     app.register_blueprint(dashboard.bp)
     dispatch.init_app(app)  # last rule: the proxy's catch-all; proxied requests go around Flask
     errors.init_app(app)  # after api: replaces flask-smorest's own error handler

@@ -21,8 +21,10 @@ from gateway import __version__
 from gateway.auth import tokens
 from gateway.config import declarative, planner, seed
 from gateway.coordination.dbstate import first_line
+from gateway.errors import NotFound
 from gateway.extensions import db
 from gateway.health import checker
+from gateway.history.context import change_context, cli_actor
 from gateway.models import RateLimitRule, read_version
 from gateway.refusal import refuse_unsafe
 from gateway.requestlog import purge
@@ -54,6 +56,9 @@ def one_line_errors(func):
             raise click.ClickException(database_error(exc)) from None
         except (declarative.ConfigFileError, tokens.TokenError, OSError, UnicodeDecodeError) as exc:
             raise click.ClickException(str(exc)) from None
+        except NotFound as exc:  # a lookup of the command's argument (a configuration version)
+            db.session.rollback()
+            raise click.ClickException(exc.description) from None
 
     return wrapper
 
@@ -97,7 +102,8 @@ def seed_command(if_empty):
         click.echo(f"Seed: skipped, the configuration is not empty (version {read_version(db.session)}).")
         return
     try:
-        changes = seed.seed(db.session, settings())
+        with change_context("seed", "cli"):
+            changes = seed.seed(db.session, settings())
     except declarative.ConfigInvalid as exc:
         report_invalid(exc, "the *_SERVICE_URL settings")
     for change in changes:
@@ -150,8 +156,9 @@ def export_config(fmt, output):
 @click.option("--dry-run", is_flag=True, help="Print the plan and write nothing.")
 @click.option("--prune", is_flag=True,
               help="Delete entities of the sections in the file that the file does not list.")
+@click.option("--message", "-m", default=None, help="Why (kept with the new configuration version).")
 @one_line_errors
-def import_config(file, dry_run, prune):
+def import_config(file, dry_run, prune, message):
     """Apply a YAML or JSON configuration file.
 
     Creates missing entities, updates changed ones and, with --prune, deletes those of the
@@ -175,7 +182,8 @@ def import_config(file, dry_run, prune):
         db.session.rollback()
         click.echo(f"{'Dry run' if dry_run else 'Nothing to do'}: {plan_summary(changes)}; nothing was written.")
         return
-    planner.apply(db.session, changes)
+    with change_context(cli_actor(), "import", message):
+        planner.apply(db.session, changes)
     click.echo(f"Applied: {plan_summary(changes, done=True)} (configuration version {read_version(db.session)}).")
 
 

@@ -365,6 +365,10 @@ class Settings:
                                                 "Open a service's circuit when its health check finds it unhealthy")
     log_level: str = _setting("LOG_LEVEL", "INFO", choice_parser("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "Gateway log level")
     gateway_log_retention_days: int = _setting("GATEWAY_LOG_RETENTION_DAYS", "30", int_parser(1), "Log rows older than this are purged")
+    gateway_config_history: int = _setting("GATEWAY_CONFIG_HISTORY", "500", int_parser(1),
+                                           "Configuration versions kept in the history (oldest pruned first)")
+    gateway_audit_retention_days: int = _setting("GATEWAY_AUDIT_RETENTION_DAYS", "90", int_parser(1),
+                                                 "Audit records older than this are purged")
     enable_request_logging: bool = _setting("ENABLE_REQUEST_LOGGING", "true", parse_bool, "Write one GatewayLog row per request")
     request_log_queue_size: int = _setting("REQUEST_LOG_QUEUE_SIZE", "10000", int_parser(100, 1_000_000),
                                            "Log rows a worker holds for its writer; beyond that rows are dropped (counted)")

@@ -28,7 +28,8 @@ LAYERS = (
               "gateway.redisurl")),
     ("data", ("gateway.extensions", "gateway.coordination", "gateway.models", "gateway.schemas")),
     ("capabilities", ("gateway.config", "gateway.circuits", "gateway.health", "gateway.requestlog",
-                      "gateway.ratelimits", "gateway.auth", "gateway.metrics", "gateway.plugins")),
+                      "gateway.ratelimits", "gateway.auth", "gateway.metrics", "gateway.plugins", "gateway.history",
+                      "gateway.audit")),
     ("proxy", ("gateway.proxy",)),
     ("app", ("gateway.api", "gateway.dashboard", "gateway.cli", "gateway")),
 )

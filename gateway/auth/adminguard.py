@@ -41,11 +41,16 @@ def require_admin_for_gateway_api() -> None:
     :raise Unauthorized: no valid token. :raise Forbidden: a valid token without the admin role.
     """
     path = request.path
-    if ADMIN_NAMESPACE[-1] not in path or path in PUBLIC_PATHS:
-        return  # the common case, decided without splitting the path (a key is a segment's start)
-    if path_keys(path)[:len(ADMIN_NAMESPACE)] != ADMIN_NAMESPACE:
+    if path in PUBLIC_PATHS or not in_admin_namespace(path):
         return
-    g.identity = require_admin(admin_authorization())
+    g.identity = require_admin(admin_authorization(), on_caller=lambda identity: setattr(g, "caller", identity))
+
+
+def in_admin_namespace(path: str) -> bool:
+    """Return whether a normalised path is under ``/api/v1/gateway`` (its public health included)."""
+    if ADMIN_NAMESPACE[-1] not in path:
+        return False  # the common case, decided without splitting the path (a key is a segment's start)
+    return path_keys(path)[:len(ADMIN_NAMESPACE)] == ADMIN_NAMESPACE
 
 
 def admin_authorization() -> str | None:
@@ -63,12 +68,14 @@ def admin_authorization() -> str | None:
     return f"Bearer {token}"
 
 
-def require_admin(authorization: str | None):
-    """Return the identity of an admin token.
+def require_admin(authorization: str | None, on_caller=None):
+    """Return the identity of an admin token; ``on_caller(identity)`` learns a valid token's identity before its role is checked.
 
     :raise Unauthorized: no valid token. :raise Forbidden: a valid token without the admin role.
     """
     identity = authenticate(authorization)
+    if on_caller is not None:
+        on_caller(identity)  # the audit trail names who was refused
     role = current_app.config["GATEWAY_SETTINGS"].gateway_admin_role
     if not identity.has_role(role):
         raise Forbidden(f"This API needs a token with the {role!r} role.")

@@ -25,6 +25,8 @@ from gateway.circuits.rows import CircuitRecord
 from gateway.circuits.store import CircuitWriter
 from gateway.coordination.database import control_engine
 from gateway.coordination.leases import deployment_prefix, make_leases
+from gateway.history.context import ChangeContext
+from gateway.history.recorder import record_on_connection
 from gateway.services import services
 
 __all__ = ["CircuitOpen", "Ticket", "admit", "admit_service", "health_statuses", "reset_circuit", "init_app", "registry"]
@@ -54,8 +56,12 @@ class BreakerRegistry:
     @property
     def writer(self) -> CircuitWriter:
         if self._writer is None:
-            self._writer = CircuitWriter(control_engine(self.app))
+            self._writer = CircuitWriter(control_engine(self.app), on_register=self._record_registration)
         return self._writer
+
+    def _record_registration(self, connection) -> None:
+        """Record the configuration version a service registered by its first circuit write makes."""
+        record_on_connection(connection, self.settings, ChangeContext("gateway", "circuit"))
 
     @property
     def leases(self):

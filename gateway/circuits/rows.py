@@ -110,8 +110,8 @@ def open_if_closed(connection, name: str, now: dt.datetime) -> bool:
     return result.rowcount > 0
 
 
-def ensure_row(connection, name: str, target_url: str) -> None:
-    """Register a route's target service that has no row yet (its origin is the service URL).
+def ensure_row(connection, name: str, target_url: str) -> bool:
+    """Register a route's target service that has no row yet (its origin is the service URL); return whether it did.
 
     Registration is a configuration change, so it bumps the version like the admin API would;
     two workers registering at once insert one row.
@@ -122,3 +122,4 @@ def ensure_row(connection, name: str, target_url: str) -> None:
                                 .on_conflict_do_nothing(index_elements=["service_name"]))
     if result.rowcount:
         bump_version(connection)
+    return bool(result.rowcount)

@@ -32,8 +32,9 @@ FROM_DATABASE = {value: key for key, value in TO_DATABASE.items()}
 class CircuitWriter:
     """Runs circuit writes on the control engine; skips the database for a second after it failed."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self, engine, on_register=None) -> None:
         self.engine = engine
+        self.on_register = on_register  # called with the connection when a service was registered
         self.outage = BackendOutage(log)
         self.failures = 0  # writes that could not reach the database
 
@@ -49,7 +50,8 @@ class CircuitWriter:
             with self.engine.begin() as connection:
                 record = operation(connection)
                 if record is None:
-                    rows.ensure_row(connection, name, target_url)
+                    if rows.ensure_row(connection, name, target_url) and self.on_register is not None:
+                        self.on_register(connection)
                     record = operation(connection)
                 return record
         except SQLAlchemyError as exc:

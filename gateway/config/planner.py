@@ -157,15 +157,18 @@ def describe(change: Change, verb: str | None = None, detail: str | None = None)
     """Return one line for a change: action, section, key and a detail (default: the fields that differ)."""
     line = f"{verb or change.action:<10} {change.section.name:<12} {change.key}"
     if detail is None:
-        detail = "; ".join(f"{name}: {_show(old)} -> {_show(new)}" for name, old, new in change.diff)
+        detail = "; ".join(f"{name}: {show(old)} -> {show(new)}" for name, old, new in change.diff)
     return f"{line}  ({detail})" if detail else line
 
 
-def _show(value) -> str:
+def show(value) -> str:
+    """Return a field value as the plans and the history's summaries write it: null, true/false, [a, b], {k: v}."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "[" + ", ".join(map(str, value)) + "]"
+        return "[" + ", ".join(show(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}: {show(item)}" for key, item in value.items()) + "}"
     return str(value)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import current_app, g, redirect, render_template, request, url_for
 
 from gateway.auth import tokens
 from gateway.auth.adminguard import CSRF_HEADER, SESSION_COOKIE
@@ -85,6 +85,7 @@ def login_identity(token: str) -> Identity:
         identity = verify_for_purpose(token, tokens.LOGIN_PURPOSE)
     except InvalidToken as exc:
         raise Unauthorized(f"This login link does not work ({exc}): {NEW_LINK}.") from None
+    g.caller = identity  # the audit trail names who tried to sign in
     role = current_app.config["GATEWAY_SETTINGS"].gateway_admin_role
     if not identity.has_role(role):
         raise Forbidden(f"This login link lacks the {role!r} role: {NEW_LINK}.")

@@ -1,6 +1,8 @@
 """The gateway's tables, one module each."""
 
 from gateway.models import config_version
+from gateway.models.audit_record import AuditRecord
+from gateway.models.config_history import ConfigHistory
 from gateway.models.config_version import ConfigVersion, bump_version, read_version
 from gateway.models.consumer import Consumer, ConsumerKey
 from gateway.models.cors_config import CORS_ROW_ID, DEFAULT_CORS, CorsConfig
@@ -24,6 +26,7 @@ config_version.CONFIG_MODELS.update({
 
 __all__ = [
     "ALL_METHODS", "CIRCUIT_STATES", "CORS_ROW_ID", "DEFAULT_CORS", "HEALTH_STATUSES", "LIMIT_TYPES",
-    "ConfigVersion", "Consumer", "ConsumerKey", "CorsConfig", "Deployment", "GatewayLog", "LoginLinkUse", "PluginConfig", "RateLimitRule", "RouteConfig",
+    "AuditRecord", "ConfigHistory", "ConfigVersion", "Consumer", "ConsumerKey", "CorsConfig", "Deployment", "GatewayLog",
+    "LoginLinkUse", "PluginConfig", "RateLimitRule", "RouteConfig",
     "ServiceHealth", "bump_version", "deployment_id", "read_version", "use_login_link",
 ]

@@ -11,6 +11,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from gateway.coordination.dbtypes import UTCDateTime, utcnow
@@ -42,11 +43,30 @@ def read_version(session) -> int:
 def bump_version(session) -> None:
     """Increment the version inside the session's transaction (creating the row if needed)."""
     table = ConfigVersion.__table__
-    result = session.execute(
-        table.update().where(table.c.id == VERSION_ROW_ID).values(version=table.c.version + 1, updated_at=utcnow())
-    )
+    increment = table.update().where(table.c.id == VERSION_ROW_ID).values(version=table.c.version + 1,
+                                                                         updated_at=utcnow())
+    result = session.execute(increment)
     if result.rowcount == 0:
-        session.execute(table.insert().values(id=VERSION_ROW_ID, version=1, updated_at=utcnow()))
+        _create_row(session, increment)
+
+
+def _create_row(session, increment) -> None:
+    """Insert the counter's row at 1; when another transaction inserted it meanwhile, increment that one.
+
+    The first changes of a fresh database may race here (two instances at once): the unique key lets
+    one insert win, and the other, in a savepoint so that its transaction survives, then updates.
+    """
+    table = ConfigVersion.__table__
+    insert = table.insert().values(id=VERSION_ROW_ID, version=1, updated_at=utcnow())
+    connection = session if isinstance(session, sa.Connection) else session.connection()  # the circuit registry passes a Connection
+    if connection.dialect.name == "sqlite":  # one writer at a time: the UPDATE above already holds the lock
+        connection.execute(insert)
+        return
+    try:
+        with connection.begin_nested():
+            connection.execute(insert)
+    except IntegrityError:
+        connection.execute(increment)
 
 
 @event.listens_for(Session, "before_flush")
@@ -64,10 +84,16 @@ def _is_config_change(obj, dirty: bool = False) -> bool:
     columns = CONFIG_MODELS.get(type(obj), False)
     if columns is False:
         return False
-    if not dirty or columns is None:
+    if not dirty:
         return True
     state = sa.inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in columns)
+    names = columns if columns is not None else state.mapper.column_attrs.keys()
+    return any(_changed(state.attrs[name].history) for name in names)
+
+
+def _changed(history) -> bool:
+    """Return whether an attribute's new value differs from the loaded one (setting the same value is no change)."""
+    return history.has_changes() and list(history.added) != list(history.deleted)
 
 
 @event.listens_for(Session, "after_transaction_end")

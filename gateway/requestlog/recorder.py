@@ -45,6 +45,11 @@ class Recorder:
         self.unchecked_seen = 0  # the rate-limit guard's failure count already exported
 
 
+# Set in a request's environ by a hook that keeps the request out of the log (the audit trail has
+# the dashboard's sign-in attempts: they are not among the traffic's errors).
+NOT_LOGGED = "gateway.not_logged"
+
+
 def init_app(app) -> None:
     """Time every request from its first hook and record it when its response closes."""
     settings = app.config["GATEWAY_SETTINGS"]
@@ -92,7 +97,8 @@ def record(environ: dict, ctx, status: int, error: str | None, names: tuple):
     if started is None:
         return None  # no start was marked: nothing to pair with
     service, route, target_service, pattern = names
-    row = log_row(environ, ctx, status, target_service, pattern, error) if wants_row(ctx, status) else None
+    wanted = wants_row(ctx, status) and not environ.get(NOT_LOGGED)
+    row = log_row(environ, ctx, status, target_service, pattern, error) if wanted else None
     environ[ACCESS_FIELDS] = {"user": row["user_id"] if row else user_of(ctx, status, environ),
                               "service": target_service, "route": pattern, "remote": client_ip(environ)}
     method = environ["REQUEST_METHOD"]

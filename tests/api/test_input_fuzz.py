@@ -291,7 +291,7 @@ def test_every_admin_operation_is_fuzzed():
     assert all(op.body_fields for op in OPERATIONS if op.method in ("POST", "PUT", "PATCH") and op.body_schema)
     assert {op.body_schema for op in OPERATIONS if op.body_schema} == {
         "Route", "RouteUpdate", "RateLimitRule", "RateLimitRuleUpdate", "Service", "ServiceUpdate", "CorsUpdate",
-        "Plugin", "PluginUpdate", "Consumer", "ConsumerUpdate"}
+        "Plugin", "PluginUpdate", "Consumer", "ConsumerUpdate", "Rollback"}
     assert {"method", "path", "limit", "offset"} <= set(next(op for op in OPERATIONS if op.rule.endswith("/logs")).query)
 
 

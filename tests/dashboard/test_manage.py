@@ -197,11 +197,11 @@ def test_a_service_is_registered_and_deleted(page, admin, upstream):
     expect(row).to_contain_text(upstream.url)
     assert name in {s["service_name"] for s in listed(admin, "/services")}
 
-    page.get_by_role("button", name="Add service").click()  # the same name again: 409, said in the dialog
+    page.get_by_role("button", name="Add service").click()  # the same name again: 409, said at the field it names
     editor.get_by_label("Service name").fill(name)
     editor.get_by_label("Service URL").fill(upstream.url)
     save(page)
-    expect(editor.get_by_role("alert")).to_contain_text(name)
+    expect(editor.locator("#error-service_name")).to_contain_text(name)
     editor.get_by_role("button", name="Cancel").click()
 
     confirm_deletion(page, f"service {name}", accept=True)

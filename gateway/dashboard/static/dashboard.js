@@ -120,6 +120,7 @@
       update("routes", [routes], render.routes);
       update("rules", [rules, usage], render.rules);
       update("cors", [cors], render.cors);
+      await window.EngadiChanges.refresh(api, update);
       setStatus(`Updated ${new Date().toLocaleTimeString()} · every ${REFRESH_MS / 1000} s`);
       problem("");
     } catch (error) {
@@ -221,6 +222,8 @@
   };
 
   async function act(event) {
+    const change = event.target.closest("button[data-rollback], button[data-changes]");
+    if (change) return actOnChanges(change);
     const target = event.target.closest("button[data-action]");
     if (!target || !ACTIONS[target.dataset.action]) return;
     target.disabled = true;
@@ -256,6 +259,20 @@
     document.getElementById("range").value = String(state.hours);
   }
 
+  /** The changes panel's buttons (changes.js): a rollback's confirmation, then the rollback. */
+  async function actOnChanges(target) {
+    try {
+      await window.EngadiChanges.act(target);
+      problem("");
+    } catch (error) {
+      if (error instanceof AuthError) return signOut(`Signed out: ${error.message}`);
+      problem(`${target.textContent} failed: ${error.message}`);
+    }
+    while (state.busy) await new Promise(function (resolve) { setTimeout(resolve, 50); });
+    await refresh();
+  }
+
+  window.EngadiDashboard = {send: send};
   document.getElementById("login-form").addEventListener("submit", signIn);
   document.getElementById("sign-out").addEventListener("click", function () { signOut("Signed out."); });
   document.getElementById("board").addEventListener("click", act);

@@ -200,5 +200,5 @@
   }
 
   window.EngadiRender = {services: services, traffic: traffic, latency: latency, errors: errors, routes: routes,
-    rules: rules, cors: cors};
+    rules: rules, cors: cors, fill: fill};
 })();
