@@ -13,7 +13,7 @@ class ProxyContext:
 
     __slots__ = ("environ", "method", "raw_path", "query", "path", "keys", "snapshot", "request_id", "route",
                  "identity", "origin", "started", "upstream_status", "upstream_started", "error",
-                 "ticket", "target", "tried", "rate_limit_headers")
+                 "ticket", "target", "tried", "rate_limit_headers", "body_error")
 
     def __init__(self, environ: dict, snapshot) -> None:
         self.environ = environ
@@ -34,6 +34,7 @@ class ProxyContext:
         self.target = None  # the chosen Target, on a route with several
         self.tried: frozenset[str] = frozenset()  # services already tried by this request
         self.rate_limit_headers: dict[str, str] | None = None  # X-RateLimit-* of the tightest rule
+        self.body_error: str | None = None  # why the response body was cut, after its headers went out
 
     @property
     def is_preflight(self) -> bool:

@@ -131,6 +131,9 @@ class RouteSchema(InputSchema):
     retry_count = Integer(validate=validate.Range(0, 10), metadata={"description": "Default GATEWAY_RETRY_COUNT."})
     circuit_breaker_enabled = Boolean(metadata={"description": "Default CIRCUIT_BREAKER_ENABLED."})
     strip_prefix = Boolean(metadata={"description": "Drop the matched prefix before forwarding. Default false."})
+    stream_timeout = Integer(allow_none=True, validate=validate.Range(1, 86400), metadata={
+        "description": "Seconds a whole response may take to stream (timeout bounds the wait for the headers "
+                       "and each gap between chunks). Default null: no cap."})
     targets = fields.List(fields.Nested(TargetSchema), allow_none=True, validate=validate.Length(1, 50), metadata={
         "description": "Several upstreams (registered services) with weights and groups; replaces target_url."})
     traffic = fields.Nested(TrafficSchema, allow_none=True, metadata={

@@ -139,6 +139,7 @@ class RouteSpec:
     circuit_breaker_enabled: bool
     strip_prefix: bool
     plan: TrafficPlan | None = None  # several targets: how a request picks one
+    stream_timeout: float | None = None  # seconds a whole response may stream (None: no cap)
 
     @classmethod
     def from_row(cls, row, services: dict | None = None) -> RouteSpec:
@@ -149,6 +150,7 @@ class RouteSpec:
             priority=row.priority, timeout=float(row.timeout), retry_count=row.retry_count,
             circuit_breaker_enabled=row.circuit_breaker_enabled, strip_prefix=row.strip_prefix,
             plan=compile_plan(row.targets, row.traffic, services or {}) if getattr(row, "targets", None) else None,
+            stream_timeout=float(row.stream_timeout) if getattr(row, "stream_timeout", None) else None,
         )
 
 
