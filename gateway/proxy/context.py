@@ -13,7 +13,7 @@ class ProxyContext:
 
     __slots__ = ("environ", "method", "raw_path", "query", "path", "keys", "snapshot", "request_id", "route",
                  "identity", "origin", "started", "upstream_status", "upstream_started", "error",
-                 "ticket", "target", "tried", "rate_limit_headers", "body_error")
+                 "ticket", "target", "tried", "rate_limit_headers", "body_error", "relayed")
 
     def __init__(self, environ: dict, snapshot) -> None:
         self.environ = environ
@@ -35,6 +35,7 @@ class ProxyContext:
         self.tried: frozenset[str] = frozenset()  # services already tried by this request
         self.rate_limit_headers: dict[str, str] | None = None  # X-RateLimit-* of the tightest rule
         self.body_error: str | None = None  # why the response body was cut, after its headers went out
+        self.relayed: tuple[int, int] | None = None  # a WebSocket's bytes (from the client, to the client)
 
     @property
     def is_preflight(self) -> bool:

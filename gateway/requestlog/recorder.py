@@ -172,11 +172,14 @@ def finish(writer: LogWriter | None, labels: tuple, row: dict | None, started: f
     """Count and time the request, and queue its row; never raises (it runs in the server).
 
     A proxied response whose body was cut after its headers went out (``ctx.body_error``) has the
-    reason in its row's error message.
+    reason in its row's error message; a WebSocket connection (``ctx.relayed``) its bytes each way.
     """
     try:
-        if row is not None and ctx is not None and ctx.body_error and not row["error_message"]:
-            row["error_message"] = error_text(None, ctx.body_error)
+        if row is not None and ctx is not None:
+            if ctx.body_error and not row["error_message"]:
+                row["error_message"] = error_text(None, ctx.body_error)
+            if ctx.relayed is not None:
+                row["request_bytes"], row["response_bytes"] = ctx.relayed
         seconds = time.perf_counter() - started
         instruments.IN_FLIGHT.dec()
         instruments.observe_request(labels, seconds)

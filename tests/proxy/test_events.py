@@ -11,9 +11,7 @@ import time
 
 import pytest
 
-from tests.support.admin import add_route, admin_session, log_rows
-from tests.support.database import empty_database
-from tests.support.servers import start_gateway
+from tests.support.admin import add_route, log_rows
 from tests.support.streaming import read_stream
 from tests.support.upstreams.events import EventUpstream
 from tests.support.waits import wait_for
@@ -23,18 +21,6 @@ from tests.support.waits import wait_for
 def events():
     with EventUpstream() as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-def gateway(database_url):
-    with start_gateway(database_url, RATE_LIMIT_ENABLED="false") as server:
-        yield server
-    empty_database(database_url)
-
-
-@pytest.fixture(scope="module")
-def admin(gateway):
-    return admin_session(gateway)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ by returning a response or raising a gateway error. None knows about the others.
 from __future__ import annotations
 
 from gateway.proxy.forwarding.forwarder import forward
+from gateway.proxy.forwarding.websocket import open_websocket
 from gateway.proxy.steps.auth import authenticate_caller
 from gateway.proxy.steps.circuit import check_circuit
 from gateway.proxy.steps.cors import answer_preflight
@@ -23,6 +24,7 @@ STEPS = (
     authenticate_caller,  # identity; 401 on a protected route without a valid token
     enforce_rate_limits,  # every matching rule takes a slot; 429 when one is full
     check_circuit,        # the service's circuit open: 503 at once, upstream untouched
+    open_websocket,       # a WebSocket handshake on a websocket route: relayed, then the connection's bytes
     forward,              # stream to the upstream and back
 )
 
