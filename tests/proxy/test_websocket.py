@@ -37,7 +37,10 @@ def echo():
 def gateway(database_url):
     """This module's gateway: rate limits on (Redis when the run has one), the folder's ``admin`` talks to it."""
     redis = {"REDIS_URL": os.environ["REDIS_URL"]} if os.environ.get("REDIS_URL") else {}
-    with start_gateway(database_url, GATEWAY_CONNECT_TIMEOUT=1, **redis) as server:
+    # The seeded default rules high: the 300 sockets and the other tests stay far from them (on both backends
+    # sharing one Redis); the rate-limit test makes its own rule.
+    with start_gateway(database_url, GATEWAY_CONNECT_TIMEOUT=1, RATE_LIMIT_PER_IP=100_000, RATE_LIMIT_PER_USER=100_000,
+                       **redis) as server:
         yield server
     empty_database(database_url)
 
@@ -132,8 +135,7 @@ def test_the_client_closing_reaches_the_upstream(gateway, echo, routes):
         client.send("x")
         client.recv(timeout=10)
         client.close(4001, "done")
-    wait_until(lambda: len(echo.closed) > before, within=10, what="the upstream saw the close")
-    assert 4001 in echo.closed[before:]
+    wait_until(lambda: 4001 in echo.closed[before:], within=10, what="the upstream saw the client's close code")
 
 
 def test_an_idle_connection_is_closed_with_1001(gateway, routes):
@@ -230,6 +232,5 @@ def test_over_the_limit_503_and_a_graceful_stop_closes_with_1001(database_url, e
             with pytest.raises(ConnectionClosed) as closed:
                 client.recv(timeout=20)
             assert closed.value.rcvd.code == 1001 and closed.value.rcvd.reason == "going away"
-        wait_until(lambda: len(echo.closed) >= before + 3, within=10, what="the upstream saw three closes")
-        assert echo.closed[before:].count(1001) == 3
+        wait_until(lambda: echo.closed[before:].count(1001) == 3, within=10, what="the upstream saw three 1001s")
         gateway.process.wait(20)
