@@ -21,7 +21,9 @@ prepare_multiprocess_dir()
 bind = _settings.binds
 worker_class = "gateway.server.worker.GatewayWorker"  # gunicorn's gevent worker, accepting new connections in batches
 workers = _settings.workers
-worker_connections = 1000
+# Concurrent connections per worker: 1000 for requests, plus the open WebSockets it may hold (each
+# keeps its connection's greenlet for its whole life).
+worker_connections = 1000 + _settings.gateway_websocket_max_per_worker
 timeout = 60
 graceful_timeout = 30
 keepalive = 5

@@ -336,6 +336,11 @@ class Settings:
                                                 "Seconds a client may send no byte of its request body; then 408")
     gateway_body_timeout: float = _setting("GATEWAY_BODY_TIMEOUT", "60", float_parser(0.0),
                                            "Seconds a client has for its whole request body, from the first read; then 408")
+    gateway_websocket_idle_timeout: float = _setting("GATEWAY_WEBSOCKET_IDLE_TIMEOUT", "300", float_parser(0.0),
+                                                     "Seconds a WebSocket may pass no byte either way before it is "
+                                                     "closed (a route's websocket_idle_timeout wins)")
+    gateway_websocket_max_per_worker: int = _setting("GATEWAY_WEBSOCKET_MAX_PER_WORKER", "1000", int_parser(1, 100000),
+                                                     "Open WebSocket connections per worker; a handshake over it gets 503")
     gateway_admin_role: str = _setting("GATEWAY_ADMIN_ROLE", "admin", parse_text, "Role that makes a token an admin token")
     cors_origins: tuple[str, ...] = _setting("CORS_ORIGINS", "", parse_origins, "Origins allowed by CORS at first start (then via the API)")
     trusted_proxies: tuple = _setting("TRUSTED_PROXIES", "", parse_networks, "IPs/CIDRs whose X-Forwarded-For/-Proto/-Host and Forwarded are believed")

@@ -30,7 +30,7 @@ from gateway.schemas.plugin import ConsumerSchema, PluginEntrySchema
 
 CORS_KEY = "settings"  # the key of the cors section's one entity
 # A route has target_url or targets (+ traffic); an exported file shows only the one in use.
-OMITTED_WHEN_UNSET = frozenset({"target_url", "targets", "traffic"})
+OMITTED_WHEN_UNSET = frozenset({"target_url", "targets", "traffic", "stream_timeout", "websocket_idle_timeout"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,6 +117,7 @@ def route_defaults(settings) -> dict:
     return {"methods": list(ALL_METHODS), "is_public": False, "is_active": True, "priority": 0,
             "timeout": settings.gateway_timeout, "retry_count": settings.gateway_retry_count,
             "circuit_breaker_enabled": settings.circuit_breaker_enabled, "strip_prefix": False,
+            "stream_timeout": None, "websocket": False, "websocket_idle_timeout": None,
             "target_url": None, "targets": None, "traffic": None}
 
 

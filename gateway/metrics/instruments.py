@@ -28,6 +28,10 @@ RATE_LIMITED = Counter("gateway_rate_limit_rejections", "Requests refused with 4
 RATE_LIMIT_UNCHECKED = Counter("gateway_rate_limit_storage_failures", "Requests the rate limiter could not "
                                "check because its storage (Redis) was down.")
 IN_FLIGHT = Gauge("gateway_requests_in_flight", "Requests being answered right now.", multiprocess_mode="livesum")
+WEBSOCKETS_OPEN = Gauge("gateway_websockets_open", "WebSocket connections open right now, by target service.",
+                        ("service",), multiprocess_mode="livesum")
+WEBSOCKET_BYTES = Counter("gateway_websocket_bytes", "Bytes relayed over WebSocket connections, by target service "
+                          "and direction (in: client to upstream; out: upstream to client).", ("service", "direction"))
 LOG_ROWS_WRITTEN = Counter("gateway_log_rows_written", "Request-log rows written to the database.")
 LOG_ROWS_DROPPED = Counter("gateway_log_rows_dropped", "Request-log rows lost: queue_full (the writer could "
                            "not keep up), database_error (an INSERT failed), shutdown (still queued at exit "

@@ -45,4 +45,7 @@ class GatewayLog(db.Model):
     error_message: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     # The target group that served the request, on a route with several targets (A/B, canary).
     target_group: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
+    # Bytes relayed each way over a WebSocket connection (its one row, written when it closes); None otherwise.
+    request_bytes: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
+    response_bytes: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

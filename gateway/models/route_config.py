@@ -30,6 +30,12 @@ class RouteConfig(db.Model):
     retry_count: Mapped[int] = mapped_column(sa.Integer)
     circuit_breaker_enabled: Mapped[bool] = mapped_column(sa.Boolean)
     strip_prefix: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    # Seconds a whole response may stream (None: no cap; ``timeout`` bounds each wait for bytes).
+    stream_timeout: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    # Pass WebSocket handshakes through (then the connection's bytes both ways).
+    websocket: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    # Seconds a WebSocket may pass no byte either way (None: GATEWAY_WEBSOCKET_IDLE_TIMEOUT).
+    websocket_idle_timeout: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     # Several upstreams: [{"service": name, "weight": int, "group": name}, ...]; None: target_url alone.
     targets: Mapped[list | None] = mapped_column(sa.JSON, nullable=True)
     # How requests pick a group of targets: {"weights": {...}, "match": [...], "sticky": "..."}.

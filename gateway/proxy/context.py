@@ -13,7 +13,8 @@ class ProxyContext:
 
     __slots__ = ("environ", "method", "raw_path", "query", "path", "keys", "snapshot", "request_id", "route",
                  "identity", "origin", "started", "upstream_status", "upstream_started", "error",
-                 "ticket", "target", "tried", "rate_limit_headers", "consumer", "plugins", "plugin_scratch")
+                 "ticket", "target", "tried", "rate_limit_headers", "consumer", "plugins", "plugin_scratch",
+                 "body_error", "relayed")
 
     def __init__(self, environ: dict, snapshot) -> None:
         self.environ = environ
@@ -37,6 +38,8 @@ class ProxyContext:
         self.consumer = None  # the ConsumerSpec a plugin (key-auth) identified the caller as
         self.plugins: tuple = ()  # the plugins that apply to this request (BoundPlugin), once access ran
         self.plugin_scratch: dict | None = None  # plugin instance id -> its scratch dict for this request
+        self.body_error: str | None = None  # why the response body was cut, after its headers went out
+        self.relayed: tuple[int, int] | None = None  # a WebSocket's bytes (from the client, to the client)
 
     @property
     def is_preflight(self) -> bool:

@@ -41,6 +41,7 @@ from gateway.proxy import steps
 from gateway.proxy.context import ProxyContext
 from gateway.proxy.finish import finish
 from gateway.proxy.forwarding.response import Answer
+from gateway.proxy.forwarding.websocket import Tunnel
 from gateway.proxy.steps.loops import refuse_loops
 from gateway.proxy.steps.normalise import normalise, request_path
 from gateway.proxy.welcome import docs_redirect
@@ -162,8 +163,26 @@ def serve(app, environ: dict, start_response, pipeline=steps.STEPS):
             headers, on_close = finish(environ, ctx, answer, own, error)
         finally:
             current_request_id.reset(token)
+    if isinstance(answer.body, Tunnel):
+        take_over(environ, answer.body, headers, on_close)
     start_response(status_line(answer.status), headers)
     return ClosingIterator(answer.body, on_close) if on_close is not None else answer.body
+
+
+def take_over(environ: dict, tunnel: Tunnel, headers: list, on_close) -> None:
+    """Answer 101 on the client's socket, relay the WebSocket until it closes, record it; gunicorn writes nothing.
+
+    The connection leaves gunicorn's hands: ``StopIteration`` from the app makes its worker close
+    the socket without writing a response or reading another request from it.
+    """
+    lines = [status_line(101), *(f"{name}: {value}" for name, value in headers),
+             "Connection: Upgrade", "Upgrade: websocket"]
+    try:
+        tunnel.run(environ["gunicorn.socket"], ("HTTP/1.1 " + "\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+    finally:
+        if on_close is not None:
+            on_close()
+    raise StopIteration
 
 
 def run_steps(ctx, pipeline=steps.STEPS) -> tuple[Answer, bool, str | None]:

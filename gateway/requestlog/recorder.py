@@ -103,7 +103,7 @@ def record(environ: dict, ctx, status: int, error: str | None, names: tuple):
                               "service": target_service, "route": pattern, "remote": client_ip(environ)}
     method = environ["REQUEST_METHOD"]
     labels = (service, route, method if method in METHODS else "OTHER", instruments.status_class(status))
-    return functools.partial(finish, recorder().writer, labels, row, started)
+    return functools.partial(finish, recorder().writer, labels, row, started, ctx)
 
 
 def wants_row(ctx, status: int) -> bool:
@@ -176,9 +176,18 @@ def error_text(ctx, error: str | None) -> str | None:
     return scrub(detail)[:MAX_ERROR] if detail else None
 
 
-def finish(writer: LogWriter | None, labels: tuple, row: dict | None, started: float) -> None:
-    """Count and time the request, and queue its row; never raises (it runs in the server)."""
+def finish(writer: LogWriter | None, labels: tuple, row: dict | None, started: float, ctx=None) -> None:
+    """Count and time the request, and queue its row; never raises (it runs in the server).
+
+    A proxied response whose body was cut after its headers went out (``ctx.body_error``) has the
+    reason in its row's error message; a WebSocket connection (``ctx.relayed``) its bytes each way.
+    """
     try:
+        if row is not None and ctx is not None:
+            if ctx.body_error and not row["error_message"]:
+                row["error_message"] = error_text(None, ctx.body_error)
+            if ctx.relayed is not None:
+                row["request_bytes"], row["response_bytes"] = ctx.relayed
         seconds = time.perf_counter() - started
         instruments.IN_FLIGHT.dec()
         instruments.observe_request(labels, seconds)

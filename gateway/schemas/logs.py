@@ -61,6 +61,10 @@ class GatewayLogSchema(Schema):
     response_time = fields.Float(allow_none=True, metadata={"description": "Milliseconds, whole exchange."})
     error_message = fields.String(allow_none=True, metadata={"description": "error code: message, for the "
                                                              "gateway's own errors and upstream failures."})
+    request_bytes = fields.Integer(allow_none=True, metadata={"description": "A WebSocket connection's bytes "
+                                                                           "from the client (null otherwise)."})
+    response_bytes = fields.Integer(allow_none=True, metadata={"description": "A WebSocket connection's bytes "
+                                                                            "to the client (null otherwise)."})
     created_at = fields.DateTime()
 
 

@@ -132,6 +132,14 @@ class RouteSchema(InputSchema):
     retry_count = Integer(validate=validate.Range(0, 10), metadata={"description": "Default GATEWAY_RETRY_COUNT."})
     circuit_breaker_enabled = Boolean(metadata={"description": "Default CIRCUIT_BREAKER_ENABLED."})
     strip_prefix = Boolean(metadata={"description": "Drop the matched prefix before forwarding. Default false."})
+    stream_timeout = Integer(allow_none=True, validate=validate.Range(1, 86400), metadata={
+        "description": "Seconds a whole response may take to stream (timeout bounds the wait for the headers "
+                       "and each gap between chunks). Default null: no cap."})
+    websocket = Boolean(metadata={"description": "Pass WebSocket handshakes (GET with Upgrade: websocket) through "
+                                                 "to the upstream, then its bytes both ways. Default false."})
+    websocket_idle_timeout = Integer(allow_none=True, validate=validate.Range(1, 86400), metadata={
+        "description": "Seconds a WebSocket may pass no byte either way. Default null: "
+                       "GATEWAY_WEBSOCKET_IDLE_TIMEOUT."})
     targets = fields.List(fields.Nested(TargetSchema), allow_none=True, validate=validate.Length(1, 50), metadata={
         "description": "Several upstreams (registered services) with weights and groups; replaces target_url."})
     traffic = fields.Nested(TrafficSchema, allow_none=True, metadata={

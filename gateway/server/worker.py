@@ -10,17 +10,22 @@ few turns and still shares a burst between the workers (gevent's default of 100 
 What gunicorn writes itself is the gateway's too (:mod:`gateway.server.answers`): no ``Server``
 banner on any response, and requests gunicorn refuses before the app sees them (malformed, over
 its size limits) answered with the contract's JSON and an ``X-Request-ID`` instead of HTML.
+
+A graceful stop (SIGTERM) also closes the worker's open WebSocket connections
+(:mod:`gateway.server.tunnels`), each with a close frame 1001 "going away".
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
+import gevent
 from gevent.server import StreamServer
 from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.http.errors import InvalidHeader
 from gunicorn.workers import ggevent
 
+from gateway.server import tunnels
 from gateway.server.answers import (
     GatewayResponse,
     client_request_id,
@@ -53,6 +58,15 @@ class GatewayWorker(ggevent.GeventWorker):
         ggevent.StreamServer = BatchAcceptServer  # gunicorn's run() makes its servers from this name
         gunicorn_wsgi.Response = GatewayResponse  # gunicorn's wsgi.create() makes each response from this name
         super().run()
+
+    def handle_exit(self, sig, frame) -> None:
+        """SIGTERM: stop gracefully, and close the open WebSocket connections (going away) at once.
+
+        gunicorn then waits for the requests in progress until its graceful timeout: a WebSocket
+        would otherwise hold the worker that long and be cut without a close frame.
+        """
+        super().handle_exit(sig, frame)
+        gevent.spawn(tunnels.going_away)
 
     def handle_error(self, req, client, addr, exc) -> None:
         """Answer what gunicorn refused (or failed at outside the app) with the contract's JSON.

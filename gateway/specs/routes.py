@@ -149,6 +149,9 @@ class RouteSpec:
     circuit_breaker_enabled: bool
     strip_prefix: bool
     plan: TrafficPlan | None = None  # several targets: how a request picks one
+    stream_timeout: float | None = None  # seconds a whole response may stream (None: no cap)
+    websocket: bool = False  # WebSocket handshakes pass through
+    websocket_idle_timeout: float | None = None  # None: GATEWAY_WEBSOCKET_IDLE_TIMEOUT
 
     @classmethod
     def from_row(cls, row, services: dict | None = None) -> RouteSpec:
@@ -159,6 +162,10 @@ class RouteSpec:
             priority=row.priority, timeout=float(row.timeout), retry_count=row.retry_count,
             circuit_breaker_enabled=row.circuit_breaker_enabled, strip_prefix=row.strip_prefix,
             plan=compile_plan(row.targets, row.traffic, services or {}) if getattr(row, "targets", None) else None,
+            stream_timeout=float(row.stream_timeout) if getattr(row, "stream_timeout", None) else None,
+            websocket=bool(getattr(row, "websocket", False)),
+            websocket_idle_timeout=float(row.websocket_idle_timeout) if getattr(row, "websocket_idle_timeout", None)
+            else None,
         )
 
 

@@ -17,7 +17,7 @@ from tests.support.database import empty_tables
 CUSTOM_ROUTE = {"path_pattern": "/api/v1/reports/*/export", "target_service": "reports",
                 "target_url": "https://reports.internal:8443/v2", "methods": ["GET", "HEAD"], "is_public": False,
                 "is_active": False, "priority": 7, "timeout": 90, "retry_count": 0,
-                "circuit_breaker_enabled": False, "strip_prefix": True}
+                "circuit_breaker_enabled": False, "strip_prefix": True, "websocket": True}
 
 
 def invoke(runner, *args, ok=True, input=None):

@@ -44,7 +44,8 @@ def test_every_row_newest_first_with_its_fields(client, admin_headers, sample):
     assert body["total"] == 6
     first = body["items"][0]
     assert set(first) == {"id", "request_id", "method", "path", "route_pattern", "target_service", "user_id",
-                          "client_ip", "status_code", "response_time", "error_message", "target_group", "created_at"}
+                          "client_ip", "status_code", "response_time", "error_message", "target_group", "request_bytes",
+                          "response_bytes", "created_at"}
     assert first["created_at"].endswith("+00:00")
 
 

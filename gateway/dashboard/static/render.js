@@ -147,7 +147,7 @@
     fill("routes", data.items.map(function (r) {
       const verb = r.is_active ? "Deactivate" : "Activate";
       return el("tr", {dataset: {route: r.path_pattern}}, [
-        el("th", {scope: "row", text: r.path_pattern}), cell(r.target_service), cell(upstreamOf(r), "wrap"),
+        el("th", {scope: "row", text: r.websocket ? `${r.path_pattern} (WebSocket)` : r.path_pattern}), cell(r.target_service), cell(upstreamOf(r), "wrap"),
         cell(r.methods.length >= ALL_METHODS ? "any" : r.methods.join(", ")), cell(r.is_public ? "yes" : "no"), numeric(r.priority), activeBadge(r.is_active),
         actions([editButton("route", r.id, `route ${r.path_pattern}`),
           button(verb, {class: "secondary", "data-action": "toggle-route", "data-id": r.id, "data-active": String(r.is_active),

@@ -25,7 +25,7 @@ from urllib3.exceptions import ConnectTimeoutError, HTTPError, NewConnectionErro
 from gateway.errors import BadGateway, GatewayTimeout, PayloadTooLarge, RequestTimeout
 from gateway.proxy.forwarding.body import BodyTooLarge, request_body
 from gateway.proxy.forwarding.headers import downstream_headers, upstream_headers
-from gateway.proxy.forwarding.response import Answer, UpstreamBody
+from gateway.proxy.forwarding.response import Answer, StreamCapReached, UpstreamBody, gevent_timeout
 from gateway.proxy.forwarding.targets import next_target
 from gateway.services import services
 from gateway.specs.routes import upstream_path
@@ -66,15 +66,6 @@ class UpstreamRequest:
         return getattr(self.body, "waiting", False)
 
 
-def _gevent_timeout():
-    """Return gevent's Timeout when the socket module is patched (gunicorn's gevent worker)."""
-    try:
-        from gevent import Timeout, monkey
-    except ImportError:  # pragma: no cover - gevent is a dependency
-        return None
-    return Timeout if monkey.is_module_patched("socket") else None
-
-
 class Forwarder:
     """A worker's pooled connections to the upstreams and the retry policy."""
 
@@ -89,7 +80,7 @@ class Forwarder:
         self.connect_timeout = settings.gateway_connect_timeout
         self.max_body = settings.gateway_max_body_size
         self.trusted = settings.trusted_proxies
-        self._deadline = _gevent_timeout()
+        self._deadline = gevent_timeout()
         self._bases: dict[str, tuple[urllib3.HTTPConnectionPool, str]] = {}
 
     def pool_for(self, target_url: str) -> tuple[urllib3.HTTPConnectionPool, str]:
@@ -178,6 +169,11 @@ class Forwarder:
         if remaining <= 0:
             raise DeadlineExceeded()
         connect = min(self.connect_timeout, remaining)
+        if not upstream.replayable:
+            # A streamed upload may take longer than the route's timeout: the client's body deadlines
+            # (GATEWAY_BODY_IDLE_TIMEOUT, GATEWAY_BODY_TIMEOUT) bound it, and the route's timeout each
+            # wait on the upstream (the socket's timeout), as for a streamed response. One attempt only.
+            return self._urlopen(upstream, urllib3.Timeout(connect=connect, read=timeout))
         if self._deadline is None:
             return self._urlopen(upstream, urllib3.Timeout(connect=connect, read=remaining))
         with self._deadline(remaining, DeadlineExceeded):
@@ -210,8 +206,8 @@ class Forwarder:
         :raise GatewayTimeout: its body did not start within the route's timeout.
         """
         try:
-            return UpstreamBody(response)
-        except ReadTimeoutError as exc:
+            return UpstreamBody(response, ctx, ctx.route.stream_timeout, ctx.upstream_started)
+        except (ReadTimeoutError, StreamCapReached) as exc:
             _discard(response)
             raise self._timeout(ctx) from exc
         except CONNECTION_ERRORS as exc:

@@ -7,6 +7,7 @@ by returning a response or raising a gateway error. None knows about the others.
 from __future__ import annotations
 
 from gateway.proxy.forwarding.forwarder import forward
+from gateway.proxy.forwarding.websocket import open_websocket
 from gateway.proxy.steps.auth import authenticate_caller
 from gateway.proxy.steps.circuit import check_circuit
 from gateway.proxy.steps.cors import answer_preflight
@@ -25,6 +26,7 @@ STEPS = (
     run_plugins_access,   # the route's plugins (key-auth, acl...), by priority; any may answer or refuse
     enforce_rate_limits,  # every matching rule takes a slot; 429 when one is full
     check_circuit,        # the service's circuit open: 503 at once, upstream untouched
+    open_websocket,       # a WebSocket handshake on a websocket route: relayed, then the connection's bytes
     forward,              # stream to the upstream and back
 )
 
