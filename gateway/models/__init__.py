@@ -5,6 +5,7 @@ from gateway.models.config_version import ConfigVersion, bump_version, read_vers
 from gateway.models.cors_config import CORS_ROW_ID, DEFAULT_CORS, CorsConfig
 from gateway.models.deployment import Deployment, deployment_id
 from gateway.models.gateway_log import GatewayLog
+from gateway.models.log_rollup import LatencyRollup, LogRollup
 from gateway.models.login_link import LoginLinkUse, use_login_link
 from gateway.models.rate_limit_rule import LIMIT_TYPES, RateLimitRule
 from gateway.models.route_config import ALL_METHODS, RouteConfig
@@ -19,6 +20,6 @@ config_version.CONFIG_MODELS.update({
 
 __all__ = [
     "ALL_METHODS", "CIRCUIT_STATES", "CORS_ROW_ID", "DEFAULT_CORS", "HEALTH_STATUSES", "LIMIT_TYPES",
-    "ConfigVersion", "CorsConfig", "Deployment", "GatewayLog", "LoginLinkUse", "RateLimitRule", "RouteConfig",
+    "ConfigVersion", "CorsConfig", "Deployment", "GatewayLog", "LatencyRollup", "LogRollup", "LoginLinkUse", "RateLimitRule", "RouteConfig",
     "ServiceHealth", "bump_version", "deployment_id", "read_version", "use_login_link",
 ]

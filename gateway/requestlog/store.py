@@ -8,7 +8,9 @@ PostgreSQL and by the busy timeout on SQLite, so a stuck database costs a batch,
 One statement per batch: on PostgreSQL a ``COPY ... FROM STDIN`` (no SQL to compile or parse
 for each batch, the cheapest bulk load there is), written from a greenlet (psycopg 3 waits
 cooperatively under gevent); on SQLite a multi-row INSERT, whose calls run in the connection's
-native thread (:mod:`gateway.coordination.sqliteio`) because SQLite's calls block.
+native thread (:mod:`gateway.coordination.sqliteio`) because SQLite's calls block. In the same
+transaction the batch is added into the per-minute and per-hour rollups (:mod:`~gateway.requestlog.rollups`):
+rows and rollups are written together or not at all.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import sqlalchemy as sa
 
 from gateway.coordination.sqliteio import cooperate
 from gateway.models import GatewayLog
+from gateway.requestlog import rollups
 
 STATEMENT_TIMEOUT_MS = 10_000
 
@@ -54,11 +57,12 @@ class BatchStore:
         with self.engine.begin() as connection:
             if self.is_sqlite:
                 connection.execute(sa.insert(GatewayLog.__table__).values(rows))
-                return
-            cursor = connection.connection.driver_connection.cursor()
-            with cursor.copy(COPY_SQL) as copy:
-                for row in rows:
-                    copy.write_row([row.get(name) for name in COLUMNS])
+            else:
+                cursor = connection.connection.driver_connection.cursor()
+                with cursor.copy(COPY_SQL) as copy:
+                    for row in rows:
+                        copy.write_row([row.get(name) for name in COLUMNS])
+            rollups.add(connection, rows)
 
     @property
     def is_sqlite(self) -> bool:
