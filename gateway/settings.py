@@ -322,6 +322,8 @@ class Settings:
                                                 "Open a service's circuit when its health check finds it unhealthy")
     log_level: str = _setting("LOG_LEVEL", "INFO", choice_parser("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "Gateway log level")
     gateway_log_retention_days: int = _setting("GATEWAY_LOG_RETENTION_DAYS", "30", int_parser(1), "Log rows older than this are purged")
+    gateway_rollup_retention_days: int = _setting("GATEWAY_ROLLUP_RETENTION_DAYS", "400", int_parser(8),
+                                                  "Hour rollups of the request log older than this are purged")
     enable_request_logging: bool = _setting("ENABLE_REQUEST_LOGGING", "true", parse_bool, "Write one GatewayLog row per request")
     request_log_queue_size: int = _setting("REQUEST_LOG_QUEUE_SIZE", "10000", int_parser(100, 1_000_000),
                                            "Log rows a worker holds for its writer; beyond that rows are dropped (counted)")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from gateway.coordination.dbtypes import render_item
+from gateway.coordination.dbtypes import include_name, render_item
 from gateway.extensions import db
 from gateway.requestlog import histogram
 from tests.support.backends import POSTGRES_URL, fresh_postgres_database
@@ -46,8 +46,8 @@ def pending_changes(database_url: str) -> list:
     engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True,
-                                                                   "render_item": render_item})
+            context = MigrationContext.configure(connection, opts={"compare_type": True, "render_item": render_item,
+                                                                   "include_name": include_name})
             return compare_metadata(context, db.metadata)
     finally:
         engine.dispose()
@@ -129,6 +129,14 @@ def test_log_rows_made_before_the_rollups_are_rolled_up(empty_database):
             latency = connection.execute(sa.text(
                 "SELECT span, target_service, bucket, sum(count) FROM gateway_log_latency "
                 "GROUP BY span, target_service, bucket")).all()
+            kept = set(connection.execute(sa.text("SELECT request_id FROM gateway_logs")).scalars())
+            if not sqlite:  # 0007: the rows moved into day partitions, none into the default one
+                assert connection.execute(sa.text(
+                    "SELECT relkind FROM pg_class WHERE relname = 'gateway_logs'")).scalar() == "p"
+                assert connection.execute(sa.text("SELECT count(*) FROM gateway_logs_default")).scalar() == 0
+                days = {row["created_at"].date() for row in rows}
+                assert {day for day in days if connection.execute(sa.text(
+                    f"SELECT count(*) FROM gateway_logs_p{day:%Y%m%d}")).scalar()} == days
     finally:
         engine.dispose()
     expected, buckets = {}, {}
@@ -145,3 +153,27 @@ def test_log_rows_made_before_the_rollups_are_rolled_up(empty_database):
                 buckets[bucket] = buckets.get(bucket, 0) + 1
     assert {(span, service, status): [int(v) for v in values] for span, service, status, *values in found} == expected
     assert {(span, service, bucket): int(count) for span, service, bucket, count in latency} == buckets
+    assert kept == {row["request_id"] for row in rows}
+
+
+def test_downgrade_from_partitions_keeps_the_rows(empty_database):
+    """0007 down (PostgreSQL: back to one table) and up again: every row still there."""
+    from tests.support.rows import log
+
+    assert flask(empty_database, "db", "upgrade").returncode == 0
+    engine = sa.create_engine(empty_database.replace("postgresql://", "postgresql+psycopg://", 1))
+    rows = [log() for _ in range(20)]
+    table = sa.table("gateway_logs", *(sa.column(name) for name in rows[0]))
+    try:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has no partitions to undo")
+        with engine.begin() as connection:
+            connection.execute(table.insert(), rows)
+        for step in (("downgrade", "0006_log_rollups"), ("upgrade", "head")):
+            result = flask(empty_database, "db", *step)
+            assert result.returncode == 0, result.stderr
+            with engine.connect() as connection:
+                assert connection.execute(sa.text("SELECT count(*) FROM gateway_logs")).scalar() == 20
+    finally:
+        engine.dispose()
+    assert pending_changes(empty_database) == []

@@ -27,6 +27,8 @@ class GatewayLog(db.Model):
                  sqlite_where=sa.text(ERROR_CONDITION)),
         sa.Index("ix_gateway_logs_groups_created_at", "created_at", postgresql_where=sa.text(GROUP_CONDITION),
                  sqlite_where=sa.text(GROUP_CONDITION)),
+        # PostgreSQL: one partition per day (gateway.requestlog.partitions), so the primary key holds created_at.
+        {"postgresql_partition_by": "RANGE (created_at)"},
     )
 
     # Time-ordered (version 7): the writer's batches append to the primary key's index.
@@ -45,4 +47,5 @@ class GatewayLog(db.Model):
     error_message: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
     # The target group that served the request, on a route with several targets (A/B, canary).
     target_group: Mapped[str | None] = mapped_column(sa.String(100), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # In the primary key because PostgreSQL partitions by it (a migrated SQLite file keeps its key on id).
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True, primary_key=True)
