@@ -1,21 +1,23 @@
 """Fixed logarithmic latency buckets, and percentiles from merged bucket counts.
 
-Bucket 0 holds times below 0.01 ms; bucket ``i >= 1`` holds ``[0.01 * 1.02**(i-1), 0.01 * 1.02**i)``
-ms, up to 10 minutes (905 buckets; slower times count in the last one). Counts of any minutes
+Bucket 0 holds times below 0.01 ms; bucket ``i >= 1`` holds ``[0.01 * 1.04**(i-1), 0.01 * 1.04**i)``
+ms, up to 10 minutes (458 buckets; slower times count in the last one). Counts of any minutes
 and services add up bucket by bucket, exactly.
 
 A percentile is ``percentile_cont``'s linear interpolation between the values ranked
 ``floor(h)`` and ``floor(h) + 1`` with ``h = (n - 1) * p``; each of those two values is estimated
-inside the bucket that holds it, at its rank's place among the bucket's counts (geometrically,
-as the buckets are), so the estimate and the true value share a bucket and differ by less than
-the bucket's width: 2 %. An interpolation between two such estimates is within 2 % too.
+as the geometric middle of the bucket that holds it, ``lower * sqrt(1.04)``, which is within
+``sqrt(1.04) - 1 = 1.98 %`` of any value of the bucket, so of the true one. An interpolation
+between two such estimates is within 1.98 % too. (A place by rank inside the bucket would often
+be closer, but its worst case is the bucket's whole width, 4 %.) Results are rounded to the
+microsecond, so times under a few hundredths of a millisecond are only that close.
 """
 
 from __future__ import annotations
 
 import math
 
-RATIO = 1.02
+RATIO = 1.04
 LOWEST = 0.01  # ms: the lower edge of bucket 1
 HIGHEST = 600_000.0  # ms: 10 minutes, counted in the last bucket and above
 LOG_RATIO = math.log(RATIO)
@@ -33,11 +35,11 @@ def lower_edge(bucket: int) -> float:
     return 0.0 if bucket == 0 else LOWEST * RATIO ** (bucket - 1)
 
 
-def value_at(bucket: int, fraction: float) -> float:
-    """Return the time ``fraction`` (0 to 1) of the way through ``bucket``."""
+def middle(bucket: int) -> float:
+    """Return the geometric middle of ``bucket`` (half of the lowest edge for bucket 0)."""
     if bucket == 0:
-        return LOWEST * fraction
-    return lower_edge(bucket) * RATIO ** fraction
+        return LOWEST / 2
+    return lower_edge(bucket) * math.sqrt(RATIO)
 
 
 def percentiles(counts: dict[int, int], wanted: tuple[tuple[str, float], ...]) -> dict:
@@ -62,6 +64,6 @@ def rank_value(ordered: list[tuple[int, int]], rank: int) -> float:
     seen = 0
     for bucket, count in ordered:
         if rank < seen + count:
-            return value_at(bucket, (rank - seen + 0.5) / count)
+            return middle(bucket)
         seen += count
     raise IndexError(rank)
