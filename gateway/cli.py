@@ -279,16 +279,23 @@ def logs_cli():
               help="Rows deleted per transaction.")
 @one_line_errors
 def purge_logs(days, batch_size):
-    """Delete log rows older than the retention.
+    """Delete log rows older than the retention, and rollups older than theirs.
 
-    The retention is GATEWAY_LOG_RETENTION_DAYS unless --days is given; rows go in batches,
-    one short transaction each.
+    The retention is GATEWAY_LOG_RETENTION_DAYS unless --days is given. On PostgreSQL the day
+    partitions wholly older go at once (DROP TABLE) and the partitions of today and the next days
+    are made; the other old rows go in batches, one short transaction each. Hour rollups older
+    than GATEWAY_ROLLUP_RETENTION_DAYS are deleted, minute rollups with the rows (kept 8 days at least).
     """
     days = settings().gateway_log_retention_days if days is None else days
+    result = purge.purge(db.session, days, settings().gateway_rollup_retention_days, batch_size)
     cutoff = purge.cutoff_for(days)
-    deleted = purge.purge_logs(db.session, cutoff, batch_size)
-    click.echo(f"Deleted {deleted} log row{'s' if deleted != 1 else ''} older than {days} days "
+    click.echo(f"Deleted {result.rows} log row{'s' if result.rows != 1 else ''} older than {days} days "
                f"(created before {cutoff.isoformat(timespec='seconds')}).")
+    if result.partitions:
+        click.echo(f"Dropped {len(result.partitions)} day partition(s): {', '.join(result.partitions)}.")
+    if result.made:
+        click.echo(f"Made {len(result.made)} day partition(s) ahead: {', '.join(result.made)}.")
+    click.echo(f"Deleted {result.rollups} rollup row{'s' if result.rollups != 1 else ''}.")
 
 
 # --- health --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from gateway.coordination.dbtypes import render_item
+from gateway.coordination.dbtypes import include_name, render_item
 from gateway.coordination.redisclients import TIMEOUTS
 from gateway.coordination.sqliteio import cooperate
 from gateway.server.clientaddr import client_ip
@@ -49,7 +49,7 @@ def init_app(app):
         for engine in db.engines.values():
             cooperate(engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), compare_type=True, render_as_batch=True,
-                     render_item=render_item)
+                     render_item=render_item, include_name=include_name)
     jwt.init_app(app)
     # Flask-Limiter keeps its storage on the Limiter object, so each app gets its own (tests
     # build many apps in one process); the rate-limit step reaches it through services().limiter.

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from gateway.coordination.dbtypes import render_item
+from gateway.coordination.dbtypes import include_name, render_item
 from gateway.extensions import db
+from gateway.requestlog import histogram
 from tests.support.backends import POSTGRES_URL, fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,8 +46,8 @@ def pending_changes(database_url: str) -> list:
     engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True,
-                                                                   "render_item": render_item})
+            context = MigrationContext.configure(connection, opts={"compare_type": True, "render_item": render_item,
+                                                                   "include_name": include_name})
             return compare_metadata(context, db.metadata)
     finally:
         engine.dispose()
@@ -95,3 +96,84 @@ def test_routes_made_before_several_targets_keep_working(empty_database):
                                           timeout=30, retry_count=3, circuit_breaker_enabled=True,
                                           strip_prefix=False, targets=row.targets, traffic=row.traffic))
     assert spec.plan is None and spec.target_url == "http://127.0.0.1:9"
+
+
+def test_log_rows_made_before_the_rollups_are_rolled_up(empty_database):
+    """0009 backfills the rollups from the rows already there: the same sums the log writer makes."""
+    import datetime as dt
+    import random
+
+    from gateway.requestlog import rollups
+    from tests.support.rows import log
+
+    assert flask(empty_database, "db", "upgrade", "0008_streams").returncode == 0
+    rng = random.Random(2)
+    now = dt.datetime.now(dt.UTC)
+    rows = [log(created_at=now - dt.timedelta(hours=rng.uniform(0, 48)), status_code=rng.choice((200, 404, 502)),
+                target_service=rng.choice(("a", "b", None)), response_time=rng.choice((None, rng.uniform(1, 900))),
+                target_group=None) for _ in range(500)]
+    engine = sa.create_engine(empty_database.replace("postgresql://", "postgresql+psycopg://", 1))
+    table = sa.table("gateway_logs", *(sa.column(name) for name in rows[0]))
+    try:
+        with engine.begin() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            connection.execute(table.insert(), [{**row, "id": row["id"].hex if sqlite else row["id"],
+                                                 "created_at": rollups._sqlite_time(row["created_at"]) if sqlite
+                                                 else row["created_at"]} for row in rows])
+        upgraded = flask(empty_database, "db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        with engine.connect() as connection:
+            found = connection.execute(sa.text(
+                "SELECT span, target_service, status_code, sum(requests), sum(errors), sum(server_errors), sum(timed) "
+                "FROM gateway_log_rollups GROUP BY span, target_service, status_code")).all()
+            latency = connection.execute(sa.text(
+                "SELECT span, target_service, bucket, sum(count) FROM gateway_log_latency "
+                "GROUP BY span, target_service, bucket")).all()
+            kept = set(connection.execute(sa.text("SELECT request_id FROM gateway_logs")).scalars())
+            if not sqlite:  # 0007: the rows moved into day partitions, none into the default one
+                assert connection.execute(sa.text(
+                    "SELECT relkind FROM pg_class WHERE relname = 'gateway_logs'")).scalar() == "p"
+                assert connection.execute(sa.text("SELECT count(*) FROM gateway_logs_default")).scalar() == 0
+                days = {row["created_at"].date() for row in rows}
+                assert {day for day in days if connection.execute(sa.text(
+                    f"SELECT count(*) FROM gateway_logs_p{day:%Y%m%d}")).scalar()} == days
+    finally:
+        engine.dispose()
+    expected, buckets = {}, {}
+    for row in rows:
+        for span in (60, 3600):
+            key = (span, row["target_service"] or "", row["status_code"])
+            counts = expected.setdefault(key, [0, 0, 0, 0])
+            counts[0] += 1
+            counts[1] += row["status_code"] >= 400
+            counts[2] += row["status_code"] >= 500
+            counts[3] += row["response_time"] is not None
+            if row["response_time"] is not None:
+                bucket = (span, row["target_service"] or "", histogram.bucket_of(row["response_time"]))
+                buckets[bucket] = buckets.get(bucket, 0) + 1
+    assert {(span, service, status): [int(v) for v in values] for span, service, status, *values in found} == expected
+    assert {(span, service, bucket): int(count) for span, service, bucket, count in latency} == buckets
+    assert kept == {row["request_id"] for row in rows}
+
+
+def test_downgrade_from_partitions_keeps_the_rows(empty_database):
+    """0007 down (PostgreSQL: back to one table) and up again: every row still there."""
+    from tests.support.rows import log
+
+    assert flask(empty_database, "db", "upgrade").returncode == 0
+    engine = sa.create_engine(empty_database.replace("postgresql://", "postgresql+psycopg://", 1))
+    rows = [log() for _ in range(20)]
+    table = sa.table("gateway_logs", *(sa.column(name) for name in rows[0]))
+    try:
+        if engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has no partitions to undo")
+        with engine.begin() as connection:
+            connection.execute(table.insert(), rows)
+        for step in (("downgrade", "0009_log_rollups"), ("upgrade", "head")):
+            result = flask(empty_database, "db", *step)
+            assert result.returncode == 0, result.stderr
+            with engine.connect() as connection:
+                assert connection.execute(sa.text("SELECT count(*) FROM gateway_logs")).scalar() == 20
+    finally:
+        engine.dispose()
+    assert pending_changes(empty_database) == []

@@ -27,6 +27,8 @@ class GatewayLog(db.Model):
                  sqlite_where=sa.text(ERROR_CONDITION)),
         sa.Index("ix_gateway_logs_groups_created_at", "created_at", postgresql_where=sa.text(GROUP_CONDITION),
                  sqlite_where=sa.text(GROUP_CONDITION)),
+        # PostgreSQL: one partition per day (gateway.requestlog.partitions), so the primary key holds created_at.
+        {"postgresql_partition_by": "RANGE (created_at)"},
     )
 
     # Time-ordered (version 7): the writer's batches append to the primary key's index.
@@ -48,4 +50,5 @@ class GatewayLog(db.Model):
     # Bytes relayed each way over a WebSocket connection (its one row, written when it closes); None otherwise.
     request_bytes: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
     response_bytes: Mapped[int | None] = mapped_column(sa.BigInteger, nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # In the primary key because PostgreSQL partitions by it (a migrated SQLite file keeps its key on id).
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True, primary_key=True)

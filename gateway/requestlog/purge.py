@@ -1,15 +1,50 @@
-"""Delete old request-log rows in small batches, one short transaction each."""
+"""Delete old request-log rows and rollups, in short transactions.
+
+On PostgreSQL with the partitioned log table the days wholly older than the cutoff go first, one
+DROP TABLE per day partition (:mod:`~gateway.requestlog.partitions`); what remains older than the
+cutoff (inside the cutoff's day, and in the default partition) and every older row on SQLite is
+deleted by range in batches. Rollups keep longer: hour rows ``GATEWAY_ROLLUP_RETENTION_DAYS``,
+minute rows as long as the log rows but at least :data:`MINUTE_ROWS_DAYS` (the edges of a 168-hour
+window of ``/stats`` are read from minute rows).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import sqlalchemy as sa
 
 from gateway.coordination.dbtypes import utcnow
-from gateway.models import GatewayLog
+from gateway.models import GatewayLog, LatencyRollup, LogRollup
+from gateway.models.log_rollup import HOUR, MINUTE
+from gateway.requestlog import partitions
 
 BATCH_SIZE = 5000
+MINUTE_ROWS_DAYS = 8  # a week of /stats windows and their first minutes
+ROLLUP_CHUNK = dt.timedelta(days=1)  # rollup rows deleted per transaction: a day's
+
+
+@dataclasses.dataclass
+class Purged:
+    rows: int = 0
+    partitions: list = dataclasses.field(default_factory=list)
+    made: list = dataclasses.field(default_factory=list)
+    rollups: int = 0
+
+
+def purge(session, days: int, rollup_days: int, batch_size: int = BATCH_SIZE) -> Purged:
+    """Make the partitions ahead, drop the old ones, delete older rows and rollups; say what was done."""
+    cutoff = cutoff_for(days)
+    result = Purged()
+    connection = session.connection()
+    result.made = partitions.create_ahead(connection)
+    dropped_rows, result.partitions = partitions.drop_before(connection, cutoff)
+    session.commit()
+    result.rollups = purge_rollups(session, {MINUTE: cutoff_for(max(days, MINUTE_ROWS_DAYS)),
+                                             HOUR: cutoff_for(rollup_days)})
+    result.rows = dropped_rows + purge_logs(session, cutoff, batch_size)
+    return result
 
 
 def purge_logs(session, cutoff: dt.datetime, batch_size: int = BATCH_SIZE) -> int:
@@ -23,13 +58,27 @@ def purge_logs(session, cutoff: dt.datetime, batch_size: int = BATCH_SIZE) -> in
         ids = session.execute(
             sa.select(GatewayLog.id).where(GatewayLog.created_at < cutoff).limit(batch_size)
         ).scalars().all()
-        if ids:
-            session.execute(sa.delete(GatewayLog).where(GatewayLog.id.in_(ids)),
+        if ids:  # created_at too: on a partitioned table only the partitions before the cutoff are searched
+            session.execute(sa.delete(GatewayLog).where(GatewayLog.id.in_(ids), GatewayLog.created_at < cutoff),
                             execution_options={"synchronize_session": False})
         session.commit()
         total += len(ids)
         if len(ids) < batch_size:
             return total
+
+
+def purge_rollups(session, cutoffs: dict[int, dt.datetime]) -> int:
+    """Delete the rollup rows of each span older than its cutoff, a day per transaction; return how many."""
+    total = 0
+    for model in (LogRollup, LatencyRollup):
+        for span, cutoff in cutoffs.items():
+            while (oldest := session.scalar(sa.select(sa.func.min(model.start))
+                                            .where(model.span == span, model.start < cutoff))) is not None:
+                upto = min(oldest + ROLLUP_CHUNK, cutoff)
+                total += session.execute(sa.delete(model).where(model.span == span, model.start < upto),
+                                         execution_options={"synchronize_session": False}).rowcount
+                session.commit()
+    return total
 
 
 def cutoff_for(days: int) -> dt.datetime:

@@ -1,25 +1,35 @@
-"""Request-log analytics, computed in the database: totals, error rate, percentiles, top endpoints.
+"""Request-log analytics from the rollups: totals, error rates, percentiles, top endpoints.
 
-Counts come from one grouped scan of the window (by service, route pattern and status: a few
-hundred groups at most, rolled up here). Percentiles are PostgreSQL's ``percentile_cont``; on
-SQLite, window functions rank the response times and the same linear interpolation is applied
-to the two ranks around each percentile, so both backends give the same numbers.
+Everything is read from :mod:`~gateway.requestlog.rollups`' rows, never from the log rows, so a
+report costs the number of periods and groups of its window, not its number of requests: a
+window's whole hours come from the hour rows, its edges from the minute rows. Counts are exact;
+percentiles come from the merged latency histograms (within 2 % of the exact value, see
+:mod:`~gateway.requestlog.histogram`).
+
+A window of ``hours`` covers whole minutes: it starts at the start of the minute that holds
+"now - hours" (that first minute is counted whole, so up to 59 s more than ``hours``) and
+runs to now, the current minute included.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 
 import sqlalchemy as sa
 
 from gateway.coordination.dbtypes import utcnow
-from gateway.models import GatewayLog
-from gateway.requestlog.percentiles import PERCENTILES, postgresql_percentiles, ranked_percentiles
+from gateway.models import GatewayLog, LatencyRollup, LogRollup
+from gateway.models.log_rollup import MINUTE
+from gateway.requestlog import histogram, rollups
+from gateway.requestlog.rollups import status_or_none, text_or_none
 from gateway.specs.prefixes import OWN_NAMESPACES, OWN_PATHS
 
+PERCENTILES = (("p50", 0.5), ("p90", 0.9), ("p95", 0.95), ("p99", 0.99))
 TOP_ENDPOINTS = 10
 L = GatewayLog
+R = LogRollup
 
 
 def is_error():
@@ -71,10 +81,10 @@ class Tally:
         return tally
 
     def add(self, row) -> None:
-        self.requests += row.requests
+        self.requests += int(row.requests)  # sum() of a bigint is a numeric on PostgreSQL
         self.errors += int(row.errors or 0)
         self.server_errors += int(row.server_errors or 0)
-        self.timed += row.timed
+        self.timed += int(row.timed or 0)
         self.time_sum += float(row.time_sum or 0.0)
 
     def rate(self, count: int) -> float:
@@ -87,22 +97,22 @@ class Tally:
 
 
 def window(hours: int) -> tuple[dt.datetime, dt.datetime]:
-    """Return the start and end of the last ``hours`` hours."""
+    """Return the start (a minute's) and end (now) of the last ``hours`` hours."""
     until = utcnow()
-    return until - dt.timedelta(hours=hours), until
+    return rollups.floor(until - dt.timedelta(hours=hours), MINUTE), until
 
 
 def gateway_stats(session, hours: int) -> dict:
     """Return totals, error rate, mean and percentile times, per-service and per-status counts, top endpoints."""
     since, until = window(hours)
-    total, services, statuses, endpoints = rollup(grouped_counts(session, since))
-    overall, _ = percentiles(session, since, per_service=False)
+    total, services, statuses, endpoints = rollup(grouped_counts(session, since, until))
+    overall, _ = percentiles(session, since, until, per_service=False)
     summary = total.as_dict()
     return {"hours": hours, "since": since, "until": until, "total_requests": summary["requests"],
             "error_count": summary["errors"], "error_rate": summary["error_rate"],
             "server_error_count": summary["server_errors"], "server_error_rate": summary["server_error_rate"],
             "avg_response_time": summary["avg_response_time"], **{name: overall[name] for name, _ in PERCENTILES},
-            **breakdowns(services, statuses, endpoints), "requests_by_group": by_group(session, since)}
+            **breakdowns(services, statuses, endpoints), "requests_by_group": by_group(session, since, until)}
 
 
 def breakdowns(services: dict, statuses: dict, endpoints: dict) -> dict:
@@ -117,16 +127,14 @@ def breakdowns(services: dict, statuses: dict, endpoints: dict) -> dict:
     }
 
 
-def grouped_counts(session, since: dt.datetime) -> list:
+def grouped_counts(session, since: dt.datetime, until: dt.datetime) -> list:
     """Return one row per (service, route pattern, status) of the window with its tallies."""
-    return tallied(session, (L.target_service, L.route_pattern, L.status_code), L.created_at >= since)
+    return tallied(session, (R.target_service, R.route_pattern, R.status_code), rollups.window(R, since, until))
 
 
 def tallied(session, columns: tuple, *conditions, ordered: bool = False) -> list:
-    """Return one row per value of ``columns`` among the rows meeting ``conditions``, with its tallies."""
-    query = (sa.select(*columns, sa.func.count().label("requests"), counted(is_error()).label("errors"),
-                       counted(is_server_error()).label("server_errors"),
-                       sa.func.count(L.response_time).label("timed"), sa.func.sum(L.response_time).label("time_sum"))
+    """Return one row per value of ``columns`` among the rollup rows meeting ``conditions``, with its tallies."""
+    query = (sa.select(*columns, *(sa.func.sum(R.__table__.c[name]).label(name) for name in rollups.COUNTS))
              .where(*conditions).group_by(*columns))
     return session.execute(query.order_by(*columns) if ordered else query).all()
 
@@ -135,21 +143,18 @@ def rollup(rows) -> tuple[Tally, dict, dict, dict]:
     """Sum the grouped rows overall, per service, per status and per (route pattern, service)."""
     total, services, statuses, endpoints = Tally(), {}, {}, {}
     for row in rows:
+        service, pattern = text_or_none(row.target_service), text_or_none(row.route_pattern)
         total.add(row)
-        services.setdefault(row.target_service, Tally()).add(row)
-        statuses.setdefault(row.status_code, Tally()).add(row)
-        endpoints.setdefault((row.route_pattern, row.target_service), Tally()).add(row)
+        services.setdefault(service, Tally()).add(row)
+        statuses.setdefault(status_or_none(row.status_code), Tally()).add(row)
+        endpoints.setdefault((pattern, service), Tally()).add(row)
     return total, services, statuses, endpoints
 
 
-def by_group(session, since: dt.datetime) -> list:
-    """Return the tallies per (route pattern, target group) of routes with several targets.
-
-    A query of its own over the rows that have a group (a partial index): grouping every row
-    by one more column would cost the whole report a third more on a large log.
-    """
-    rows = tallied(session, (L.route_pattern, L.target_group), L.created_at >= since, L.target_group.is_not(None),
-                   ordered=True)
+def by_group(session, since: dt.datetime, until: dt.datetime) -> list:
+    """Return the tallies per (route pattern, target group) of routes with several targets."""
+    rows = tallied(session, (R.route_pattern, R.target_group), rollups.window(R, since, until),
+                   R.target_group != rollups.NONE_TEXT, ordered=True)
     return [{"route_pattern": row.route_pattern, "target_group": row.target_group, **Tally.of(row).as_dict()}
             for row in rows]
 
@@ -163,15 +168,22 @@ def top(endpoints: dict) -> list:
 def performance(session, hours: int) -> dict:
     """Return p50/p90/p95/p99 (ms) overall and per service."""
     since, until = window(hours)
-    overall, services = percentiles(session, since, per_service=True)
+    overall, services = percentiles(session, since, until, per_service=True)
     return {"hours": hours, "since": since, "until": until, **overall,
             "services": [{"target_service": name, **values} for name, values in sorted(
                 services.items(), key=lambda item: item[0] or "")]}
 
 
-def percentiles(session, since: dt.datetime, per_service: bool) -> tuple[dict, dict]:
+def percentiles(session, since: dt.datetime, until: dt.datetime, per_service: bool) -> tuple[dict, dict]:
     """Return the overall percentiles (with ``requests``: rows timed) and, if asked, per service."""
-    compute = postgresql_percentiles if session.get_bind().dialect.name == "postgresql" else ranked_percentiles
-    overall = compute(session, since, None)[None]
-    services = compute(session, since, L.target_service) if per_service else {}
-    return overall, services
+    H = LatencyRollup
+    rows = session.execute(sa.select(H.target_service, H.bucket, sa.func.sum(H.count).label("n"))
+                           .where(rollups.window(H, since, until)).group_by(H.target_service, H.bucket))
+    overall: collections.Counter = collections.Counter()
+    services: dict = {}
+    for row in rows:
+        count = int(row.n)
+        overall[row.bucket] += count
+        services.setdefault(text_or_none(row.target_service), collections.Counter())[row.bucket] += count
+    by_service = {name: histogram.percentiles(counts, PERCENTILES) for name, counts in services.items()}
+    return histogram.percentiles(overall, PERCENTILES), by_service if per_service else {}

@@ -8,17 +8,28 @@ PostgreSQL and by the busy timeout on SQLite, so a stuck database costs a batch,
 One statement per batch: on PostgreSQL a ``COPY ... FROM STDIN`` (no SQL to compile or parse
 for each batch, the cheapest bulk load there is), written from a greenlet (psycopg 3 waits
 cooperatively under gevent); on SQLite a multi-row INSERT, whose calls run in the connection's
-native thread (:mod:`gateway.coordination.sqliteio`) because SQLite's calls block.
+native thread (:mod:`gateway.coordination.sqliteio`) because SQLite's calls block. In the same
+transaction the batch is added into the per-minute and per-hour rollups (:mod:`~gateway.requestlog.rollups`):
+rows and rollups are written together or not at all. On PostgreSQL the first batch of each UTC day
+first makes the log's day partitions ahead (:mod:`~gateway.requestlog.partitions`), in a transaction
+of its own.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+
 import sqlalchemy as sa
 
+from gateway.coordination.dbtypes import utcnow
 from gateway.coordination.sqliteio import cooperate
 from gateway.models import GatewayLog
+from gateway.requestlog import partitions, rollups
 
 STATEMENT_TIMEOUT_MS = 10_000
+PARTITION_LOCK_TIMEOUT_MS = 2_000  # making a partition locks the log table: never wait long for it
+log = logging.getLogger("gateway.logwriter")
 
 
 def engine_options(url: sa.URL, app_options: dict) -> dict:
@@ -43,22 +54,39 @@ class BatchStore:
         self.url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
         self.options = engine_options(self.url, app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
         self.engine: sa.Engine | None = None
+        self.partitions_checked: dt.date | None = None
 
     def insert(self, rows: list[dict]) -> None:
         """Write ``rows`` in one transaction; :raise SQLAlchemyError: when the database fails."""
         if self.engine is None:
             self.engine = cooperate(sa.create_engine(self.url, **self.options))
+        if not self.is_sqlite and self.partitions_checked != (today := utcnow().date()):
+            self.partitions_checked = today
+            self._create_partitions()
         self._insert(rows)
+
+    def _create_partitions(self) -> None:
+        """Make today's and the next days' log partitions (PostgreSQL), once a day; a failure costs no row."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(sa.text(f"SET LOCAL lock_timeout = '{PARTITION_LOCK_TIMEOUT_MS}ms'"))
+                made = partitions.create_ahead(connection)
+            if made:
+                log.info("request log: made partitions %s", ", ".join(made))
+        except Exception as exc:  # noqa: BLE001 (the default partition takes the rows meanwhile)
+            log.warning("request log: could not make the partitions ahead, tried again tomorrow (%s)",
+                        str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200])
 
     def _insert(self, rows: list[dict]) -> None:
         with self.engine.begin() as connection:
             if self.is_sqlite:
                 connection.execute(sa.insert(GatewayLog.__table__).values(rows))
-                return
-            cursor = connection.connection.driver_connection.cursor()
-            with cursor.copy(COPY_SQL) as copy:
-                for row in rows:
-                    copy.write_row([row.get(name) for name in COLUMNS])
+            else:
+                cursor = connection.connection.driver_connection.cursor()
+                with cursor.copy(COPY_SQL) as copy:
+                    for row in rows:
+                        copy.write_row([row.get(name) for name in COLUMNS])
+            rollups.add(connection, rows)
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,5 +1,10 @@
 """Requests and errors per service and time bucket, computed in the database (the dashboard's chart).
 
+Steps of whole minutes read the per-minute rollups (:mod:`~gateway.requestlog.rollups`): a few rows
+per minute and group, whatever the traffic. A step that is not a whole number of minutes (10 s,
+30 s, 90 s...) cannot be cut from minutes and counts the log rows of its window instead (at most
+1,440 buckets, so at most 4 hours at 10 s).
+
 Buckets are ``step`` seconds long and aligned on multiples of ``step`` since the Unix epoch, so
 every instance and every refresh agrees on them. The window is the ``hours * 3600 / step``
 buckets ending with the current one: all are complete except the last, which is filling now.
@@ -14,21 +19,22 @@ import datetime as dt
 import sqlalchemy as sa
 
 from gateway.coordination.dbtypes import utcnow
-from gateway.models import GatewayLog
+from gateway.models import GatewayLog, LogRollup
+from gateway.models.log_rollup import MINUTE
 from gateway.requestlog.stats import counted, from_source, is_error, is_server_error
 
 L = GatewayLog
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def bucket_number(dialect: str, step: int):
-    """Return the SQL expression of a row's bucket: ``floor(epoch seconds of created_at / step)``."""
+def bucket_number(dialect: str, step: int, column=L.created_at):
+    """Return the SQL expression of a row's bucket: ``floor(epoch seconds of column / step)``."""
     if dialect == "postgresql":
-        return sa.cast(sa.func.floor(sa.extract("epoch", L.created_at) / step), sa.BigInteger)
+        return sa.cast(sa.func.floor(sa.extract("epoch", column) / step), sa.BigInteger)
     # SQLite keeps created_at as naive UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"); strftime('%s') reads it as
     # UTC seconds, but rounds to the millisecond first (23:59:59.9999 would become the next day): the
     # fraction is cut off before, which floors like PostgreSQL does.
-    return sa.cast(sa.func.strftime("%s", sa.func.substr(L.created_at, 1, 19)), sa.Integer) // step
+    return sa.cast(sa.func.strftime("%s", sa.func.substr(column, 1, 19)), sa.Integer) // step
 
 
 def bucket_range(hours: int, step: int, until: dt.datetime) -> range:
@@ -45,14 +51,31 @@ def bucket_start(number: int, step: int) -> dt.datetime:
 def counts(session, buckets: range, step: int, source: str | None = None) -> list:
     """Return (service, bucket, requests, errors, server errors) for each non-empty group of the window.
 
-    ``source``: ``proxy`` or ``gateway`` counts only the proxied traffic or the gateway's own endpoints.
+    From the minute rollups when ``step`` is whole minutes; from the rows otherwise, and when ``source``
+    (``proxy`` or ``gateway``: only the proxied traffic or the gateway's own endpoints) is asked for,
+    since the rollups do not tell the gateway's own requests from unmatched proxied ones.
     """
+    if step % MINUTE == 0 and source is None:
+        return rolled_up_counts(session, buckets, step)
     number = bucket_number(session.get_bind().dialect.name, step).label("bucket")
     return session.execute(
         sa.select(L.target_service, number, sa.func.count().label("requests"), counted(is_error()).label("errors"),
                   counted(is_server_error()).label("server_errors"))
         .where(L.created_at >= bucket_start(buckets.start, step), *from_source(source))
         .group_by(L.target_service, number)
+    ).all()
+
+
+def rolled_up_counts(session, buckets: range, step: int) -> list:
+    """Return what :func:`counts` does, from the minute rollups (``step`` is a whole number of minutes)."""
+    R = LogRollup
+    number = bucket_number(session.get_bind().dialect.name, step, R.start).label("bucket")
+    return session.execute(
+        sa.select(sa.func.nullif(R.target_service, "").label("target_service"), number,
+                  sa.func.sum(R.requests).label("requests"), sa.func.sum(R.errors).label("errors"),
+                  sa.func.sum(R.server_errors).label("server_errors"))
+        .where(R.span == MINUTE, R.start >= bucket_start(buckets.start, step))
+        .group_by(R.target_service, number)
     ).all()
 
 
@@ -64,7 +87,7 @@ def timeseries(session, hours: int, step: int, until: dt.datetime | None = None,
     for row in counts(session, buckets, step, source):
         if row.bucket in buckets:  # a row stamped in the future lands past the window: left out
             series.setdefault(row.target_service, {})[row.bucket] = (
-                row.requests, int(row.errors or 0), int(row.server_errors or 0))
+                int(row.requests), int(row.errors or 0), int(row.server_errors or 0))
     return {"hours": hours, "step_seconds": step, "since": bucket_start(buckets.start, step), "until": until,
             "buckets": [bucket_start(number, step) for number in buckets],
             "services": [service_series(name, series[name], buckets)

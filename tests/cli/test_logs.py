@@ -8,6 +8,9 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.extensions import db
+from gateway.models import LatencyRollup, LogRollup
+from gateway.requestlog import partitions
+from gateway.requestlog.store import BatchStore
 from tests.support import rows
 
 DAY = dt.timedelta(days=1)
@@ -79,10 +82,76 @@ class TestBatches:
             sa.event.remove(engine, "before_cursor_execute", record)
             sa.event.remove(engine, "commit", record_commit)
         assert "Deleted 7 log rows" in result.stdout
-        assert statements == ["SELECT", "DELETE", "COMMIT"] * 3
+        # After the partitions' and rollups' own transactions (their commits first): the row batches.
+        assert statements[statements.index("SELECT"):] == ["SELECT", "DELETE", "COMMIT"] * 3
         assert rows.log_ids(app) == set(added) - ids_older_than(added, 30 * DAY)
 
     def test_a_full_last_batch_ends_with_an_empty_select(self, app, runner):
         rows.add_logs(app, [40 * DAY] * 4)
         assert "Deleted 4 log rows" in purge(runner, "--batch-size", "2").stdout
         assert rows.log_ids(app) == set()
+
+
+def partition_names(app) -> set[str]:
+    with app.app_context():
+        return set(partitions.partitions(db.session.connection()).values())
+
+
+class TestPartitions:
+    """PostgreSQL: whole days go as partitions; the purge and the writer make the days ahead."""
+
+    @pytest.fixture(autouse=True)
+    def postgresql_only(self, backend):
+        if backend != "postgresql":
+            pytest.skip("SQLite keeps one table")
+
+    def test_old_days_are_dropped_whole_and_the_cutoff_day_by_range(self, app, runner):
+        today = dt.datetime.now(dt.UTC).date()
+        with app.app_context():
+            made = partitions.create(db.session.connection(), today - 33 * DAY, today - 29 * DAY)
+            db.session.commit()
+        try:
+            added = rows.add_logs(app, [33 * DAY, 32 * DAY + HOUR, 31 * DAY, 30 * DAY + HOUR, 29 * DAY, DAY])
+            result = purge(runner)
+            assert result.stdout.startswith("Deleted 4 log rows older than 30 days")
+            assert rows.log_ids(app) == set(added) - ids_older_than(added, 30 * DAY)
+            gone = {partitions.partition_name(today - days * DAY) for days in (33, 32, 31)}  # end before the cutoff
+            assert f"Dropped 3 day partition(s): {', '.join(sorted(gone))}." in result.stdout
+            assert not gone & partition_names(app)
+            assert partitions.partition_name(today - 30 * DAY) in partition_names(app)  # the cutoff's day stays
+        finally:
+            with app.app_context():
+                for name in made:
+                    db.session.execute(sa.text(f"DROP TABLE IF EXISTS {name}"))
+                db.session.commit()
+
+    def test_the_purge_and_the_writer_make_the_days_ahead(self, app, runner):
+        ahead = partitions.partition_name(dt.datetime.now(dt.UTC).date() + partitions.AHEAD * DAY)
+        with app.app_context():
+            db.session.execute(sa.text(f"DROP TABLE IF EXISTS {ahead}"))
+            db.session.commit()
+        assert f"Made 1 day partition(s) ahead: {ahead}." in purge(runner).stdout
+        assert ahead in partition_names(app)
+        with app.app_context():
+            db.session.execute(sa.text(f"DROP TABLE {ahead}"))
+            db.session.commit()
+        store = BatchStore(app)
+        try:
+            store.insert([rows.log()])
+        finally:
+            store.close()
+        assert ahead in partition_names(app)
+
+
+def test_rollups_keep_longer_than_rows(make_app):
+    """Hour rollups for GATEWAY_ROLLUP_RETENTION_DAYS, minute rollups as long as rows but 8 days at least."""
+    app = make_app(gateway_log_retention_days="2", gateway_rollup_retention_days="20")
+    rows.add_rows(app, [rows.log(ago=age) for age in (25 * DAY, 15 * DAY, 5 * DAY, HOUR)])
+    result = purge(app.test_cli_runner())
+    assert "Deleted 3 log rows older than 2 days" in result.stdout
+    with app.app_context():
+        kept = db.session.execute(sa.select(LogRollup.span, sa.func.count()).group_by(LogRollup.span)).all()
+        latency = db.session.execute(sa.select(LatencyRollup.span, sa.func.count())
+                                     .group_by(LatencyRollup.span)).all()
+    assert dict(kept) == dict(latency) == {60: 2, 3600: 3}  # minutes: 5 days and an hour; hours: all but 25 days
+    assert "Deleted 6 rollup rows." in result.stdout

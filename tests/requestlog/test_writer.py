@@ -86,13 +86,20 @@ def test_a_batch_is_one_statement(make_app, backend):
                 copies.append(sql), real_copy(cursor, sql, *a, **k))[1]):
             assert writer.flush() == 12
         assert len(copies) == 3 and all(sql.startswith("COPY gateway_logs (") for sql in copies)
-        assert not [sql for sql, _ in statements if sql.lstrip().upper().startswith("INSERT")]
+        assert not inserts_into("gateway_logs ", statements)
     else:
         assert writer.flush() == 12
-        inserts = [(sql, many) for sql, many in statements if sql.lstrip().upper().startswith("INSERT")]
+        inserts = inserts_into("gateway_logs ", statements)
         assert len(inserts) == 3
         assert all(not many and sql.count("),") >= 1 for sql, many in inserts)  # multi-row VALUES
+    # Each batch adds into the rollups in one upsert per table (the 12 rows share one minute or two).
+    assert len(inserts_into("gateway_log_rollups ", statements)) == 3
+    assert len(inserts_into("gateway_log_latency ", statements)) == 3
     assert len(rows(app)) == 12
+
+
+def inserts_into(table: str, statements: list) -> list:
+    return [(sql, many) for sql, many in statements if sql.lstrip().upper().startswith(f"INSERT INTO {table.upper()}")]
 
 
 def test_a_full_queue_drops_new_rows_and_counts_them(make_app):

@@ -11,6 +11,7 @@ from gateway.coordination.dbtypes import utcnow
 from gateway.extensions import db
 from gateway.models import CorsConfig, GatewayLog, RateLimitRule, RouteConfig, ServiceHealth, read_version
 from gateway.models.config_version import ConfigVersion
+from gateway.requestlog import rollups
 
 TABLES = {"routes": RouteConfig, "services": ServiceHealth, "rate_limits": RateLimitRule, "cors": CorsConfig}
 
@@ -123,8 +124,17 @@ def log(ago: dt.timedelta = dt.timedelta(minutes=1), **fields) -> dict:
 
 
 def add_rows(app, rows: list[dict]) -> list[dict]:
-    """Insert ``rows`` (from :func:`log`); return them."""
-    with app.app_context():
-        db.session.execute(GatewayLog.__table__.insert(), rows)
-        db.session.commit()
+    """Insert ``rows`` (from :func:`log`) and add them into the rollups, as the log writer does; return them."""
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(GatewayLog.__table__.insert(), rows)
+        rollups.add(connection, rows)
     return rows
+
+
+def reference_percentile(values: list[float], p: float) -> float:
+    """percentile_cont, written out: linear interpolation between the ranks around (n - 1) p."""
+    ordered = sorted(values)
+    h = (len(ordered) - 1) * p
+    low = int(h)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (h - low) * (ordered[high] - ordered[low])

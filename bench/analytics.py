@@ -1,0 +1,265 @@
+"""Request-log analytics at scale: rollups, partitions, percentiles' accuracy, writer throughput, purge.
+
+Run: .venv/bin/python -m bench.analytics [--rows 100000000] [--days 30] [--purge-day-rows 3000000] [--keep]
+with ``DATABASE_URL`` naming a PostgreSQL server (default postgresql://postgres@127.0.0.1:5432/postgres).
+
+A scratch database beside the one named is migrated (the log partitioned by day), then filled by
+PostgreSQL itself, a day partition at a time (``INSERT ... SELECT ... FROM generate_series``): ``--rows``
+rows spread evenly over the last ``--days`` days up to now, 9 services x 3 route patterns x 4 methods,
+11 status codes (2.5 % 5xx, 7 % 4xx), one service split over two target groups, log-normal-ish times
+with a slow tail. Their rollups are made by the same SQL aggregation as migration 0006's backfill
+(:func:`gateway.requestlog.rollups.backfill`), a day at a time. Then, through the app (the admin
+API with its token, 1 warm-up + 5 timed calls each): ``/stats?hours=24``, ``/performance?hours=24``,
+``/stats/timeseries`` (and a few more); the percentiles of ``/performance?hours=24`` against
+``percentile_cont`` over the same rows; the log writer's throughput with rollups (its store, batches
+of 500 rows, one process); ``logs purge`` of an old day of ``--purge-day-rows`` rows. The scratch
+database is dropped at the end unless --keep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import secrets
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+SECRET = secrets.token_urlsafe(48)  # outside development the published default key is refused
+SERVICES = ("auth", "content", "partners", "projects", "social-media", "notifications", "analytics", "ai", "search")
+SERVICES_SQL = "ARRAY[" + ", ".join(f"'{name}'" for name in SERVICES) + "]"
+STATUSES = "ARRAY[200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,200,"\
+           "200,200,200,200,200,200,200,201,201,204,304,400,401,404,429,500,502,503,200,200,200,200,200,200,200,200]"
+FILL = f"""
+INSERT INTO gateway_logs (id, request_id, method, path, route_pattern, target_service, user_id, client_ip,
+                          status_code, response_time, error_message, target_group, created_at)
+SELECT gen_random_uuid(), md5(i::text), (ARRAY['GET','GET','GET','POST','PUT','DELETE'])[1 + (i % 6)::int],
+       '/api/v1/' || s.name || '/r' || (i % 3) || '/' || (i % 5000), '/api/v1/' || s.name || '/r' || (i % 3) || '/*',
+       s.name, 'user-' || (i % 2000), '10.0.' || (i % 250) || '.' || (i % 200), s.status,
+       exp(1.0 + random() * 3.5 + CASE WHEN random() < 0.02 THEN random() * 3 ELSE 0 END),
+       CASE WHEN s.status >= 500 THEN 'bad_gateway: upstream unreachable' END,
+       CASE WHEN s.name = 'content' THEN (ARRAY['v1', 'v2'])[1 + ((i / 7) % 2)::int] END,
+       :start + ((i - :first)::float / :count) * (:end - :start)
+FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS i,
+     LATERAL (SELECT ({SERVICES_SQL})[1 + (i % 9)::int] AS name,
+                     ({STATUSES})[1 + ((i * 7919) % 50)::int] AS status) AS s
+"""
+ENDPOINTS = ("/stats?hours=24", "/performance?hours=24", "/stats/timeseries", "/stats/timeseries?hours=24&step=60",
+             "/stats?hours=168", "/stats?hours=1", "/logs?limit=100", "/errors?limit=100")
+TARGETS_MS = {"/stats?hours=24": 100, "/performance?hours=24": 100, "/stats/timeseries": 100}
+
+
+def scratch_database(base_url: str) -> tuple[str, sa.Engine]:
+    """Create an empty database beside ``base_url``; return its URL and an admin engine."""
+    base = sa.make_url(base_url).set(drivername="postgresql+psycopg")
+    name = f"engadi_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    return base.set(database=name).render_as_string(hide_password=False), admin
+
+
+def make_app(url: str):
+    from gateway import create_app
+
+    app = create_app({"DATABASE_URL": url, "REDIS_URL": "", "ENVIRONMENT": "testing", "SECRET_KEY": SECRET})
+    app.config["TESTING"] = True  # no background task starts by itself
+    return app
+
+
+def stop(app) -> None:
+    from gateway.extensions import db
+    from gateway.services import services
+
+    services(app).runtime.stop()
+    with app.app_context():
+        db.engine.dispose()
+
+
+def migrate(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = make_app(url)
+    with app.app_context():
+        upgrade()
+    stop(app)
+
+
+def fill(url: str, rows: int, days: int) -> dt.datetime:
+    """Insert ``rows`` rows over the last ``days`` days, a day at a time, and their rollups; return now."""
+    from gateway.requestlog import partitions, rollups
+
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    now = dt.datetime.now(dt.UTC)
+    start = now - dt.timedelta(days=days)
+    started = time.perf_counter()
+    make_partitions(url, start.date(), now.date() + dt.timedelta(days=partitions.AHEAD))
+    with engine.connect() as connection:
+        connection.execute(sa.text("SET work_mem = '256MB'"))
+        edges = [start + dt.timedelta(days=n) for n in range(days)] + [now]
+        done = 0
+        for index, (low, high) in enumerate(zip(edges, edges[1:], strict=False)):
+            first = rows * index // days + 1
+            last = rows * (index + 1) // days
+            t0 = time.perf_counter()
+            connection.execute(sa.text(FILL), {"first": first, "last": last, "count": last - first + 1,
+                                               "start": low, "end": high})
+            t1 = time.perf_counter()
+            rollups.backfill(connection, low, high)  # autocommit: each statement its own transaction
+            done += last - first + 1
+            print(f"  day {index + 1}/{days}: {last - first + 1} rows in {t1 - t0:.1f} s, rollups in "
+                  f"{time.perf_counter() - t1:.1f} s ({done} rows so far)", flush=True)
+        connection.execute(sa.text("VACUUM ANALYZE"))
+        sizes = connection.execute(sa.text(
+            "SELECT (SELECT count(*) FROM gateway_log_rollups), (SELECT count(*) FROM gateway_log_latency), "
+            "pg_size_pretty(pg_database_size(current_database()))")).one()
+    engine.dispose()
+    print(f"{rows} rows over {days} days, {sizes[0]} rollup rows, {sizes[1]} latency rows, database "
+          f"{sizes[2]} (filled in {time.perf_counter() - started:.0f} s)", flush=True)
+    return now
+
+
+def make_partitions(url: str, first: dt.date, last: dt.date) -> None:
+    from gateway.requestlog import partitions
+
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        partitions.create(connection, first, last)
+    engine.dispose()
+
+
+def time_endpoints(app, headers: dict) -> dict:
+    """Call each endpoint through the app; print and return its median time (ms)."""
+    client = app.test_client()
+    medians = {}
+    for endpoint in ENDPOINTS:
+        times = []
+        for attempt in range(6):
+            started = time.perf_counter()
+            response = client.get("/api/v1/gateway" + endpoint, headers=headers)
+            elapsed = time.perf_counter() - started
+            assert response.status_code == 200, response.get_data(as_text=True)
+            if attempt:
+                times.append(elapsed * 1000)
+        body = response.get_json()
+        total = body.get("total_requests", body.get("requests", body.get("total")))
+        medians[endpoint] = statistics.median(times)
+        target = f"  (target < {TARGETS_MS[endpoint]} ms)" if endpoint in TARGETS_MS else ""
+        print(f"GET {endpoint:<38} median {medians[endpoint]:7.1f} ms  max {max(times):7.1f} ms  "
+              f"(requests: {total}){target}", flush=True)
+    return medians
+
+
+def accuracy(app, headers: dict, url: str) -> float:
+    """Compare /performance?hours=24 with percentile_cont over the same rows; return the worst relative error."""
+    body = app.test_client().get("/api/v1/gateway/performance?hours=24", headers=headers).get_json()
+    names = ("p50", "p90", "p95", "p99")
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        connection.execute(sa.text("SET work_mem = '512MB'"))
+        exact = connection.execute(sa.text(
+            "SELECT target_service, count(*), "
+            + ", ".join(f"percentile_cont({p}) WITHIN GROUP (ORDER BY response_time)" for p in (0.5, 0.9, 0.95, 0.99))
+            + " FROM gateway_logs WHERE created_at >= :since AND response_time IS NOT NULL "
+              "GROUP BY ROLLUP (target_service)"), {"since": dt.datetime.fromisoformat(body["since"])}).all()
+    engine.dispose()
+    found = {None: body, **{item["target_service"]: item for item in body["services"]}}
+    worst = 0.0
+    for service, count, *values in exact:
+        assert found[service]["requests"] == count, (service, found[service]["requests"], count)
+        for name, value in zip(names, values, strict=True):
+            worst = max(worst, abs(found[service][name] - value) / value)
+    print(f"percentiles of /performance?hours=24 vs percentile_cont over the same {body['requests']} rows "
+          f"(overall and 9 services, p50-p99): worst relative error {worst * 100:.2f} % (target < 2 %)", flush=True)
+    return worst
+
+
+def writer_throughput(app, batches: int = 200, size: int = 500) -> float:
+    """Write batches through the log writer's store (COPY + rollup upserts); return rows per second."""
+    from gateway.requestlog.store import BatchStore
+
+    rng = random.Random(1)
+    now = dt.datetime.now(dt.UTC)
+    made = [[{"id": uuid.uuid4(), "request_id": uuid.uuid4().hex, "method": rng.choice(("GET", "POST")),
+              "path": f"/api/v1/{service}/r1/{n}", "route_pattern": f"/api/v1/{service}/r{n % 3}/*",
+              "target_service": service, "user_id": f"user-{n % 50}", "client_ip": "10.0.0.1",
+              "status_code": rng.choice((200, 200, 200, 200, 201, 404, 502)),
+              "response_time": rng.lognormvariate(3, 1), "error_message": None, "target_group": None,
+              "created_at": now + dt.timedelta(milliseconds=n)}
+             for n in range(size) for service in (rng.choice(SERVICES),)] for _ in range(batches)]
+    store = BatchStore(app)
+    store.insert(made[0])  # connect, make the partitions ahead
+    started = time.perf_counter()
+    for batch in made[1:]:
+        store.insert(batch)
+    elapsed = time.perf_counter() - started
+    store.close()
+    rate = (batches - 1) * size / elapsed
+    print(f"log writer with rollups: {(batches - 1) * size} rows in batches of {size} in {elapsed:.2f} s: "
+          f"{rate:,.0f} rows/s (target >= 20,000)", flush=True)
+    return rate
+
+
+def purge_a_day(app, url: str, rows: int, days: int) -> float:
+    """Fill the day ``days + 10`` days ago with ``rows`` rows, then time `logs purge --days days+1`."""
+    from gateway.extensions import db
+    from gateway.requestlog import partitions, purge
+
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    day = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days + 10)
+    low = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    make_partitions(url, day, day)
+    with engine.connect() as connection:
+        connection.execute(sa.text(FILL), {"first": 1, "last": rows, "count": rows, "start": low,
+                                           "end": low + dt.timedelta(days=1)})
+        connection.execute(sa.text(f"VACUUM ANALYZE {partitions.partition_name(day)}"))
+    engine.dispose()
+    with app.app_context():
+        started = time.perf_counter()
+        result = purge.purge(db.session, days + 1, 400)
+        elapsed = time.perf_counter() - started
+    print(f"logs purge of a day of {rows} rows: {result.rows} rows gone ({len(result.partitions)} partition "
+          f"dropped) in {elapsed * 1000:.0f} ms (target < 1 s)", flush=True)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--purge-day-rows", type=int, default=3_000_000)
+    parser.add_argument("--keep", action="store_true", help="Keep the scratch database.")
+    args = parser.parse_args()
+    url, admin = scratch_database(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    try:
+        migrate(url)
+        fill(url, args.rows, args.days)
+        from tests.support.tokens import make_token
+
+        app = make_app(url)
+        headers = {"Authorization": f"Bearer {make_token(app, 'bench', ('admin',))}"}
+        time_endpoints(app, headers)
+        accuracy(app, headers, url)
+        writer_throughput(app)
+        purge_a_day(app, url, args.purge_day_rows, args.days)
+        stop(app)
+    finally:
+        if args.keep:
+            print(f"kept {url}")
+        else:
+            with admin.connect() as connection:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{sa.make_url(url).database}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
