@@ -197,6 +197,13 @@ def test_a_service_is_registered_and_deleted(page, admin, upstream):
     expect(row).to_contain_text(upstream.url)
     assert name in {s["service_name"] for s in listed(admin, "/services")}
 
+    page.get_by_role("button", name=f"Edit service {name}").click()  # PATCH /services/{name}
+    expect(editor.get_by_label("Health path")).to_have_value("/health")
+    editor.get_by_label("Health path").fill("/status")
+    save(page)
+    expect(editor).to_be_hidden()
+    assert {s["service_name"]: s for s in listed(admin, "/services")}[name]["health_path"] == "/status"
+
     page.get_by_role("button", name="Add service").click()  # the same name again: 409, said at the field it names
     editor.get_by_label("Service name").fill(name)
     editor.get_by_label("Service URL").fill(upstream.url)

@@ -9,7 +9,7 @@
   const CSRF_HEADER = "X-Engadi-Dashboard";
   const RANGE_KEY = "engadi-dashboard-hours";
   const state = {timer: null, busy: false, running: false, shown: {}, hours: rangeOf(localStorage.getItem(RANGE_KEY)),
-    items: {routes: new Map(), rules: new Map(), cors: null}};
+    items: {routes: new Map(), rules: new Map(), services: new Map(), cors: null}};
 
   function rangeOf(value) { return [1, 6, 24].includes(Number(value)) ? Number(value) : 1; }
 
@@ -112,6 +112,7 @@
       const render = window.EngadiRender;
       state.items.routes = new Map(routes.items.map(function (r) { return [r.id, r]; }));
       state.items.rules = new Map(rules.items.map(function (r) { return [r.id, r]; }));
+      state.items.services = new Map(services.items.map(function (s) { return [s.service_name, s]; }));
       state.items.cors = cors;
       update("services", [services], render.services);
       update("traffic", [series], render.traffic);
@@ -209,6 +210,9 @@
       return remove(`/routes/${b.dataset.id}`, `the route ${route ? route.path_pattern : b.dataset.id}`);
     },
     "add-service": function () { return edit("service", null, "POST", "/services"); },
+    "edit-service": function (b) {
+      return edit("service", state.items.services.get(b.dataset.id), "PATCH", `/services/${encodeURIComponent(b.dataset.id)}`);
+    },
     "delete-service": function (b) {
       return remove(`/services/${encodeURIComponent(b.dataset.id)}`, `the service ${b.dataset.id} (its routes stay)`);
     },

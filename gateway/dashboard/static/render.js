@@ -59,7 +59,8 @@
         cell(clock(s.last_check_at)), cell(s.service_url, "wrap"),
         actions([button("Reset circuit", {"data-action": "reset-circuit", "data-name": s.service_name,
           "data-key": `reset:${s.service_name}`, "aria-label": `Reset the circuit of ${s.service_name}`,
-          disabled: closed}), deleteButton("service", s.service_name, `service ${s.service_name}`)]),
+          disabled: closed}), editButton("service", s.service_name, `service ${s.service_name}`),
+          deleteButton("service", s.service_name, `service ${s.service_name}`)]),
       ]);
     }), 7, "No registered services.");
   }
