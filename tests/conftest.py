@@ -26,6 +26,7 @@ from tests.support.backends import (
     redis_url_or_none,
     require_backends,
 )
+from tests.support.browser import CHROMIUM_ARGS, WAIT_MS, chromium_executable
 from tests.support.database import empty_tables, migrate_to_head
 from tests.support.http import local_session
 from tests.support.servers import start_redis, start_upstream
@@ -167,3 +168,25 @@ def private_redis():
     server = start_redis()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium for the whole session (skipped, or failed in CI, without one).
+
+    Debian's package, driven by Playwright (its own browser downloads are never used). One per
+    process: a second Playwright sync session in the same process refuses to start.
+    """
+    executable = chromium_executable()
+    if executable is None:
+        reason = "Chromium is not installed (apt-get install -y chromium): the dashboard's browser tests need it"
+        if require_backends():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=WAIT_MS)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -191,14 +191,7 @@ def test_hundreds_of_open_sockets_while_ordinary_requests_are_answered(gateway, 
             assert client.recv(timeout=10) == f"m{index}"
 
 
-def test_a_browser_opens_a_websocket_through_the_gateway(gateway, routes):
-    from tests.support.browser import CHROMIUM_ARGS, chromium_executable
-
-    executable = chromium_executable()
-    if executable is None:
-        pytest.skip("no Chromium")
-    from playwright.sync_api import sync_playwright
-
+def test_a_browser_opens_a_websocket_through_the_gateway(gateway, routes, browser):
     script = """async (url) => await new Promise((resolve, reject) => {
         const socket = new WebSocket(url, ["chat.v1"]);
         socket.binaryType = "arraybuffer";
@@ -206,14 +199,13 @@ def test_a_browser_opens_a_websocket_through_the_gateway(gateway, routes):
         socket.onopen = () => socket.send("from the browser");
         socket.onmessage = (event) => { socket.close(1000); resolve([event.data, socket.protocol]); };
     })"""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.goto(f"{gateway.url}/health")
-            echoed, protocol = page.evaluate(script, f"ws://127.0.0.1:{gateway.port}/ws/echo")
-        finally:
-            browser.close()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{gateway.url}/health")
+        echoed, protocol = page.evaluate(script, f"ws://127.0.0.1:{gateway.port}/ws/echo")
+    finally:
+        context.close()
     assert echoed == "from the browser" and protocol == "chat.v1"
 
 
