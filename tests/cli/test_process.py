@@ -51,8 +51,11 @@ def test_make_runs_seed_if_empty_and_a_deleted_route_stays_deleted(app, database
 
 @pytest.mark.parametrize(("variable", "seed_line"), [((), "flask --app wsgi seed --if-empty"), (("SEED=none",), None)])
 def test_make_run_seeds_only_an_empty_configuration(variable, seed_line):
-    planned = subprocess.run(["make", "-n", "run", *variable], cwd=ROOT, capture_output=True, text=True, timeout=30,
-                             check=True).stdout.splitlines()
+    # Run as a top-level make even when the suite itself runs under `make test` (CI): a sub-make
+    # prints "Entering/Leaving directory" lines around its plan.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS", "MFLAGS")}
+    planned = subprocess.run(["make", "--no-print-directory", "-n", "run", *variable], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=30, check=True).stdout.splitlines()
     seeds = [line.split("/bin/", 1)[-1] for line in planned if " seed" in line]
     assert seeds == ([seed_line] if seed_line else [])
     assert planned[-1].endswith("gunicorn -c gunicorn.conf.py wsgi:app")
