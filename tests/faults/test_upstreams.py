@@ -77,9 +77,12 @@ def test_an_upstream_killed_mid_load_fails_fast_opens_its_circuit_and_recovers_b
     # Refused connections fail at once: no failure waited for the route's timeout (a correctness bound;
     # how fast they fail is the benchmark's business).
     assert max(o.elapsed for o in failures) < ROUTE_TIMEOUT, latency_summary(failures)
-    # The circuit opened after THRESHOLD failures, give or take the requests in flight when it did.
+    # The circuit opened after THRESHOLD failures, give or take the requests in flight when it did;
+    # then each open period that ended before the upstream was back let one trial through, which
+    # failed (on a busy machine starting the new upstream can take longer than OPEN_SECONDS).
     bad_gateways = [o for o in outcomes if o.status == 502]
-    assert THRESHOLD <= len(bad_gateways) <= THRESHOLD + CLIENTS, len(bad_gateways)
+    trials = int((revived_at - killed_at) / OPEN_SECONDS) + 1
+    assert THRESHOLD <= len(bad_gateways) <= THRESHOLD + CLIENTS + trials, (len(bad_gateways), trials)
     assert b"service_unavailable" in first_503.body
     # Recovered by itself (closed within OPEN_SECONDS + 8 s of the restart: the wait above); from the
     # moment every worker knows the circuit closed, every request is 200 again. The admin API saw it on
