@@ -9,9 +9,11 @@ anything is read, written or signed:
 - the gateway's commands (``seed``, ``config``, ``token``, ``logs``, ``health``, ``db``):
   :func:`refuse_unsafe` as each is invoked (gateway.cli), never while ``--help`` lists them;
 - ``flask shell``: its context processor, before the prompt;
-- any other server of ``wsgi:app`` (``flask run``, gunicorn without ``-c gunicorn.conf.py``):
-  Flask gives no hook before it listens, so every request is answered 503 with the same line,
-  which is also logged once. ``flask routes`` only lists URL rules, and does so.
+- ``flask run``: it builds the app inside its own command, before it listens; building it there
+  stops with the line;
+- any other server of ``wsgi:app`` (gunicorn without ``-c gunicorn.conf.py``, uWSGI, ...) gives no
+  hook before it listens, so every request is answered 503 with the same line, which is also
+  logged once. ``flask routes`` only lists URL rules, and does so.
 """
 
 from __future__ import annotations
@@ -36,11 +38,22 @@ def refuse_unsafe(app=None) -> None:
         raise error
 
 
+def _built_by_flask_run() -> bool:
+    """Return whether the app is being built by ``flask run`` (its command is running)."""
+    import click
+    from flask.cli import run_command
+
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.command is run_command
+
+
 def init_app(app) -> None:
     """With unsafe settings, answer every request 503 and refuse the shell; otherwise do nothing."""
     error = app.config["GATEWAY_SETTINGS"].unsafe_key_error()
     if error is None:
         return
+    if _built_by_flask_run():
+        raise error
     logged = []
 
     def refuse_request(environ, start_response):

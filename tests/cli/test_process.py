@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 import pytest
 import yaml
@@ -114,11 +115,22 @@ def test_a_commands_own_help_is_shown(tmp_path, args):
     assert result.stdout.startswith(f"Usage: flask {args[0]}")
 
 
-def test_flask_run_answers_every_request_503_naming_the_setting(tmp_path):
-    # Flask gives no hook between loading the app and listening: the refusal is per request (gateway.refusal).
+def test_flask_run_refuses_before_it_listens(tmp_path):
     port = free_port()
-    with ServerProcess([FLASK, "--app", "wsgi", "run", "--port", str(port)], unsafe_env(tmp_path), port,
-                       "flask-run") as server, local_session() as http:
+    result = run_flask(["run", "--port", str(port)], unsafe_env(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "Invalid setting SECRET_KEY: expected a secret of your own when ENVIRONMENT=production "
+        "(the published default is accepted only in development)")
+    assert "Running on" not in result.stdout + result.stderr
+
+
+def test_another_server_of_the_app_answers_every_request_503_naming_the_setting(tmp_path):
+    # A WSGI server other than gunicorn -c gunicorn.conf.py and flask run (here Werkzeug's, imported
+    # by hand) gives no hook between loading the app and listening: the refusal is per request.
+    port = free_port()
+    serve = f"from werkzeug.serving import run_simple; from wsgi import app; run_simple('127.0.0.1', {port}, app)"
+    with ServerProcess([sys.executable, "-c", serve], unsafe_env(tmp_path), port, "werkzeug") as server, local_session() as http:
         reply = http.get(f"{server.url}/health", headers={"X-Request-ID": "unsafe-1"}, timeout=10)
         assert reply.status_code == 503
         assert reply.json() == {"error": "service_unavailable", "request_id": "unsafe-1",
