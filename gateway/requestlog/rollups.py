@@ -83,12 +83,15 @@ def upsert(dialect: str, table: sa.Table, key: tuple, added: tuple):
                                         set_={name: table.c[name] + insert.excluded[name] for name in added})
 
 
-def add(connection, rows: list[dict]) -> None:
-    """Add ``rows`` (log row dicts, with ``created_at``) into the rollups, in ``connection``'s transaction."""
+def add(connection, rows: list[dict], summary: tuple[list[dict], list[dict]] | None = None) -> None:
+    """Add ``rows`` (log row dicts, with ``created_at``) into the rollups, in ``connection``'s transaction.
+
+    ``summary``: what :func:`summarize` returned for ``rows``, when the caller computed it already.
+    """
     if not rows:
         return
     dialect = connection.dialect.name
-    count_rows, latency_rows = summarize(rows)
+    count_rows, latency_rows = summary if summary is not None else summarize(rows)
     connection.execute(upsert(dialect, LogRollup.__table__, COUNT_KEY, COUNTS), count_rows)
     if latency_rows:
         connection.execute(upsert(dialect, LatencyRollup.__table__, LATENCY_KEY, ("count",)), latency_rows)

@@ -7,8 +7,11 @@ PostgreSQL and by the busy timeout on SQLite, so a stuck database costs a batch,
 
 One statement per batch: on PostgreSQL a ``COPY ... FROM STDIN`` (no SQL to compile or parse
 for each batch, the cheapest bulk load there is), written from a greenlet (psycopg 3 waits
-cooperatively under gevent); on SQLite a multi-row INSERT, whose calls run in the connection's
-native thread (:mod:`gateway.coordination.sqliteio`) because SQLite's calls block. In the same
+cooperatively under gevent); on SQLite a multi-row INSERT. SQLite's calls block, so under gevent
+the whole SQLite transaction runs in a native thread of the store's own (a
+:class:`~gateway.coordination.sqliteio.Lane`), in one hand-over: the file's write lock is held for
+the statements alone, never while the writer waits for its turn in a busy event loop (the
+circuit writes, which wait at most 0.25 s for that lock, would fail). In the same
 transaction the batch is added into the per-minute and per-hour rollups (:mod:`~gateway.requestlog.rollups`):
 rows and rollups are written together or not at all. On PostgreSQL the first batch of each UTC day
 first makes the log's day partitions ahead (:mod:`~gateway.requestlog.partitions`), in a transaction
@@ -23,7 +26,7 @@ import logging
 import sqlalchemy as sa
 
 from gateway.coordination.dbtypes import utcnow
-from gateway.coordination.sqliteio import cooperate
+from gateway.coordination.sqliteio import Lane, gevent_patched, use_wal
 from gateway.models import GatewayLog
 from gateway.requestlog import partitions, rollups
 
@@ -54,16 +57,23 @@ class BatchStore:
         self.url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
         self.options = engine_options(self.url, app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
         self.engine: sa.Engine | None = None
+        self.lane: Lane | None = None  # SQLite under gevent: where each batch's transaction runs
         self.partitions_checked: dt.date | None = None
 
     def insert(self, rows: list[dict]) -> None:
         """Write ``rows`` in one transaction; :raise SQLAlchemyError: when the database fails."""
         if self.engine is None:
-            self.engine = cooperate(sa.create_engine(self.url, **self.options))
+            self.engine = sa.create_engine(self.url, **self.options)
+            use_wal(self.engine)
+            if self.is_sqlite and gevent_patched():
+                self.lane = Lane()
         if not self.is_sqlite and self.partitions_checked != (today := utcnow().date()):
             self.partitions_checked = today
             self._create_partitions()
-        self._insert(rows)
+        if self.lane is not None:
+            self.lane.run(self._insert, rows)
+        else:
+            self._insert(rows)
 
     def _create_partitions(self) -> None:
         """Make today's and the next days' log partitions (PostgreSQL), once a day; a failure costs no row."""
@@ -78,6 +88,7 @@ class BatchStore:
                         str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200])
 
     def _insert(self, rows: list[dict]) -> None:
+        summary = rollups.summarize(rows)  # before the transaction: no lock held while it runs
         with self.engine.begin() as connection:
             if self.is_sqlite:
                 connection.execute(sa.insert(GatewayLog.__table__).values(rows))
@@ -86,7 +97,7 @@ class BatchStore:
                 with cursor.copy(COPY_SQL) as copy:
                     for row in rows:
                         copy.write_row([row.get(name) for name in COLUMNS])
-            rollups.add(connection, rows)
+            rollups.add(connection, rows, summary)
 
     @property
     def is_sqlite(self) -> bool:
@@ -96,3 +107,6 @@ class BatchStore:
         """Close the connection (and its native thread on SQLite)."""
         if self.engine is not None:
             self.engine.dispose()
+        if self.lane is not None:
+            self.lane.close()
+            self.lane = None
