@@ -12,6 +12,7 @@ worker keeps acting on the last state it knew, and stores it once the database a
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 
 import pybreaker
@@ -135,11 +136,29 @@ class DatabaseCircuitStorage(pybreaker.CircuitBreakerStorage):
             self._write(local, lambda c: rows.set_counter(c, self.name, "circuit_successes", 0))
 
     def _write(self, local: CircuitRecord, operation) -> None:
-        """Write through to the row; keep the row's answer, or ``local`` when the database failed."""
+        """Make ``local`` this worker's view at once, then write it through to the row.
+
+        The view changes before the write yields, so that the worker's other requests, which go
+        on meanwhile, count from it (computed from the view before, two failures reported during
+        one slow write were one). The row's answer replaces the view unless another request
+        changed the view meanwhile (its own write settles it); when the database failed, the view
+        stays as it is, unsynced, and the poller stores it later.
+
+        While the view is unsynced, the next write stores the whole view instead of adding one
+        change to the row: adding would drop the failures counted meanwhile (seen on a loaded
+        SQLite file, whose writes time out: the circuit opened only after many more failures than
+        the threshold).
+        """
         self.generation += 1
+        if self.unsynced:
+            operation = functools.partial(rows.store, name=self.name, record=local)
+        self.record = local
         stored = self.writer.run(self.name, self.target_url, operation)
-        self.record = stored if stored is not None else local
-        self.unsynced = stored is None
+        if stored is None:
+            self.unsynced = True
+        elif self.record is local:
+            self.record = stored
+            self.unsynced = False
 
     def push(self) -> None:
         """Store the view this worker formed while the database failed (what it saw then is not lost)."""
