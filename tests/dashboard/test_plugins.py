@@ -90,6 +90,14 @@ def confirm(page, opener: str, accept: bool) -> None:
     expect(dialog).to_be_hidden()
 
 
+def reload(page) -> None:
+    """Reload the page (to show what was made behind its back) and wait for its first refresh to end."""
+    from playwright.sync_api import expect
+
+    page.reload()
+    expect(page.locator("#status")).to_contain_text("Updated")
+
+
 def made_consumer(admin, username: str, groups=()) -> dict:
     response = admin.post(f"{admin.base}/consumers", json={"username": username, "groups": list(groups)}, timeout=10)
     assert response.status_code == 201, response.text
@@ -101,7 +109,7 @@ def test_a_plugin_is_created_edited_toggled_and_deleted(page, admin, upstream):
 
     name = unique("guarded")
     route = add_route(admin, path_pattern=f"/{name}/*", target_service=name, target_url=upstream.url)
-    page.reload()  # made behind the page's back: the reload shows it now
+    reload(page)  # made behind the page's back: the reload shows it now
     page.get_by_role("button", name="Add plugin").click()
     editor = page.locator("#editor")
     expect(editor).to_be_visible()
@@ -168,7 +176,7 @@ def test_a_plugin_scoped_to_a_consumer_shows_its_scope(page, admin):
 
     username = unique("scoped")
     consumer = made_consumer(admin, username)
-    page.reload()
+    reload(page)
     page.get_by_role("button", name="Add plugin").click()
     editor = page.locator("#editor")
     editor.get_by_label("Plugin", exact=True).select_option("key-auth")
@@ -241,7 +249,7 @@ def test_a_new_key_is_shown_once_copied_listed_and_revoked(page, admin, gateway,
                       retry_count=0, timeout=5)
     response = admin.post(f"{admin.base}/plugins", json={"name": "key-auth", "route_id": route["id"]}, timeout=10)
     assert response.status_code == 201, response.text
-    page.reload()
+    reload(page)
     page.get_by_role("button", name=f"API keys of consumer {username}").click()
     keys = page.locator("#keys-dialog")
     expect(keys).to_be_visible()
@@ -295,7 +303,7 @@ def test_both_panels_fit_their_cards_and_are_photographed(page, board, admin, up
                   "config": {"allow_groups": [f"group-{n}-of-a-partner" for n in range(8)]}}):
         response = admin.post(f"{admin.base}/plugins", json=body, timeout=10)
         assert response.status_code == 201, response.text
-    page.reload()
+    reload(page)
     expect(page.locator(f'#consumers tr[data-consumer="{username}"]')).to_be_visible()
     expect(page.locator("#plugins tbody")).to_contain_text(f"route {long_path} + consumer {username}")
     assert overflowing_panels(page) == []

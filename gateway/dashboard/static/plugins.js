@@ -205,9 +205,9 @@
   window.EngadiPlugins = {
     /** Fetch and show the plugins and consumers (called by the dashboard's refresh, with its routes). */
     refresh: async function (api, update, routes) {
+      state.routes = new Map(routes.items.map(function (r) { return [r.id, r]; }));  // with the routes panel, at once
       const [plugins, available, consumers] = await Promise.all([api("/plugins"), api("/plugins/available"), api("/consumers")]);
       state.available = available.items;
-      state.routes = new Map(routes.items.map(function (r) { return [r.id, r]; }));
       state.consumers = new Map(consumers.items.map(function (c) { return [c.id, c]; }));
       state.plugins = new Map(plugins.items.map(function (p) { return [p.id, p]; }));
       update("plugins", [plugins, consumers, routes], renderPlugins);
@@ -220,6 +220,7 @@
       const consumer = function (b) { return `/consumers/${b.dataset.id}`; };
       return {
         "add-plugin": function () {
+          if (!state.available.length) throw new Error("the installed plugins are not loaded yet: try again in a moment");
           const result = tools.edit(pluginForm(null), null, "POST", "/plugins");
           followPluginChoice();
           return result;
