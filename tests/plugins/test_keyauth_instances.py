@@ -4,7 +4,8 @@ Keys live in the database (their hashes, in every worker's configuration snapsho
 rate-limit counters. So a key made or revoked through one instance is known to the other within the
 contract's 2 s (waits allow 1 s more on a busy machine, as ``tests.support.workers.CONFIG_WAIT`` says),
 and with Redis stopped keys still verify, while a consumer's ``per_user`` limit falls back exactly
-as a JWT user's does: unchecked (fail-open), or 503 with ``RATE_LIMIT_FAIL_CLOSED``.
+as a JWT user's does: unchecked (fail-open), or 503 with ``RATE_LIMIT_FAIL_CLOSED``; and consumers are
+counted again once Redis is back.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support.admin import add_route, add_rule, admin_session
 from tests.support.database import empty_database
 from tests.support.rawhttp import request
-from tests.support.servers import start_gateway
+from tests.support.servers import restart_redis, start_gateway
 from tests.support.tokens import token
 from tests.support.waits import wait_until
 from tests.support.workers import CONFIG_WAIT
 
 pytestmark = pytest.mark.slow
+STORAGE_RETRY_WAIT = 3.0  # a worker asks a Redis that failed again a second later; waits allow 3 s
 QUIET = {"RATE_LIMIT_ENABLED": "false", "HEALTH_CHECK_ENABLED": "false"}  # no default rules, no health checker
 
 
@@ -162,3 +164,13 @@ def test_with_redis_down_keys_verify_and_per_user_falls_back_like_a_jwt_user(dat
         wait_until(lambda: status(http, second, open_path, apikey=alice_key) == 401, CONFIG_WAIT,
                    what="a key revoked while Redis is down refused by the other instance")
         assert status(http, second, limited_path, apikey=alice_key) == 401  # a refused key, not the limiter's 503
+
+        # Redis back: consumers are counted again (the limiter asks Redis again a second after a failure).
+        revived = restart_redis(private_redis.port)
+        try:
+            wait_until(lambda: limited(http, second, limited_path, apikey=bob_key)[1] == "3", STORAGE_RETRY_WAIT,
+                       what="the limiter checking consumers again")
+            seen = [limited(http, second, limited_path, apikey=carol_key) for _ in range(4)]
+            assert seen == [(200, "3")] * 3 + [(429, "3")], seen  # the restarted Redis starts empty
+        finally:
+            revived.stop()
