@@ -22,7 +22,8 @@
     constructor(status, body) {
       super(body.message || `HTTP ${status}`);
       this.status = status;
-      this.fields = body.fields || null;
+      // A 409 may name its field only as "field": shown at that field all the same.
+      this.fields = body.fields || (body.field ? {[body.field]: [body.message]} : null);
     }
   }
 
@@ -121,7 +122,7 @@
       update("routes", [routes], render.routes);
       update("rules", [rules, usage], render.rules);
       update("cors", [cors], render.cors);
-      await window.EngadiChanges.refresh(api, update);
+      await Promise.all([window.EngadiChanges.refresh(api, update), window.EngadiPlugins.refresh(api, update, routes)]);
       setStatus(`Updated ${new Date().toLocaleTimeString()} · every ${REFRESH_MS / 1000} s`);
       problem("");
     } catch (error) {
@@ -224,6 +225,8 @@
     },
     "edit-cors": function () { return edit("cors", state.items.cors, "PUT", "/config/cors"); },
   };
+  // The plugins and consumers panels' actions (plugins.js): the same editor, confirmation and refresh.
+  Object.assign(ACTIONS, window.EngadiPlugins.actions({api: api, send: send, edit: edit, remove: remove}));
 
   async function act(event) {
     const change = event.target.closest("button[data-rollback], button[data-changes]");

@@ -1,13 +1,15 @@
-/* The dashboard's editors: one dialog that creates or edits a route, a service, a rate-limit rule or
-   the CORS settings through the admin API, showing its 422 messages at the fields they name, and a
-   confirmation dialog before a deletion. The controller (dashboard.js) passes in its API client. */
+/* The dashboard's editors: one dialog that creates or edits a route, a service, a rate-limit rule, the
+   CORS settings (or a form another script describes: plugins.js) through the admin API, showing its 422
+   messages at the fields they name, and a confirmation dialog before a deletion. The controller
+   (dashboard.js) passes in its API client. */
 (function () {
   "use strict";
   const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
   const LIMIT_TYPES = ["per_ip", "per_user", "per_endpoint", "global"];
 
-  // Field kinds: text, number (blank: left out), check, choice, methods, list (comma or line separated),
-  // json (blank: null). "nullable": blank text is sent as null.
+  // Field kinds: text, number (blank: left out), check, choice (choices: values or {value, label}), methods,
+  // list (comma or line separated), json (blank: null, or the field's "empty"). "nullable": blank text (or the
+  // blank choice) is sent as null. "help": lines shown under the field (its element is #help-<name>).
   const FORMS = {
     route: {title: "route", fields: [
       {name: "path_pattern", label: "Path pattern", kind: "text", required: true, hint: "/api/v1/content/* (a final /* matches below)"},
@@ -67,7 +69,7 @@
 
   function control(field, value) {
     const id = `field-${field.name}`;
-    const common = {id: id, name: field.name, "aria-describedby": `error-${field.name}`};
+    const common = {id: id, name: field.name, "aria-describedby": `error-${field.name} help-${field.name}`};
     if (field.kind === "check") {
       const box = el("input", Object.assign({type: "checkbox", checked: Boolean(value)}, common));
       return [el("label", {for: id, class: "check"}, [box, el("span", {text: field.label})])];
@@ -86,11 +88,12 @@
     let input;
     if (field.kind === "choice") {
       input = el("select", common, field.choices.map(function (choice) {
-        return el("option", {value: choice, text: choice, selected: choice === value});
+        const option = typeof choice === "object" ? choice : {value: choice, label: choice};
+        return el("option", {value: option.value, text: option.label, selected: option.value === (value || "")});
       }));
     } else if (field.kind === "json" || field.kind === "list") {
       const text = field.kind === "json" ? (value ? JSON.stringify(value, null, 1) : "") : (value || []).join("\n");
-      input = el("textarea", Object.assign({rows: field.kind === "json" ? 3 : 2, spellcheck: "false",
+      input = el("textarea", Object.assign({rows: field.rows || (field.kind === "json" ? 3 : 2), spellcheck: "false",
         placeholder: field.hint}, common));
       input.value = text;
     } else {
@@ -101,12 +104,18 @@
     return [label, input];
   }
 
+  /** The lines of help under a field (#help-<name>); plugins.js replaces them when the plugin changes. */
+  function help(field) {
+    return el("ul", {class: "field-help muted", id: `help-${field.name}`, hidden: !field.help || !field.help.length},
+      (field.help || []).map(function (line) { return el("li", {text: line}); }));
+  }
+
   function build(spec, item) {
     const container = document.getElementById("editor-fields");
     container.replaceChildren(...spec.fields.map(function (field) {
       const value = item ? item[field.name] : field.initial;
       return el("div", {class: `field field-${field.kind}`, "data-field": field.name},
-        control(field, value).concat([el("p", {class: "field-error", id: `error-${field.name}`, hidden: true})]));
+        control(field, value).concat([help(field), el("p", {class: "field-error", id: `error-${field.name}`, hidden: true})]));
     }));
   }
 
@@ -127,7 +136,10 @@
         body[field.name] = input.value.split(/[\s,]+/).filter(Boolean);
       } else if (field.kind === "json") {
         const text = input.value.trim();
-        try { body[field.name] = text ? JSON.parse(text) : null; } catch (error) { problems[field.name] = [`Not JSON: ${error.message}`]; }
+        const empty = field.empty === undefined ? null : field.empty;
+        try { body[field.name] = text ? JSON.parse(text) : empty; } catch (error) { problems[field.name] = [`Not JSON: ${error.message}`]; }
+      } else if (field.kind === "choice") {
+        body[field.name] = input.value === "" && field.nullable ? null : input.value;
       } else if (field.kind === "number") {
         const text = input.value.trim();
         if (text) body[field.name] = Number(text);
@@ -161,15 +173,28 @@
     general.textContent = "";
   }
 
-  /** Put each field's messages under it; what names no field of the form goes to the form's own line. */
+  /** Return the form field a message's name belongs to: itself, or for "config.key_names.0" the field config. */
+  function fieldOf(name) {
+    if (document.getElementById(`error-${name}`)) return {field: name, inner: ""};
+    const dot = name.indexOf(".");
+    if (dot > 0 && document.getElementById(`error-${name.slice(0, dot)}`)) return {field: name.slice(0, dot), inner: name.slice(dot + 1)};
+    return null;
+  }
+
+  /** Put each field's messages under it (a nested one under its field, named); the rest goes to the form's own line. */
   function showErrors(message, fields) {
     clearErrors();
-    const elsewhere = [];
+    const elsewhere = [], atField = new Map();
     let first = null;
     for (const [name, problems] of Object.entries(fields || {})) {
+      const place = fieldOf(name);
+      if (!place) { elsewhere.push(`${name}: ${describe(problems, "")}`); continue; }
+      const text = place.inner ? `${place.inner}: ${describe(problems, "")}` : describe(problems, "");
+      atField.set(place.field, (atField.get(place.field) || []).concat([text]));
+    }
+    for (const [name, texts] of atField) {
       const box = document.getElementById(`error-${name}`);
-      if (!box) { elsewhere.push(`${name}: ${describe(problems, "")}`); continue; }
-      box.textContent = describe(problems, "");
+      box.textContent = texts.join(" ");
       box.hidden = false;
       const input = document.getElementById(`field-${name}`);
       input.setAttribute("aria-invalid", "true");
@@ -185,13 +210,13 @@
 
   // --- opening, saving, closing ------------------------------------------------------------------
 
-  /** Open the editor: kind is route, service, rule or cors; item is what is edited (none: create). */
+  /** Open the editor: kind is route, service, rule, cors or a form's own spec; item is what is edited (none: create). */
   function open(kind, item, save) {
-    const spec = FORMS[kind];
+    const spec = typeof kind === "object" ? kind : FORMS[kind];
     build(spec, item);
     clearErrors();
     document.getElementById("editor-title").textContent = item ? `Edit ${spec.title}` : `New ${spec.title}`;
-    dialog.dataset.kind = kind;
+    dialog.dataset.kind = spec.kind || kind;
     state.save = async function () {
       const body = read(spec, !item);
       await save(body);

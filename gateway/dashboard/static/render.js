@@ -201,5 +201,6 @@
   }
 
   window.EngadiRender = {services: services, traffic: traffic, latency: latency, errors: errors, routes: routes,
-    rules: rules, cors: cors, fill: fill};
+    rules: rules, cors: cors, fill: fill, el: el, cell: cell, badge: badge, button: button, actions: actions,
+    editButton: editButton, deleteButton: deleteButton};
 })();
