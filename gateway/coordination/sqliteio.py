@@ -24,34 +24,11 @@ import sqlalchemy as sa
 LOCK_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
-def _use_wal(dbapi_connection, _record) -> None:
-    """Put a SQLite file in write-ahead-log mode (once per file: the mode is stored in it).
-
-    In the default rollback-journal mode a reader (the admin API, a poller) keeps a committing
-    writer waiting and a writer keeps readers out; the circuit writes, which wait at most 0.25 s
-    for the file, then fail under load. In WAL mode readers and the one writer do not wait on each
-    other. Not for a file on a network filesystem (SQLite's own advice): use PostgreSQL there.
-    """
-    if not isinstance(dbapi_connection, sqlite3.Connection | CooperativeConnection):
-        return
-    try:
-        dbapi_connection.execute("PRAGMA journal_mode=WAL").fetchall()
-    except sqlite3.Error:  # busy, or a read-only file: its current mode is kept
-        pass
-
-
-def use_wal(engine: sa.Engine) -> sa.Engine:
-    """Open ``engine``'s SQLite connections in WAL mode (see :func:`_use_wal`); return it."""
-    if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _use_wal)
-    return engine
-
-
 def cooperate(engine: sa.Engine) -> sa.Engine:
     """Make ``engine``'s SQLite connections cooperative under gevent; return it (others unchanged)."""
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "do_connect", _connect)
-    return use_wal(engine)
+    return engine
 
 
 def is_lock_wait(exc: BaseException) -> bool:

@@ -26,7 +26,7 @@ import logging
 import sqlalchemy as sa
 
 from gateway.coordination.dbtypes import utcnow
-from gateway.coordination.sqliteio import Lane, gevent_patched, use_wal
+from gateway.coordination.sqliteio import Lane, gevent_patched
 from gateway.models import GatewayLog
 from gateway.requestlog import partitions, rollups
 
@@ -64,7 +64,6 @@ class BatchStore:
         """Write ``rows`` in one transaction; :raise SQLAlchemyError: when the database fails."""
         if self.engine is None:
             self.engine = sa.create_engine(self.url, **self.options)
-            use_wal(self.engine)
             if self.is_sqlite and gevent_patched():
                 self.lane = Lane()
         if not self.is_sqlite and self.partitions_checked != (today := utcnow().date()):
