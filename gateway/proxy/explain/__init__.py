@@ -68,11 +68,12 @@ def explain(method: str, target: str, headers: dict | None = None, client_ip: st
     ctx = ProxyContext(environ, runtime().current())
     ctx.dry_run = True
     report = sections.Report(ctx, dict(headers or {}))
+    if sections.own_endpoint(environ, current_app):  # decided before the pipeline, as the WSGI entry does
+        normalise(ctx)  # cannot fail: the path was normalised to decide
+        report.answer("match", None, "gateway", "The gateway's own endpoint: answered by the gateway, not proxied.")
+        return report.finish()
     steps = (*PIPELINE_STEPS, ("rate_limit", report.check_rate_limits), ("circuit", report.check_circuit))
     for name, step in steps:
-        if name == "match" and sections.own_endpoint(ctx, environ, current_app):
-            report.answer(name, None, "gateway", "The gateway's own endpoint: answered by the gateway, not proxied.")
-            break
         if run_step(report, name, step, ctx):
             break
     else:

@@ -150,8 +150,11 @@ class Report:
                 "request_id": "the client's" if request_id_given else "a new one per request (shown: an example)"}
 
 
-def own_endpoint(ctx, environ: dict, app) -> bool:
-    """Return whether the gateway's own endpoints answer the request (Flask's router picks one of its views)."""
+def own_endpoint(environ: dict, app) -> bool:
+    """Return whether the gateway's own endpoints answer the request (Flask's router picks one of its views).
+
+    As on a gateway without ``ADMIN_LISTEN`` (with it, the proxy's listener answers 404 for the admin paths).
+    """
     from gateway.proxy.dispatch import OWN, classify
 
     return classify(app, dict(environ)) == OWN
