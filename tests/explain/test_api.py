@@ -168,3 +168,16 @@ def test_own_endpoints_are_not_proxied(configured):
     assert report["verdict"]["outcome"] == "gateway" and report["verdict"]["status"] is None
     reserved = configured.explain("GET", "/api/v1//gateway/routes")
     assert reserved["verdict"]["outcome"] == "gateway"
+
+
+def test_rate_limit_storage_down_is_said(make_app, upstream, private_redis):
+    from tests.explain.conftest import SETTINGS, configure
+
+    configured = configure(make_app(REDIS_URL=f"redis://127.0.0.1:{private_redis.port}/0", **SETTINGS), upstream.url)
+    rules = configured.explain("GET", "/pub/x")["rate_limits"]["rules"]
+    assert next(rule for rule in rules if rule["rule"] == "pub-per-ip")["usage"] == 0
+    private_redis.stop()
+    report = configured.explain("GET", "/pub/x")
+    assert report["rate_limits"]["storage"].startswith("unavailable") and "unchecked" in report["rate_limits"]["storage"]
+    assert report["verdict"]["outcome"] == "forward"  # fail-open, as the request itself
+    assert configured.send("GET", "/pub/x").status_code == 200

@@ -66,9 +66,12 @@ class Report:
             return
         shared = guard()
         try:
+            if shared.outage.skipping():  # the step does not ask a storage that just failed
+                raise CounterStoreDown("it failed less than a second ago")
             peeked = shared.counters.peek(checks)
         except CounterStoreDown as exc:
-            self.rate_limits["storage"] = f"unavailable ({exc})"
+            self.rate_limits["storage"] = f"unavailable ({exc}): requests " + (
+                "are refused (RATE_LIMIT_FAIL_CLOSED)" if shared.fail_closed else "go through unchecked")
             if shared.fail_closed:
                 raise ServiceUnavailable("Rate limiting is unavailable; try again shortly.",
                                          headers={"Retry-After": "1"}) from None
