@@ -38,6 +38,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
         cli,
         dashboard,
         errors,
+        explain_cli,
         extensions,
         history,
         history_cli,
@@ -77,6 +78,7 @@ def create_app(settings: Settings | Mapping[str, str] | None = None) -> Flask:
     api.init_app(app)
     cli.init_app(app)
     history_cli.init_app(app)
+    explain_cli.init_app(app)
     app.register_blueprint(dashboard.bp)
     dispatch.init_app(app)  # last rule: the proxy's catch-all; proxied requests go around Flask
     errors.init_app(app)  # after api: replaces flask-smorest's own error handler

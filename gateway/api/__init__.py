@@ -4,7 +4,7 @@ This module only wires: :mod:`~gateway.api.blueprint` holds the Api class and ``
 (JSON-object bodies, documented error answers); :mod:`~gateway.api.management` the routes and
 services endpoints, :mod:`~gateway.api.monitoring` stats, logs and rate-limit usage,
 :mod:`~gateway.api.configuration` rate-limit rules and CORS; :mod:`~gateway.api.plugins` plugins and consumers;
-:mod:`~gateway.api.history` configuration versions and rollback; :mod:`~gateway.api.audit` the audit trail; :mod:`~gateway.api.health` the public
+:mod:`~gateway.api.history` configuration versions and rollback; :mod:`~gateway.api.audit` the audit trail; :mod:`~gateway.api.explain` explain a request; :mod:`~gateway.api.health` the public
 ``/health``; :mod:`~gateway.api.docs` the Swagger UI and ReDoc pages with their locally served assets.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from gateway import __version__
-from gateway.api import audit, configuration, history, management, monitoring, plugins
+from gateway.api import audit, configuration, explain, history, management, monitoring, plugins
 from gateway.api.blueprint import AdminResponsesPlugin, GatewayApi, IdConverter, PluginIdConverter, schema_name
 from gateway.api.docs import ASSETS_PREFIX, assets, protect_docs_page
 from gateway.services import services
@@ -48,7 +48,8 @@ def init_app(app) -> None:
         "marshmallow_plugin": MarshmallowPlugin(schema_name_resolver=schema_name),
         "extra_plugins": [AdminResponsesPlugin()],
     })
-    for blueprint in (management.bp, monitoring.bp, configuration.bp, plugins.bp, history.bp, audit.bp):
+    for blueprint in (management.bp, monitoring.bp, configuration.bp, plugins.bp, history.bp, audit.bp,
+                      explain.bp):
         api.register_blueprint(blueprint)
     app.register_blueprint(management.fallback)
     app.register_blueprint(assets)

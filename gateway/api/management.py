@@ -33,7 +33,8 @@ from gateway.schemas.route import check_targets
 from gateway.specs.prefixes import ADMIN_API, METHODS
 
 bp = AdminBlueprint("management", __name__, url_prefix=ADMIN_API, description="Routes, services and health.")
-ADMIN_BLUEPRINTS = frozenset({"management", "monitoring", "configuration", "plugins", "history", "audit"})
+ADMIN_BLUEPRINTS = frozenset({"management", "monitoring", "configuration", "plugins", "history", "audit",
+                              "explain"})
 
 
 def check_registered(targets) -> None:

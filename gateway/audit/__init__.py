@@ -1,7 +1,7 @@
 """The audit trail: admin requests that change something or are refused, and dashboard sign-ins.
 
 Recorded, after the response is made, for every ``POST``/``PUT``/``PATCH``/``DELETE`` under
-``/api/v1/gateway``, every 401 or 403 there (unknown paths included: authentication comes first),
+``/api/v1/gateway`` (but ``POST /explain``, which changes nothing), every 401 or 403 there (unknown paths included: authentication comes first),
 and every visit of the dashboard's login link. A record holds the time, the actor (the token's
 ``sub``, also when refused for lacking the role; null when there was no valid token), the client
 IP as the gateway sees it (``TRUSTED_PROXIES`` honoured), method, path (never the query string:
@@ -25,9 +25,10 @@ from gateway.history.context import produced_version
 from gateway.requestlog.recorder import NOT_LOGGED
 from gateway.server.clientaddr import client_ip
 from gateway.server.requestid import current_request_id
-from gateway.specs.prefixes import DASHBOARD
+from gateway.specs.prefixes import ADMIN_API, DASHBOARD
 
 CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+READ_ONLY_POSTS = frozenset({ADMIN_API + "/explain"})  # a POST that changes nothing: audited only when refused
 REFUSED = frozenset({401, 403})
 SIGN_IN_PATH = DASHBOARD + "/login"
 log = logging.getLogger("gateway.audit")
@@ -48,7 +49,8 @@ def audited(path: str, method: str, status: int) -> bool:
     """Return whether a request to the gateway's own endpoints goes into the audit trail."""
     if path == SIGN_IN_PATH:
         return True
-    return in_admin_namespace(path) and (method in CHANGING_METHODS or status in REFUSED)
+    changing = method in CHANGING_METHODS and path not in READ_ONLY_POSTS
+    return in_admin_namespace(path) and (changing or status in REFUSED)
 
 
 def record_request(response):

@@ -19,6 +19,7 @@ from gateway.circuits.store import CircuitWriter, DatabaseCircuitStorage
 from gateway.coordination.dbtypes import utcnow
 
 log = logging.getLogger("gateway.circuit")
+CLOSED, TRIAL = "closed", "trial"  # what :meth:`ServiceBreaker.decide` lets through
 
 
 def trial_key(prefix: str, service: str) -> str:
@@ -101,18 +102,27 @@ class ServiceBreaker:
 
         :raise CircuitOpen: while open, or while half-open and another trial is under way.
         """
-        if self.state == "closed":
+        if self.decide() == CLOSED:
             return self.closed_ticket
-        if self.state == "open":
-            wait = self.seconds_to_trial()
-            if wait > 0:
-                raise CircuitOpen(self.name, max(1, math.ceil(wait)))
         lease = self.leases.acquire(self.trial_key, trial_ttl)
         if lease is None:
             raise CircuitOpen(self.name, 1)
         if self.state == "open":
             self.breaker.half_open()
         return Ticket(self, trial=True, lease=lease)
+
+    def decide(self) -> str:
+        """Return what the circuit lets through now, changing nothing: :data:`CLOSED` (any request) or :data:`TRIAL` (one trial at a time, if its slot is free).
+
+        :raise CircuitOpen: while open (with the seconds until a trial).
+        """
+        if self.state == "closed":
+            return CLOSED
+        if self.state == "open":
+            wait = self.seconds_to_trial()
+            if wait > 0:
+                raise CircuitOpen(self.name, max(1, math.ceil(wait)))
+        return TRIAL
 
     def seconds_to_trial(self, now=None) -> float:
         """Return how long the open circuit still refuses everything."""

@@ -29,7 +29,7 @@ from gateway.history.context import ChangeContext
 from gateway.history.recorder import record_on_connection
 from gateway.services import services
 
-__all__ = ["CircuitOpen", "Ticket", "admit", "admit_service", "health_statuses", "reset_circuit", "init_app", "registry"]
+__all__ = ["CircuitOpen", "Ticket", "admit", "admit_service", "decide_service", "health_statuses", "reset_circuit", "init_app", "registry"]
 log = logging.getLogger("gateway.circuit")
 TRIAL_MARGIN = 1.0  # seconds a trial lease outlives the route's timeout (a worker died mid-trial)
 FIRST_LOAD_WAIT = 5.0  # seconds a request waits for its worker's first read of the circuits, at most
@@ -80,6 +80,14 @@ class BreakerRegistry:
         """Return a ticket for a request to service ``name`` at ``url`` (see :meth:`admit`)."""
         breaker = self.breakers.get(name) or self._add(name, url)
         return breaker.admit(timeout + TRIAL_MARGIN)
+
+    def decide_service(self, name: str, url: str) -> str:
+        """Return what service ``name``'s circuit lets through now, taking no slot (see :meth:`ServiceBreaker.decide`).
+
+        :raise CircuitOpen: when its circuit refuses every request for now.
+        """
+        breaker = self.breakers.get(name) or self._add(name, url)
+        return breaker.decide()
 
     def _add(self, name: str, url: str) -> ServiceBreaker:
         self.start()
@@ -162,6 +170,11 @@ def registry() -> BreakerRegistry:
 def admit(route) -> Ticket:
     """Return a ticket for a request to ``route``'s service (see :meth:`BreakerRegistry.admit`)."""
     return registry().admit(route)
+
+
+def decide_service(name: str, url: str) -> str:
+    """Return what a service's circuit lets through now, taking no slot (see :meth:`BreakerRegistry.decide_service`)."""
+    return registry().decide_service(name, url)
 
 
 def release_ticket(ctx) -> None:

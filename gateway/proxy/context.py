@@ -14,7 +14,7 @@ class ProxyContext:
     __slots__ = ("environ", "method", "raw_path", "query", "path", "keys", "snapshot", "request_id", "route",
                  "identity", "origin", "started", "upstream_status", "upstream_started", "error",
                  "ticket", "target", "tried", "rate_limit_headers", "consumer", "plugins", "plugin_scratch",
-                 "body_error", "relayed")
+                 "body_error", "relayed", "dry_run")
 
     def __init__(self, environ: dict, snapshot) -> None:
         self.environ = environ
@@ -40,6 +40,7 @@ class ProxyContext:
         self.plugin_scratch: dict | None = None  # plugin instance id -> its scratch dict for this request
         self.body_error: str | None = None  # why the response body was cut, after its headers went out
         self.relayed: tuple[int, int] | None = None  # a WebSocket's bytes (from the client, to the client)
+        self.dry_run = False  # an explained request (gateway.proxy.explain): never forwarded, nothing counted
 
     @property
     def is_preflight(self) -> bool:

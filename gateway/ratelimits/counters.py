@@ -165,6 +165,27 @@ class WindowCounters:
                 raise
             raise CounterStoreDown(f"{exc.__class__.__name__}: {exc}") from None
 
+    def peek(self, checks: list[tuple]) -> list[tuple[int, WindowState]]:
+        """Read each (rule, identity) window without taking a slot: requests in it, and the state a hit would leave.
+
+        Read with the storage's own read-only moving-window call (the ``limits`` library's
+        ``moving_window`` script on Redis), so nothing is counted.
+
+        :raise CounterStoreDown: when the storage fails.
+        """
+        try:
+            return [self._peek_one(rule, identity) for rule, identity in checks]
+        except Exception as exc:  # as in hit(): every failure means "no answer"
+            self._drop_connections()
+            raise CounterStoreDown(f"{exc.__class__.__name__}: {exc}") from None
+
+    def _peek_one(self, rule, identity) -> tuple[int, WindowState]:
+        start, count = self.storage.get_moving_window(rule.storage_key(identity), rule.max_requests, rule.window)
+        allowed = count < rule.max_requests
+        after = count + 1 if allowed else count
+        oldest = start if count else time.time()
+        return count, WindowState(allowed, max(0, rule.max_requests - after), oldest + rule.window)
+
     def _drop_connections(self) -> None:
         """Forget pooled Redis connections: after a restart each would fail once more."""
         if self.is_redis:

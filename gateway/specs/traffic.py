@@ -18,6 +18,7 @@ compiled plan, per worker, and starts afresh with each configuration version.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 from http.cookies import CookieError, SimpleCookie
@@ -55,6 +56,12 @@ class SmoothWeighted:
     def __init__(self, weights) -> None:
         self.weights = tuple(weights)
         self.current = [0] * len(self.weights)
+
+    def copy(self) -> SmoothWeighted:
+        """Return a round robin in this one's state that moves on its own."""
+        twin = SmoothWeighted(self.weights)
+        twin.current = list(self.current)
+        return twin
 
     def pick(self, eligible) -> int | None:
         """Return the index of the next pick among ``eligible`` indices (weight 0 never wins), or None."""
@@ -129,13 +136,38 @@ class TrafficPlan:
 
     def pinned_group(self, environ: dict) -> str | None:
         """Return the group a match rule pins the request to, if one matches."""
+        rule = self.pinning_rule(environ)
+        return rule.group if rule is not None else None
+
+    def pinning_rule(self, environ: dict) -> MatchRule | None:
+        """Return the first match rule the request meets (its group is pinned), if any."""
         for rule in self.rules:
             if rule.kind == "header":
                 if environ.get(rule.name) == rule.value:
-                    return rule.group
+                    return rule
             elif request_cookies(environ).get(rule.name) == rule.value:
-                return rule.group
+                return rule
         return None
+
+    def choose_group(self, environ: dict, identity) -> tuple[str | None, bool, str]:
+        """Return the request's group, whether a match rule pinned it, and why it is that group."""
+        rule = self.pinning_rule(environ)
+        if rule is not None:
+            name = rule.name[5:].replace("_", "-").title() if rule.kind == "header" else rule.name
+            return rule.group, True, f"pinned by {rule.kind} {name} = {rule.value!r}"
+        key = self.sticky_key(environ, identity)
+        if key is not None:
+            kind, name = self.sticky
+            shown = name[5:].replace("_", "-").title() if kind == "header" else name
+            return bucket(key, self.group_weights), False, f"sticky on {kind} {shown}".rstrip()
+        return self.weighted_group(environ, identity), False, "group weights (smooth weighted round robin)"
+
+    def forked(self) -> TrafficPlan:
+        """Return a copy whose round robins start where this plan's are and move on their own (a dry run's)."""
+        fork = copy.copy(self)
+        fork._groups_rr = self._groups_rr.copy()
+        fork._targets_rr = self._targets_rr.copy()
+        return fork
 
     def sticky_key(self, environ: dict, identity) -> str | None:
         """Return the value the request's group sticks to, if the route sticks and the request has it."""

@@ -61,7 +61,7 @@ def test_the_page_needs_no_token_and_has_a_strict_policy(page):
 def test_nothing_is_inline(page):
     _response, parser = page
     scripts = parser.all("script")
-    assert len(scripts) == 6 and all(s["src"].startswith("/dashboard/static/") for s in scripts)
+    assert len(scripts) == 7 and all(s["src"].startswith("/dashboard/static/") for s in scripts)
     assert parser.script_text == ""
     for tag, attrs in parser.tags:
         assert "style" not in attrs and not any(name.startswith("on") for name in attrs), (tag, attrs)
@@ -96,7 +96,7 @@ def test_the_trailing_slash_serves_the_same_page(client):
 def test_assets_are_versioned_and_cached_for_good(client, page):
     _response, parser = page
     urls = [attrs["src"] for attrs in parser.all("script")] + [attrs["href"] for attrs in parser.all("link")]
-    assert len(urls) == 8
+    assert len(urls) == 9
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, url

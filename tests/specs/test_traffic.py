@@ -72,3 +72,22 @@ def test_pick_skips_unusable_targets_and_falls_to_none():
 def test_request_cookies():
     assert request_cookies({"HTTP_COOKIE": "a=1; b=two"}) == {"a": "1", "b": "two"}
     assert request_cookies({}) == {}
+
+
+def test_a_forked_plan_moves_on_its_own():
+    """Explain chooses on a fork: the fork picks what the plan would pick next, and the plan does not move."""
+    targets = (Target("a", "http://a", 2, "default"), Target("b", "http://b", 1, "default"))
+    plan = TrafficPlan(targets, None)
+    expected = [plan.forked().pick("default", lambda _t: True).service for _ in range(4)]
+    assert len(set(expected)) == 1  # every fork starts where the plan is
+    for _ in range(6):
+        assert plan.forked().pick("default", lambda _t: True) == plan.pick("default", lambda _t: True)
+
+
+def test_choose_group_says_why():
+    plan = TrafficPlan((Target("a", "http://a", 1, "stable"), Target("b", "http://b", 1, "beta")),
+                       {"match": [{"header": "X-Version", "value": "2", "group": "beta"}], "sticky": "header:X-User"})
+    assert plan.choose_group({"HTTP_X_VERSION": "2"}, None) == ("beta", True, "pinned by header X-Version = '2'")
+    group, pinned, why = plan.choose_group({"HTTP_X_USER": "u1"}, None)
+    assert group in ("stable", "beta") and not pinned and why == "sticky on header X-User"
+    assert plan.choose_group({}, None)[2] == "group weights (smooth weighted round robin)"

@@ -66,6 +66,22 @@ class UpstreamRequest:
         return getattr(self.body, "waiting", False)
 
 
+def upstream_url(ctx) -> str:
+    """Return the URL of the upstream the request goes to: the chosen target's, or the route's."""
+    return ctx.target.url if ctx.target is not None else ctx.route.target_url
+
+
+def base_path(url: str) -> str:
+    """Return the path of an upstream URL that every request target starts with (no trailing slash)."""
+    return urlsplit(url).path.rstrip("/")
+
+
+def request_target(ctx, base: str) -> str:
+    """Return the request target sent upstream: the upstream URL's ``base`` path, the route's path, the query."""
+    target = base + upstream_path(ctx.route, ctx.path)
+    return target + "?" + ctx.query if ctx.query else target
+
+
 class Forwarder:
     """A worker's pooled connections to the upstreams and the retry policy."""
 
@@ -88,7 +104,7 @@ class Forwarder:
         found = self._bases.get(target_url)
         if found is None:
             pool = self.adapter.poolmanager.connection_from_url(target_url)
-            found = self._bases[target_url] = (pool, urlsplit(target_url).path.rstrip("/"))
+            found = self._bases[target_url] = (pool, base_path(target_url))
         return found
 
     def prepare(self, ctx) -> UpstreamRequest:
@@ -104,9 +120,8 @@ class Forwarder:
     def aim(self, ctx, upstream: UpstreamRequest) -> None:
         """Point the request at the route's target (or the chosen one of several)."""
         chosen = ctx.target
-        upstream.pool, base = self.pool_for(chosen.url if chosen is not None else ctx.route.target_url)
-        target = base + upstream_path(ctx.route, ctx.path)
-        upstream.target = target + "?" + ctx.query if ctx.query else target
+        upstream.pool, base = self.pool_for(upstream_url(ctx))
+        upstream.target = request_target(ctx, base)
         if chosen is not None:
             upstream.headers[GROUP_HEADER] = chosen.group
         elif GROUP_HEADER in upstream.headers:

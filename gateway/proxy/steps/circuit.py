@@ -32,6 +32,11 @@ def check_circuit(ctx) -> None:
     try:
         ctx.ticket = registry.admit(route)
     except registry.CircuitOpen as exc:
-        ctx.error = "circuit open"
-        raise ServiceUnavailable(f"{route.target_service} is unavailable (circuit open); retry in {exc.retry_after} s.",
-                                 headers={"Retry-After": str(exc.retry_after)}) from None
+        raise circuit_open(ctx, exc) from None
+
+
+def circuit_open(ctx, exc) -> ServiceUnavailable:
+    """Return the 503 of a route whose service's circuit refuses the request (``Retry-After`` set)."""
+    ctx.error = "circuit open"
+    return ServiceUnavailable(f"{ctx.route.target_service} is unavailable (circuit open); retry in "
+                              f"{exc.retry_after} s.", headers={"Retry-After": str(exc.retry_after)})

@@ -43,30 +43,49 @@ def guard() -> RateLimitGuard:
     return shared.rate_limit_guard
 
 
-def enforce_rate_limits(ctx) -> None:
-    """Count the request against every applicable rule.
-
-    :raise RateLimitExceeded: when a rule's window is full (with ``Retry-After``).
-    """
+def applicable_checks(ctx) -> list[tuple]:
+    """Return (rule, counter identity) of every active rule that counts this request, in rule order."""
     checks = []
     for rule in ctx.snapshot.rules:
         if rule.applies_to(ctx.keys):
             identity = identity_for(rule, ctx)
             if identity is not None:
                 checks.append((rule, identity))
+    return checks
+
+
+def tightest(rules, states) -> tuple:
+    """Return the (rule, state) whose ``X-RateLimit-*`` the response carries: the refusing rule that frees last, else the one with least left."""
+    pairs = list(zip(rules, states, strict=True))
+    refused = [(rule, state) for rule, state in pairs if not state.allowed]
+    return max(refused, key=lambda p: p[1].reset_at) if refused else min(pairs, key=lambda p: p[1].remaining)
+
+
+def limit_headers(rule, state) -> dict[str, str]:
+    """Return the ``X-RateLimit-*`` headers of one rule's window state."""
+    return {"X-RateLimit-Limit": str(rule.max_requests), "X-RateLimit-Remaining": str(state.remaining),
+            "X-RateLimit-Reset": str(math.ceil(state.reset_at))}
+
+
+def enforce_rate_limits(ctx) -> None:
+    """Count the request against every applicable rule.
+
+    :raise RateLimitExceeded: when a rule's window is full (with ``Retry-After``).
+    """
+    checks = applicable_checks(ctx)
     if not checks:
         return
     states = guard().hit(checks)
     if states is None:
         return
-    pairs = list(zip((rule for rule, _ in checks), states, strict=True))
-    refused = [(rule, state) for rule, state in pairs if not state.allowed]
-    rule, state = max(refused, key=lambda p: p[1].reset_at) if refused else min(pairs, key=lambda p: p[1].remaining)
-    headers = {"X-RateLimit-Limit": str(rule.max_requests), "X-RateLimit-Remaining": str(state.remaining),
-               "X-RateLimit-Reset": str(math.ceil(state.reset_at))}
-    ctx.rate_limit_headers = headers
-    if refused:
-        retry_after = max(1, math.ceil(state.reset_at - time.time()))
-        raise RateLimitExceeded(f"Rate limit {rule.name!r} exceeded: {rule.max_requests} requests per "
-                                f"{rule.window} s.", headers={**headers, "Retry-After": str(retry_after)})
+    rule, state = tightest((rule for rule, _ in checks), states)
+    headers = ctx.rate_limit_headers = limit_headers(rule, state)
+    if not state.allowed:
+        raise refusal(rule, state, headers)
 
+
+def refusal(rule, state, headers: dict[str, str]) -> RateLimitExceeded:
+    """Return the 429 of a full window (``Retry-After``: when its oldest request leaves it)."""
+    retry_after = max(1, math.ceil(state.reset_at - time.time()))
+    return RateLimitExceeded(f"Rate limit {rule.name!r} exceeded: {rule.max_requests} requests per "
+                             f"{rule.window} s.", headers={**headers, "Retry-After": str(retry_after)})
