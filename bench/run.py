@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from bench import processes as proc
-from bench import scenario
+from bench import scenario, websocket
 from bench.silent import HUNG, hanging, silent_upstream
 from bench.wrk import WrkResult, wrk
 
@@ -38,6 +38,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="engadi-bench-"))
     try:
         report = run_all(workdir, args)
+        report += "\n".join(websocket.report_lines()) + "\n"  # its own one-worker gateway, after the others stopped
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)

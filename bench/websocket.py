@@ -1,6 +1,7 @@
 """The WebSocket row: 1,000 open sockets through one gateway worker, echo rate through it and directly.
 
-``.venv/bin/python -m bench.websocket`` (PostgreSQL and Redis as ``make bench``). The gateway runs
+Part of ``make bench`` (:func:`report_lines`), or alone: ``.venv/bin/python -m bench.websocket``
+(PostgreSQL and Redis as ``make bench``). The gateway runs
 as deployed (gunicorn.conf.py, PostgreSQL, request log on) with one worker, so that its memory per
 open socket is one process's; the upstream is ``bench/ws_echo.py`` (asyncio ``websockets``, no
 compression). Measured:
@@ -15,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,6 +33,7 @@ SOCKETS = 1000
 CLIENTS = 50
 SECONDS = 5.0
 MESSAGE = b"m" * 64
+FILES = 4 * SOCKETS + 1024  # descriptors: this process holds each socket's client end, the worker two per socket
 
 
 def rss_kib(pid: int) -> int:
@@ -77,30 +81,53 @@ async def measure(gateway_url: str, direct_url: str, worker: int) -> dict:
             "through_per_s": through, "direct_per_s": direct, "ratio": through / direct}
 
 
-def main() -> int:
+def raise_file_limit() -> None:
+    """Raise this process's open-file limit (the processes it starts inherit it) to FILES, within the hard limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = FILES if hard == resource.RLIM_INFINITY else min(FILES, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
+
+def run() -> dict:
+    """Start the echo upstream and a one-worker gateway in front of it, measure, stop them; return the figures."""
+    raise_file_limit()
     workdir = Path(tempfile.mkdtemp(prefix="bench-ws-"))
     upstream_port, gateway_port = proc.free_port(), proc.free_port()
-    with scratch_database() as database:
-        env = {**gateway_env(database, logging=True), "WEB_CONCURRENCY": "1"}
-        config = {"routes": [{"path_pattern": "/ws/*", "target_service": "echo", "websocket": True,
-                              "target_url": f"http://127.0.0.1:{upstream_port}", "is_public": True,
-                              "strip_prefix": True, "retry_count": 0, "circuit_breaker_enabled": False}]}
-        (workdir / "config.json").write_text(json.dumps(config))
-        flask = [str(proc.BIN / "flask"), "--app", "wsgi"]
-        for command in (["db", "upgrade"], ["config", "import", str(workdir / "config.json")]):
-            subprocess.run(flask + command, env=env, cwd=proc.ROOT, check=True, capture_output=True)
-        with proc.running([sys.executable, "-m", "bench.ws_echo", str(upstream_port)], upstream_port,
-                          log=workdir / "echo.log"), \
-                proc.gateway(gateway_port, env, workdir) as gateway:
-            while not proc.worker_pids(gateway):
-                time.sleep(0.1)
-            worker = proc.worker_pids(gateway)[0]
-            result = asyncio.run(measure(f"ws://127.0.0.1:{gateway_port}/ws/", f"ws://127.0.0.1:{upstream_port}/",
-                                         worker))
-    print(f"WebSocket: {SOCKETS} idle sockets: worker RSS {result['rss_before_kib'] / 1024:.1f} → "
-          f"{result['rss_after_kib'] / 1024:.1f} MiB = {result['kib_per_socket']:.1f} KiB per socket "
-          f"(target ≤ 50); echo, {CLIENTS} clients x 64 B: {result['through_per_s']:,.0f} msg/s through the gateway, "
-          f"{result['direct_per_s']:,.0f} directly = {result['ratio']:.2f}x (target ≥ 0.5)")
+    try:
+        with scratch_database() as database:
+            env = {**gateway_env(database, logging=True), "WEB_CONCURRENCY": "1"}
+            config = {"routes": [{"path_pattern": "/ws/*", "target_service": "echo", "websocket": True,
+                                  "target_url": f"http://127.0.0.1:{upstream_port}", "is_public": True,
+                                  "strip_prefix": True, "retry_count": 0, "circuit_breaker_enabled": False}]}
+            (workdir / "config.json").write_text(json.dumps(config))
+            flask = [str(proc.BIN / "flask"), "--app", "wsgi"]
+            for command in (["db", "upgrade"], ["config", "import", str(workdir / "config.json")]):
+                subprocess.run(flask + command, env=env, cwd=proc.ROOT, check=True, capture_output=True)
+            with proc.running([sys.executable, "-m", "bench.ws_echo", str(upstream_port)], upstream_port,
+                              log=workdir / "echo.log"), \
+                    proc.gateway(gateway_port, env, workdir) as gateway:
+                while not proc.worker_pids(gateway):
+                    time.sleep(0.1)
+                worker = proc.worker_pids(gateway)[0]
+                return asyncio.run(measure(f"ws://127.0.0.1:{gateway_port}/ws/", f"ws://127.0.0.1:{upstream_port}/",
+                                           worker))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def report_lines() -> list[str]:
+    """Measure (:func:`run`) and return the report's WebSocket line (``make bench`` appends it)."""
+    result = run()
+    return [f"- WebSocket (1 gevent worker, request log on): {SOCKETS:,} idle sockets grow the worker's RSS "
+            f"{result['rss_before_kib'] / 1024:.1f} → {result['rss_after_kib'] / 1024:.1f} MiB = "
+            f"{result['kib_per_socket']:.1f} KiB per socket (target ≤ 50); {CLIENTS} clients echoing 64-byte "
+            f"messages for {SECONDS:g} s: {result['through_per_s']:,.0f} msg/s through the gateway vs "
+            f"{result['direct_per_s']:,.0f} directly = {result['ratio']:.2f}× (target ≥ 0.5)."]
+
+
+def main() -> int:
+    print("\n".join(report_lines()))
     return 0
 
 

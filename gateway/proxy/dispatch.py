@@ -36,6 +36,7 @@ from werkzeug.wsgi import ClosingIterator
 from gateway.circuits.registry import release_ticket
 from gateway.config.runtime import runtime
 from gateway.errors import GatewayError, RouteNotFound, error_body
+from gateway.metrics import instruments
 from gateway.plugins.phases import run_header_filters
 from gateway.proxy import steps
 from gateway.proxy.context import ProxyContext
@@ -46,6 +47,7 @@ from gateway.proxy.steps.loops import refuse_loops
 from gateway.proxy.steps.normalise import normalise, request_path
 from gateway.proxy.welcome import docs_redirect
 from gateway.requestlog.recorder import begin
+from gateway.server import tunnels
 from gateway.server.listeners import admin_addresses, on_admin_listener
 from gateway.server.requestid import current as current_request_id
 from gateway.server.target import split_target
@@ -172,17 +174,22 @@ def serve(app, environ: dict, start_response, pipeline=steps.STEPS):
 def take_over(environ: dict, tunnel: Tunnel, headers: list, on_close) -> None:
     """Answer 101 on the client's socket, relay the WebSocket until it closes, record it; gunicorn writes nothing.
 
-    The connection leaves gunicorn's hands: ``StopIteration`` from the app makes its worker close
-    the socket without writing a response or reading another request from it.
+    The connection leaves gunicorn's hands: :class:`~gateway.server.tunnels.Closed` (a ``StopIteration``)
+    from the app makes its worker close the socket without writing a response or reading another
+    request from it, and write the connection's access line. While it is open, the connection counts
+    in ``gateway_websockets_open``, not in ``gateway_requests_in_flight``.
     """
     lines = [status_line(101), *(f"{name}: {value}" for name, value in headers),
              "Connection: Upgrade", "Upgrade: websocket"]
+    if on_close is not None:
+        instruments.IN_FLIGHT.dec()
     try:
         tunnel.run(environ["gunicorn.socket"], ("HTTP/1.1 " + "\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
     finally:
         if on_close is not None:
+            instruments.IN_FLIGHT.inc()  # on_close records the connection, taking it off the gauge again
             on_close()
-    raise StopIteration
+    raise tunnels.Closed(environ, headers, tunnel.received)
 
 
 def run_steps(ctx, pipeline=steps.STEPS) -> tuple[Answer, bool, str | None]:

@@ -3,6 +3,8 @@
 A tunnel registers itself while it relays bytes; the worker asks every open one to go away
 (:func:`going_away`) when it is told to stop gracefully (SIGTERM), so that it can exit within
 gunicorn's graceful timeout instead of waiting for long-lived connections to end by themselves.
+When a tunnel has closed, the app raises :class:`Closed`: gunicorn closes the connection without
+writing anything, and the worker writes the connection's access line from what it carries.
 """
 
 from __future__ import annotations
@@ -12,6 +14,19 @@ import logging
 log = logging.getLogger("gateway.tunnels")
 OPEN: set = set()  # this worker's open tunnels (objects with a going_away() method)
 STOPPING = [False]  # set once the worker is told to stop: no new tunnel from then on
+
+
+class Closed(StopIteration):
+    """A WebSocket the app took over has closed: ``environ``, the 101's ``headers``, ``sent`` bytes to the client.
+
+    A ``StopIteration``, so that gunicorn's worker closes the socket without a response of its own.
+    """
+
+    def __init__(self, environ: dict, headers: list, sent: int) -> None:
+        super().__init__("WebSocket closed")
+        self.environ = environ
+        self.headers = headers
+        self.sent = sent
 
 
 def count() -> int:

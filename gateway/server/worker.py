@@ -12,7 +12,8 @@ banner on any response, and requests gunicorn refuses before the app sees them (
 its size limits) answered with the contract's JSON and an ``X-Request-ID`` instead of HTML.
 
 A graceful stop (SIGTERM) also closes the worker's open WebSocket connections
-(:mod:`gateway.server.tunnels`), each with a close frame 1001 "going away".
+(:mod:`gateway.server.tunnels`), each with a close frame 1001 "going away"; a WebSocket gets its
+access line (status 101) when it closes, as gunicorn writes none for a connection the app took over.
 """
 
 from __future__ import annotations
@@ -67,6 +68,17 @@ class GatewayWorker(ggevent.GeventWorker):
         """
         super().handle_exit(sig, frame)
         gevent.spawn(tunnels.going_away)
+
+    def handle_request(self, listener_name, req, sock, addr):
+        """gunicorn's, plus the access line of a WebSocket connection when it closes (gunicorn writes none)."""
+        started = datetime.now()
+        try:
+            return super().handle_request(listener_name, req, sock, addr)
+        except tunnels.Closed as closed:
+            resp = GatewayResponse(req, sock, self.cfg)
+            resp.status, resp.headers, resp.sent = status_line(101), closed.headers, closed.sent
+            self.log.access(resp, req, closed.environ, datetime.now() - started)
+            raise
 
     def handle_error(self, req, client, addr, exc) -> None:
         """Answer what gunicorn refused (or failed at outside the app) with the contract's JSON.
