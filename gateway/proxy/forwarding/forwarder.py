@@ -93,7 +93,7 @@ class Forwarder:
 
     def prepare(self, ctx) -> UpstreamRequest:
         """Build the upstream request."""
-        body, length = request_body(ctx.environ, self.max_body)
+        body, length = request_body(ctx.environ, self.body_limit(ctx))
         headers = upstream_headers(ctx, ctx.request_id, self.trusted, ctx.snapshot.via)
         if length is not None:
             headers["Content-Length"] = str(length)
@@ -101,11 +101,15 @@ class Forwarder:
         self.aim(ctx, upstream)
         return upstream
 
+    def body_limit(self, ctx) -> int:
+        """Return the largest body this request may have: the global limit, or a plugin's lower one."""
+        return self.max_body if ctx.body_limit is None else min(self.max_body, ctx.body_limit)
+
     def aim(self, ctx, upstream: UpstreamRequest) -> None:
         """Point the request at the route's target (or the chosen one of several)."""
         chosen = ctx.target
         upstream.pool, base = self.pool_for(chosen.url if chosen is not None else ctx.route.target_url)
-        target = base + upstream_path(ctx.route, ctx.path)
+        target = base + (ctx.upstream_path or upstream_path(ctx.route, ctx.path))
         upstream.target = target + "?" + ctx.query if ctx.query else target
         if chosen is not None:
             upstream.headers[GROUP_HEADER] = chosen.group
@@ -147,7 +151,7 @@ class Forwarder:
                     continue
                 raise self._timeout(ctx) from None
             except BodyTooLarge:
-                raise PayloadTooLarge(f"The body exceeds the limit of {self.max_body} bytes.") from None
+                raise PayloadTooLarge(f"The body exceeds the limit of {self.body_limit(ctx)} bytes.") from None
             except ForbiddenUpstream as exc:
                 ctx.error = f"upstream address refused: {exc}"
                 raise BadGateway(f"{route.target_service} is at an address upstreams may not use.") from None
