@@ -20,12 +20,13 @@ from gateway.plugins.responsetransformer import ResponseTransformer
 from gateway.plugins.templates import Template
 from gateway.proxy.forwarding import headers as forwarding_headers
 from gateway.specs.routes import upstream_path
-from tests.support.admin import admin_session
+from tests.support.admin import admin_session, log_rows
 from tests.support.contexts import context, route
 from tests.support.database import empty_database
 from tests.support.plugins import add_plugin, consumer_with_key, echoed_headers, plugin_route, refused_fields
 from tests.support.servers import start_gateway
 from tests.support.tokens import token
+from tests.support.waits import wait_until
 
 CONSUMER = ConsumerSpec("c-1", "partner-app", None, ("partners", "beta"))
 IDENTITY = Identity("u-7", ("editor", "viewer"), {"sub": "u-7", "tenant": "acme", "scopes": ["a", "b"],
@@ -181,6 +182,7 @@ def test_request_transformer_end_to_end(gateway, admin, upstream, http):
     assert seen["x-new"] == "o" and "x-old" not in seen and seen["x-env"] == "prod"
     assert seen["x-sub"] == "" and seen["x-tenant"] == "t-"  # no token: the JWT's variables are empty
     assert response.json()["raw_uri"] == f"/v2/items/7?q=x&caller=rt-{prefix}"
+    assert wait_until(lambda: log_rows(admin, path=f"/{prefix}/items/7"), within=10)  # the log keeps the client's path
     # The same route with a token instead of a key: the JWT's claims fill the values.
     with_jwt = http.get(f"{gateway.url}/{prefix}/x", headers={"Authorization": f"Bearer {token('u-9', tenant='acme')}"})
     seen = echoed_headers(with_jwt)
