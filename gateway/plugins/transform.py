@@ -2,7 +2,8 @@
 
 Operations run in Kong's order: ``remove`` → ``rename`` → ``replace`` (only a header that is
 there) → ``add`` (only a header that is not there). Values are :class:`~gateway.plugins.templates.Template`
-objects, compiled once per snapshot.
+objects, compiled once per snapshot. :class:`HeaderOps` applies them to header lines (the
+response's); the request-transformer applies the same order to the WSGI environ.
 """
 
 from __future__ import annotations
@@ -58,12 +59,12 @@ class HeaderOps:
     add: tuple[tuple[str, Template], ...]
 
     @classmethod
-    def of(cls, config: dict, prefix: str = "") -> HeaderOps:
-        """Compile the ``<prefix>remove_headers``... fields of a loaded configuration."""
-        return cls(frozenset(name.lower() for name in config[prefix + "remove_headers"]),
-                   tuple((old.lower(), new) for old, new in config[prefix + "rename_headers"].items()),
-                   tuple((name, Template(value)) for name, value in config[prefix + "replace_headers"].items()),
-                   tuple((name, Template(value)) for name, value in config[prefix + "add_headers"].items()))
+    def of(cls, config: dict) -> HeaderOps:
+        """Compile the ``remove_headers``, ``rename_headers``, ``replace_headers``, ``add_headers`` of a configuration."""
+        return cls(frozenset(name.lower() for name in config["remove_headers"]),
+                   tuple((old.lower(), new) for old, new in config["rename_headers"].items()),
+                   tuple((name, Template(value)) for name, value in config["replace_headers"].items()),
+                   tuple((name, Template(value)) for name, value in config["add_headers"].items()))
 
     def __bool__(self) -> bool:
         return bool(self.remove or self.rename or self.replace or self.add)
