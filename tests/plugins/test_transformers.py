@@ -12,6 +12,7 @@ import pytest
 from marshmallow import ValidationError
 
 from gateway.auth.identity import Identity
+from gateway.plugins import templates
 from gateway.plugins.chain import compile_plan
 from gateway.plugins.consumers import ConsumerSpec
 from gateway.plugins.registry import discover
@@ -57,6 +58,23 @@ def test_variables_render_the_caller_and_are_empty_without_one():
     nobody = types.SimpleNamespace(consumer=None, identity=None)
     assert template.render(nobody) == "|||||||||"
     assert Template("plain").constant == "plain"
+
+
+def test_variables_are_parsed_when_compiled_never_when_rendered(monkeypatch):
+    plugin = RequestTransformer()
+    conf = plugin.compile(plugin.Config().load({"add_headers": {"X-Caller": "$(consumer.username)"},
+                                                "path": "/u/$(jwt.sub)/{rest}"}))
+
+    def no_parsing(*_args):
+        raise AssertionError("parsed on the request path")
+
+    monkeypatch.setattr(templates, "getter", no_parsing)
+    monkeypatch.setattr(templates, "VARIABLE", None)
+    for _ in range(2):
+        ctx = context("/old/a")
+        ctx.route, ctx.path, ctx.identity, ctx.consumer = route("/old/*"), "/old/a", IDENTITY, CONSUMER
+        plugin.access(ctx, conf, {})
+        assert ctx.environ["HTTP_X_CALLER"] == "partner-app" and ctx.upstream_path == "/u/u-7/a"
 
 
 def test_a_variable_cannot_split_a_header_and_non_latin_text_goes_as_utf8():
