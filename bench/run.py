@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import bench.plugins_row as plugins_row
 from bench import processes as proc
 from bench import scenario, websocket
 from bench.silent import HUNG, hanging, silent_upstream
@@ -82,14 +83,16 @@ def measure(args, ports: dict, gateway, database: str, silent) -> str:
     duration, connections = args.duration, args.connections
     token = scenario.user_token()
     url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    keyed = plugins_row.configure(url["gateway"], url["upstream"], scenario.SECRET)
     scenario.warm_up([f"{url['gateway']}/pub/small.json", f"{url['gateway']}/api/small.json",
-                      f"{url['nolog']}/pub/small.json"], token)
+                      f"{url['nolog']}/pub/small.json", keyed], token)
     rows = interleaved({
         "a": (f"{url['upstream']}/small.json", None),
         "b": (f"{url['nginx_proxy']}/small.json", None),
         "c": (f"{url['bare']}/small.json", None),
         "d": (f"{url['gateway']}/pub/small.json", None),
         "e": (f"{url['gateway']}/api/small.json", token),
+        "f": (keyed, None),
         "nolog_d": (f"{url['nolog']}/pub/small.json", None),
     }, args.round_seconds, connections)
     extras = {
@@ -131,7 +134,8 @@ def render(rows: dict[str, WrkResult], extras: dict[str, WrkResult], big, stats,
            connections: int) -> str:
     names = {"a": "(a) upstream direct (nginx, small JSON)", "b": "(b) nginx reverse proxy",
              "c": "(c) bare Flask + requests proxy, 2 gevent workers",
-             "d": "(d) gateway, public route", "e": "(e) gateway, JWT route + 2 Redis rate limits + breaker + logging"}
+             "d": "(d) gateway, public route", "e": "(e) gateway, JWT route + 2 Redis rate limits + breaker + logging",
+             "f": plugins_row.NAME}
     lines = [f"Machine: {platform.node()} — {os.cpu_count()} cores, {platform.platform()}, Python "
              f"{platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
              f"wrk -t2 -c{connections} -d{duration}s --latency, {ROUNDS} runs per target taken in turn, the median "

@@ -5,7 +5,11 @@
 point group ``engadi_gateway.plugins``); :mod:`~gateway.plugins.chain` compiles the stored rows
 into per-route chains once per configuration snapshot; :mod:`~gateway.plugins.phases` runs them;
 :mod:`~gateway.plugins.consumers` holds consumers and API keys as the request path sees them.
-Built-in: ``key-auth`` (:mod:`~gateway.plugins.keyauth`), ``acl`` (:mod:`~gateway.plugins.acl`).
+Built-in: ``key-auth`` (:mod:`~gateway.plugins.keyauth`), ``acl`` (:mod:`~gateway.plugins.acl`),
+``ip-restriction`` (:mod:`~gateway.plugins.iprestriction`), ``request-size-limiting``
+(:mod:`~gateway.plugins.sizelimit`), ``request-transformer`` and ``response-transformer``
+(:mod:`~gateway.plugins.requesttransformer`, :mod:`~gateway.plugins.responsetransformer`; values naming
+the caller: :mod:`~gateway.plugins.templates`).
 """
 
 from __future__ import annotations

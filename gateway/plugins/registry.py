@@ -40,9 +40,14 @@ class PluginRegistry:
 def builtin_classes() -> dict[str, type[Plugin]]:
     """Return the plugins that ship with the gateway."""
     from gateway.plugins.acl import Acl
+    from gateway.plugins.iprestriction import IpRestriction
     from gateway.plugins.keyauth import KeyAuth
+    from gateway.plugins.requesttransformer import RequestTransformer
+    from gateway.plugins.responsetransformer import ResponseTransformer
+    from gateway.plugins.sizelimit import RequestSizeLimiting
 
-    return {cls.name: cls for cls in (KeyAuth, Acl)}
+    return {cls.name: cls for cls in (KeyAuth, Acl, IpRestriction, RequestSizeLimiting, RequestTransformer,
+                                      ResponseTransformer)}
 
 
 def installed_classes(taken: set[str]) -> dict[str, type[Plugin]]:

@@ -14,7 +14,7 @@ class ProxyContext:
     __slots__ = ("environ", "method", "raw_path", "query", "path", "keys", "snapshot", "request_id", "route",
                  "identity", "origin", "started", "upstream_status", "upstream_started", "error",
                  "ticket", "target", "tried", "rate_limit_headers", "consumer", "plugins", "plugin_scratch",
-                 "body_error", "relayed", "dry_run")
+                 "body_error", "relayed", "dry_run", "upstream_path", "body_limit")
 
     def __init__(self, environ: dict, snapshot) -> None:
         self.environ = environ
@@ -41,6 +41,8 @@ class ProxyContext:
         self.body_error: str | None = None  # why the response body was cut, after its headers went out
         self.relayed: tuple[int, int] | None = None  # a WebSocket's bytes (from the client, to the client)
         self.dry_run = False  # an explained request (gateway.proxy.explain): never forwarded, nothing counted
+        self.upstream_path: str | None = None  # a plugin's (request-transformer) path to send instead of the route's
+        self.body_limit: int | None = None  # a plugin's (request-size-limiting) body limit, below the global one
 
     @property
     def is_preflight(self) -> bool:

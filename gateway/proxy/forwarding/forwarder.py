@@ -78,7 +78,7 @@ def base_path(url: str) -> str:
 
 def request_target(ctx, base: str) -> str:
     """Return the request target sent upstream: the upstream URL's ``base`` path, the route's path, the query."""
-    target = base + upstream_path(ctx.route, ctx.path)
+    target = base + (ctx.upstream_path or upstream_path(ctx.route, ctx.path))
     return target + "?" + ctx.query if ctx.query else target
 
 
@@ -109,13 +109,17 @@ class Forwarder:
 
     def prepare(self, ctx) -> UpstreamRequest:
         """Build the upstream request."""
-        body, length = request_body(ctx.environ, self.max_body)
+        body, length = request_body(ctx.environ, self.body_limit(ctx))
         headers = upstream_headers(ctx, ctx.request_id, self.trusted, ctx.snapshot.via)
         if length is not None:
             headers["Content-Length"] = str(length)
         upstream = UpstreamRequest(ctx.method, None, "", headers, body, body is not None and length is None)
         self.aim(ctx, upstream)
         return upstream
+
+    def body_limit(self, ctx) -> int:
+        """Return the largest body this request may have: the global limit, or a plugin's lower one."""
+        return self.max_body if ctx.body_limit is None else min(self.max_body, ctx.body_limit)
 
     def aim(self, ctx, upstream: UpstreamRequest) -> None:
         """Point the request at the route's target (or the chosen one of several)."""
@@ -162,7 +166,7 @@ class Forwarder:
                     continue
                 raise self._timeout(ctx) from None
             except BodyTooLarge:
-                raise PayloadTooLarge(f"The body exceeds the limit of {self.max_body} bytes.") from None
+                raise PayloadTooLarge(f"The body exceeds the limit of {self.body_limit(ctx)} bytes.") from None
             except ForbiddenUpstream as exc:
                 ctx.error = f"upstream address refused: {exc}"
                 raise BadGateway(f"{route.target_service} is at an address upstreams may not use.") from None

@@ -113,7 +113,7 @@ def _request_head(ctx, settings) -> bytes:
     route = ctx.route
     chosen = ctx.target
     url = urlsplit(chosen.url if chosen is not None else route.target_url)
-    target = url.path.rstrip("/") + upstream_path(route, ctx.path)
+    target = url.path.rstrip("/") + (ctx.upstream_path or upstream_path(route, ctx.path))
     if ctx.query:
         target += "?" + ctx.query
     headers = upstream_headers(ctx, ctx.request_id, settings.trusted_proxies, ctx.snapshot.via)
