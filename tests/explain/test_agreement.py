@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from gateway.config.runtime import runtime
 from gateway.redact import MASK
 from tests.explain.conftest import ALLOWED_ORIGIN, upstream_saw
 
@@ -54,6 +55,11 @@ def requests_(draw, configured):
 
 def agree(configured, method: str, path: str, headers: dict, client_ip: str) -> str:
     """Explain, send, and assert they agree; return the outcome (for the coverage check)."""
+    # A configuration change the previous request made (a failing service registered by its
+    # circuit) is applied now, not by the poller between explain and the request: a new snapshot
+    # starts the round robins afresh (seen when another test file ran alongside).
+    with configured.app.app_context():
+        runtime().refresh()
     report = configured.explain(method, path, headers, client_ip)
     verdict = report["verdict"]
     response = configured.send(method, path, headers, client_ip)
