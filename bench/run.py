@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import cache_row, scenario
 from bench import processes as proc
-from bench import scenario
 from bench.silent import HUNG, hanging, silent_upstream
 from bench.wrk import WrkResult, wrk
 
@@ -90,6 +90,7 @@ def measure(args, ports: dict, gateway, database: str, silent) -> str:
         "d": (f"{url['gateway']}/pub/small.json", None),
         "e": (f"{url['gateway']}/api/small.json", token),
         "nolog_d": (f"{url['nolog']}/pub/small.json", None),
+        cache_row.KEY: cache_row.prepare(url["gateway"], url["upstream"]),
     }, args.round_seconds, connections)
     extras = {
         "nolog_d": rows.pop("nolog_d"),
@@ -130,7 +131,8 @@ def render(rows: dict[str, WrkResult], extras: dict[str, WrkResult], big, stats,
            connections: int) -> str:
     names = {"a": "(a) upstream direct (nginx, small JSON)", "b": "(b) nginx reverse proxy",
              "c": "(c) bare Flask + requests proxy, 2 gevent workers",
-             "d": "(d) gateway, public route", "e": "(e) gateway, JWT route + 2 Redis rate limits + breaker + logging"}
+             "d": "(d) gateway, public route", "e": "(e) gateway, JWT route + 2 Redis rate limits + breaker + logging",
+             cache_row.KEY: cache_row.NAME}
     lines = [f"Machine: {platform.node()} — {os.cpu_count()} cores, {platform.platform()}, Python "
              f"{platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
              f"wrk -t2 -c{connections} -d{duration}s --latency, {ROUNDS} runs per target taken in turn, the median "
@@ -140,7 +142,7 @@ def render(rows: dict[str, WrkResult], extras: dict[str, WrkResult], big, stats,
     lines += [f"| {names[key]} | {r.rps:,.0f} | {r.p50:.2f} | {r.p99:.2f} | {r.errors} |" for key, r in rows.items()]
     c = rows["c"].rps or 1
     lines += ["", f"Ratios: (d)/(c) = {rows['d'].rps / c:.2f}, (e)/(c) = {rows['e'].rps / c:.2f}, "
-                  f"(e)/(b) = {rows['e'].rps / (rows['b'].rps or 1):.3f}.", ""]
+                  f"(e)/(b) = {rows['e'].rps / (rows['b'].rps or 1):.3f}.", cache_row.ratio(rows), ""]
     lines += scenario.extra_lines(extras, big, stats, rows["d"])
     return "\n".join(lines) + "\n"
 

@@ -5,7 +5,8 @@
 point group ``engadi_gateway.plugins``); :mod:`~gateway.plugins.chain` compiles the stored rows
 into per-route chains once per configuration snapshot; :mod:`~gateway.plugins.phases` runs them;
 :mod:`~gateway.plugins.consumers` holds consumers and API keys as the request path sees them.
-Built-in: ``key-auth`` (:mod:`~gateway.plugins.keyauth`), ``acl`` (:mod:`~gateway.plugins.acl`).
+Built-in: ``key-auth`` (:mod:`~gateway.plugins.keyauth`), ``acl`` (:mod:`~gateway.plugins.acl`),
+``proxy-cache`` (:mod:`~gateway.plugins.cache`).
 """
 
 from __future__ import annotations

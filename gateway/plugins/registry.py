@@ -40,9 +40,10 @@ class PluginRegistry:
 def builtin_classes() -> dict[str, type[Plugin]]:
     """Return the plugins that ship with the gateway."""
     from gateway.plugins.acl import Acl
+    from gateway.plugins.cache import ProxyCache
     from gateway.plugins.keyauth import KeyAuth
 
-    return {cls.name: cls for cls in (KeyAuth, Acl)}
+    return {cls.name: cls for cls in (KeyAuth, Acl, ProxyCache)}
 
 
 def installed_classes(taken: set[str]) -> dict[str, type[Plugin]]:
