@@ -101,9 +101,14 @@ def test_entries_expire_after_the_ttl_or_the_upstreams_max_age(cached):
     longer = cached({"ttl": 300})
     assert route.statuses(times=1) == ["Miss"]
     assert longer.statuses("/a?cc=max-age%3D1", times=1) == ["Miss"]
+    assert longer.statuses("/b", times=1) == ["Miss"]
     time.sleep(2.5)
     assert route.statuses(times=1) == ["Miss"] and route.count() == 2
     assert longer.statuses("/a?cc=max-age%3D1", times=1) == ["Miss"] and longer.count() == 2
+    # A client's max-age: an entry older than it is fetched again (and stored again).
+    assert longer.statuses("/b", times=1, headers={"Cache-Control": "max-age=1"}) == ["Refresh"]
+    assert longer.statuses("/b", times=1, headers={"Cache-Control": "max-age=60"}) == ["Hit"]
+    assert longer.count("/b") == 2
 
 
 def test_vary_headers_and_accept_encoding_are_part_of_the_key(cached):
