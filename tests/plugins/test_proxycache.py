@@ -149,6 +149,7 @@ def test_a_client_no_cache_refreshes_and_no_store_bypasses(cached):
     kept = route.get()
     assert kept.headers[STATUS] == "Hit" and kept.json()["n"] == 3  # no-store stored nothing
     assert route.statuses("/p", method="POST") == ["Bypass", "Bypass"] and route.count("/p") == 2
+    assert route.statuses(headers={"Range": "bytes=0-3"}) == ["Bypass", "Bypass"] and route.count() == 6
 
 
 def test_big_bodies_stream_through_and_are_not_stored(cached):

@@ -56,7 +56,7 @@ class ProxyCache(Plugin):
             return None  # a WebSocket handshake (or h2c): not a cacheable exchange, no header
         client = policy.client_directives(ctx.environ)
         caller = policy.caller_of(ctx)
-        if ctx.method not in policy.METHODS or "no-store" in client or \
+        if ctx.method not in policy.METHODS or "no-store" in client or "HTTP_RANGE" in ctx.environ or \
                 (caller is not None and not conf.cache_authenticated):
             scratch["status"] = "Bypass"
             return None

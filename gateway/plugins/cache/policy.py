@@ -1,6 +1,6 @@
 """What the cache may do with a request and a response: Cache-Control, the key, what is stored.
 
-Requests: only GET and HEAD; a client's ``Cache-Control: no-store`` bypasses the cache,
+Requests: only GET and HEAD, without ``Range`` (a part is never stored as the whole); a client's ``Cache-Control: no-store`` bypasses the cache,
 ``no-cache`` (or ``Pragma: no-cache``) fetches and refreshes the entry, ``max-age=N`` refreshes an
 entry older than N s. A request with ``Authorization`` or an identified caller (JWT, key-auth
 consumer) bypasses it unless the configuration says ``cache_authenticated``; then its entries are
