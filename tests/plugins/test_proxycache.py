@@ -196,9 +196,9 @@ def test_cache_authenticated_keeps_one_entry_per_caller_unless_shared(cached):
 
 
 def test_a_key_auth_consumer_bypasses_the_cache(cached, admin):
-    route = cached(plugins=[("key-auth", {})])
     consumer = admin.post(f"{admin.base}/consumers", json={"username": f"cache-{uuid.uuid4().hex[:6]}"}).json()
     key = admin.post(f"{admin.base}/consumers/{consumer['id']}/keys").json()["key"]
+    route = cached(plugins=[("key-auth", {})])  # waits until every worker has the key too
     assert route.statuses(headers={"apikey": key}) == ["Bypass", "Bypass"] and route.count() == 2
 
 
