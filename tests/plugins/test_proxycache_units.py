@@ -174,3 +174,14 @@ def test_capture_stores_nothing_over_the_limit_or_when_cut():
     next(stream)
     stream.close()  # the client went away
     assert stored == []
+
+
+def test_capture_stores_a_body_of_declared_length_before_its_last_chunk_goes_out():
+    stored = []
+    stream = iter(Capture(Body([b"ab", b"cd"]), 10, stored.append, expected=4))
+    assert next(stream) == b"ab" and stored == []
+    assert next(stream) == b"cd" and stored == [b"abcd"]  # already stored when the client gets the end
+    assert list(stream) == [] and stored == [b"abcd"]  # once
+    assert list(Capture(Body([b"ab"]), 10, stored.append, expected=4)) == [b"ab"]
+    assert stored == [b"abcd"]  # shorter than declared: not stored
+    assert list(Capture(Body([]), 10, stored.append, expected=0)) == [] and stored[-1] == b""

@@ -73,7 +73,7 @@ class ProxyCache(Plugin):
             scratch["status"] = "Miss"
             return None
         age = max(0, int(time.time() - entry.stored_at))
-        limit = policy.seconds(client.get("max-age"))
+        limit = policy.number(client.get("max-age"))
         if limit is not None and age > limit:
             scratch["status"] = "Refresh"
             return None
@@ -108,4 +108,6 @@ class ProxyCache(Plugin):
             except CacheUnavailable:
                 pass  # logged once by the store; the next request is a miss again
 
-        return Capture(body, conf.max_body_size, complete)
+        length = next((value for name, value in headers if name.lower() == "content-length"), None)
+        expected = policy.number(length.strip()) if length is not None and ctx.method != "HEAD" else None
+        return Capture(body, conf.max_body_size, complete, expected)

@@ -35,8 +35,8 @@ def directives(value: str | None) -> dict[str, str]:
     return found
 
 
-def seconds(value: str | None) -> int | None:
-    """Return a delta-seconds directive's value (None: absent or malformed)."""
+def number(value: str | None) -> int | None:
+    """Return a delta-seconds directive's or a Content-Length's value (None: absent or malformed)."""
     return int(value) if value is not None and value.isdigit() else None
 
 
@@ -85,7 +85,7 @@ def storable_ttl(ctx, conf: CacheConf, headers: list) -> int | None:
         elif lower == "set-cookie":
             return None
         elif lower == "content-length":
-            length = seconds(value.strip())
+            length = number(value.strip())
     if length is not None and length > conf.max_body_size:
         return None
     found = directives(",".join(control))
@@ -94,9 +94,9 @@ def storable_ttl(ctx, conf: CacheConf, headers: list) -> int | None:
     varied = {name.strip().lower() for name in ",".join(vary).split(",") if name.strip()}
     if varied - {"accept-encoding", *conf.vary}:  # "*" or a header outside the key
         return None
-    ttl = seconds(found.get("s-maxage"))
+    ttl = number(found.get("s-maxage"))
     if ttl is None:
-        ttl = seconds(found.get("max-age"))
+        ttl = number(found.get("max-age"))
     ttl = conf.ttl if ttl is None else ttl
     return ttl if ttl > 0 else None
 
