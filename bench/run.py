@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 import bench.plugins_row as plugins_row
+from bench import cache_row, scenario, websocket
 from bench import processes as proc
-from bench import scenario, websocket
 from bench.silent import HUNG, hanging, silent_upstream
 from bench.wrk import WrkResult, wrk
 
@@ -94,6 +94,7 @@ def measure(args, ports: dict, gateway, database: str, silent) -> str:
         "e": (f"{url['gateway']}/api/small.json", token),
         "f": (keyed, None),
         "nolog_d": (f"{url['nolog']}/pub/small.json", None),
+        cache_row.KEY: cache_row.prepare(url["gateway"], url["upstream"]),
     }, args.round_seconds, connections)
     extras = {
         "nolog_d": rows.pop("nolog_d"),
@@ -135,7 +136,7 @@ def render(rows: dict[str, WrkResult], extras: dict[str, WrkResult], big, stats,
     names = {"a": "(a) upstream direct (nginx, small JSON)", "b": "(b) nginx reverse proxy",
              "c": "(c) bare Flask + requests proxy, 2 gevent workers",
              "d": "(d) gateway, public route", "e": "(e) gateway, JWT route + 2 Redis rate limits + breaker + logging",
-             "f": plugins_row.NAME}
+             "f": plugins_row.NAME, cache_row.KEY: cache_row.NAME}
     lines = [f"Machine: {platform.node()} — {os.cpu_count()} cores, {platform.platform()}, Python "
              f"{platform.python_version()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
              f"wrk -t2 -c{connections} -d{duration}s --latency, {ROUNDS} runs per target taken in turn, the median "
@@ -145,7 +146,7 @@ def render(rows: dict[str, WrkResult], extras: dict[str, WrkResult], big, stats,
     lines += [f"| {names[key]} | {r.rps:,.0f} | {r.p50:.2f} | {r.p99:.2f} | {r.errors} |" for key, r in rows.items()]
     c = rows["c"].rps or 1
     lines += ["", f"Ratios: (d)/(c) = {rows['d'].rps / c:.2f}, (e)/(c) = {rows['e'].rps / c:.2f}, "
-                  f"(e)/(b) = {rows['e'].rps / (rows['b'].rps or 1):.3f}.", ""]
+                  f"(e)/(b) = {rows['e'].rps / (rows['b'].rps or 1):.3f}.", cache_row.ratio(rows), ""]
     lines += scenario.extra_lines(extras, big, stats, rows["d"])
     return "\n".join(lines) + "\n"
 

@@ -348,6 +348,9 @@ class Settings:
                                                 "CIDRs upstreams may be in; empty: any but link-local/cloud metadata")
     gateway_plugins_disabled: frozenset = _setting("GATEWAY_PLUGINS_DISABLED", "", parse_names,
                                                    "Plugins (built-in or installed) not loaded, comma-separated")
+    gateway_proxy_cache_memory_size: int = _setting("GATEWAY_PROXY_CACHE_MEMORY_SIZE", str(64 * MIB), int_parser(0),
+                                                    "Bytes of answers the proxy-cache plugin keeps in each process "
+                                                    "without REDIS_URL (least recently used go first)")
     rate_limit_enabled: bool = _setting("RATE_LIMIT_ENABLED", "true", parse_bool, "Apply the default per-user/per-IP rules")
     rate_limit_per_user: int = _setting("RATE_LIMIT_PER_USER", "1000", int_parser(1), "Default per-user limit per window")
     rate_limit_per_ip: int = _setting("RATE_LIMIT_PER_IP", "500", int_parser(1), "Default per-IP limit per window")

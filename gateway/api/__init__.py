@@ -3,7 +3,8 @@
 This module only wires: :mod:`~gateway.api.blueprint` holds the Api class and ``AdminBlueprint``
 (JSON-object bodies, documented error answers); :mod:`~gateway.api.management` the routes and
 services endpoints, :mod:`~gateway.api.monitoring` stats, logs and rate-limit usage,
-:mod:`~gateway.api.configuration` rate-limit rules and CORS; :mod:`~gateway.api.plugins` plugins and consumers;
+:mod:`~gateway.api.configuration` rate-limit rules and CORS; :mod:`~gateway.api.plugins` plugins and consumers
+(:mod:`~gateway.api.proxycache` adds the cache purge to it);
 :mod:`~gateway.api.history` configuration versions and rollback; :mod:`~gateway.api.audit` the audit trail; :mod:`~gateway.api.explain` explain a request; :mod:`~gateway.api.health` the public
 ``/health``; :mod:`~gateway.api.docs` the Swagger UI and ReDoc pages with their locally served assets.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from gateway import __version__
-from gateway.api import audit, configuration, explain, history, management, monitoring, plugins
+from gateway.api import audit, configuration, explain, history, management, monitoring, plugins, proxycache  # noqa: F401
 from gateway.api.blueprint import AdminResponsesPlugin, GatewayApi, IdConverter, PluginIdConverter, schema_name
 from gateway.api.docs import ASSETS_PREFIX, assets, protect_docs_page
 from gateway.services import services

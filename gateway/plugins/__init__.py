@@ -9,7 +9,7 @@ Built-in: ``key-auth`` (:mod:`~gateway.plugins.keyauth`), ``acl`` (:mod:`~gatewa
 ``ip-restriction`` (:mod:`~gateway.plugins.iprestriction`), ``request-size-limiting``
 (:mod:`~gateway.plugins.sizelimit`), ``request-transformer`` and ``response-transformer``
 (:mod:`~gateway.plugins.requesttransformer`, :mod:`~gateway.plugins.responsetransformer`; values naming
-the caller: :mod:`~gateway.plugins.templates`).
+the caller: :mod:`~gateway.plugins.templates`) and ``proxy-cache`` (:mod:`~gateway.plugins.cache`).
 """
 
 from __future__ import annotations

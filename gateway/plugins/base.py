@@ -9,9 +9,13 @@ Phases, each optional (a hook the class does not define is not called):
 
 - ``access(ctx, conf, scratch)`` before forwarding, after the JWT check: may return a
   :class:`Reply` (the request is answered here) or raise a gateway error
-  (:mod:`gateway.errors`: ``Unauthorized``, ``Forbidden``...), or set ``ctx.consumer``.
+  (:mod:`gateway.errors`: ``Unauthorized``, ``Forbidden``...), or set ``ctx.consumer``. Plugins of
+  priority 910 (Kong's rate-limiting) and above run before the rate limits, the others after them.
 - ``header_filter(ctx, conf, scratch, headers)`` on the response's header lines (a list of
   ``(name, value)``) before they are sent; returns the new list (or None: unchanged).
+- ``body_filter(ctx, conf, scratch, body)`` once, on the response's body (an iterable of bytes,
+  not read yet) after the header filters; returns an iterable to send instead (or None:
+  unchanged). A wrapper must pass its chunks on as they come and keep the inner one's ``close()``.
 - ``log(ctx, conf, scratch, status)`` after the response was sent.
 """
 
@@ -37,7 +41,7 @@ class NoConfig(Schema):
         unknown = RAISE
 
 
-PHASES = ("access", "header_filter", "log")
+PHASES = ("access", "header_filter", "body_filter", "log")
 
 
 class Plugin:

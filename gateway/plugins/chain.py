@@ -38,6 +38,7 @@ class BoundPlugin:
     conf: Any
     access: Any = None  # the plugin's hooks, looked up once (None: it has none for that phase)
     header_filter: Any = None
+    body_filter: Any = None
     log: Any = None
 
     @classmethod

@@ -39,40 +39,66 @@ def failed(ctx, bound: BoundPlugin, phase: str, exc: Exception) -> PluginFailed:
     return PluginFailed()
 
 
-def run_access(ctx, plan: PluginPlan, chain: Chain) -> Reply | None:
+# Kong's rate-limiting priority: plugins below it (proxy-cache's 100, the transformers') run after
+# the rate limits, so that a cached answer still takes its slot; those at or above it, before.
+RATE_LIMIT_PRIORITY = 910
+
+
+def run_access(ctx, plan: PluginPlan, chain: Chain, above: int | None = None) -> Reply | None:
     """Run the access hooks in order; return the first reply (None: go on forwarding).
 
     Once a plugin identifies a consumer, the rest of the chain is the consumer's. When a plugin
     ends the request (a reply, a refusal), ``ctx.plugins`` keeps only the plugins that were
     reached (a failing one left out): the later phases run for them alone, so a plugin's
-    ``header_filter`` never runs without its ``access`` having run first.
+    ``header_filter`` never runs without its ``access`` having run first. ``above``: run only the
+    plugins of at least that priority (:func:`resume_access` runs the others later).
 
     :raise GatewayError: a plugin's refusal, or :class:`PluginFailed`.
     """
-    plugins = ctx.plugins = chain.plugins
+    return run_hooks(ctx, plan, (), chain.plugins, above)
+
+
+def resume_access(ctx, plan: PluginPlan, chain: Chain, above: int) -> Reply | None:
+    """Run the access hooks :func:`run_access` left for later: the plugins below priority ``above``.
+
+    :raise GatewayError: a plugin's refusal, or :class:`PluginFailed`.
+    """
+    if ctx.consumer is not None:  # identified earlier: its chain (the early pass switched to it too)
+        chain = plan.consumer_chain(ctx.route.id, ctx.consumer.id) or chain
+    later = tuple(bound for bound in chain.plugins if bound.priority < above)
+    if not later:
+        return None
+    return run_hooks(ctx, plan, ctx.plugins, later, None)
+
+
+def run_hooks(ctx, plan: PluginPlan, done: tuple, plugins: tuple, above: int | None) -> Reply | None:
+    """Run the access hooks of ``plugins`` (after ``done``, which ran already); see :func:`run_access`."""
     index = 0
-    switched = False
+    switched = ctx.consumer is not None
     while index < len(plugins):
         bound = plugins[index]
+        if above is not None and bound.priority < above:
+            break
         index += 1
         if bound.access is not None:
             try:
                 reply = bound.access(ctx, bound.conf, scratch_of(ctx, bound))
             except GatewayError:
-                ctx.plugins = plugins[:index]
+                ctx.plugins = done + plugins[:index]
                 raise
             except Exception as exc:  # noqa: BLE001 (any plugin bug is this request's 500)
-                ctx.plugins = plugins[:index - 1]
+                ctx.plugins = done + plugins[:index - 1]
                 raise failed(ctx, bound, "access", exc) from None
             if reply is not None:
-                ctx.plugins = plugins[:index]
+                ctx.plugins = done + plugins[:index]
                 return reply
         if not switched and ctx.consumer is not None:
             switched = True
             consumer_chain = plan.consumer_chain(ctx.route.id, ctx.consumer.id)
             if consumer_chain is not None:
                 rest = tuple(other for other in consumer_chain.plugins if other.order > bound.order)
-                plugins = ctx.plugins = plugins[:index] + rest
+                plugins = plugins[:index] + rest
+    ctx.plugins = done + plugins[:index]
     return None
 
 
@@ -92,6 +118,22 @@ def run_header_filters(ctx, headers: list) -> list:
             if changed is not None:
                 headers = changed
     return headers
+
+
+def run_body_filters(ctx, body):
+    """Return the response body (an iterable of bytes) after every body_filter hook of the request's plugins.
+
+    :raise GatewayError: :class:`PluginFailed` when a hook raises (the body was not sent yet).
+    """
+    for bound in ctx.plugins:
+        if bound.body_filter is not None:
+            try:
+                changed = bound.body_filter(ctx, bound.conf, scratch_of(ctx, bound), body)
+            except Exception as exc:  # noqa: BLE001
+                raise failed(ctx, bound, "body_filter", exc) from None
+            if changed is not None:
+                body = changed
+    return body
 
 
 def run_log(ctx, plugins: tuple, status: int) -> None:

@@ -40,6 +40,7 @@ class PluginRegistry:
 def builtin_classes() -> dict[str, type[Plugin]]:
     """Return the plugins that ship with the gateway."""
     from gateway.plugins.acl import Acl
+    from gateway.plugins.cache import ProxyCache
     from gateway.plugins.iprestriction import IpRestriction
     from gateway.plugins.keyauth import KeyAuth
     from gateway.plugins.requesttransformer import RequestTransformer
@@ -47,7 +48,7 @@ def builtin_classes() -> dict[str, type[Plugin]]:
     from gateway.plugins.sizelimit import RequestSizeLimiting
 
     return {cls.name: cls for cls in (KeyAuth, Acl, IpRestriction, RequestSizeLimiting, RequestTransformer,
-                                      ResponseTransformer)}
+                                      ResponseTransformer, ProxyCache)}
 
 
 def installed_classes(taken: set[str]) -> dict[str, type[Plugin]]:

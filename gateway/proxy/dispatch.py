@@ -37,7 +37,7 @@ from gateway.circuits.registry import release_ticket
 from gateway.config.runtime import runtime
 from gateway.errors import GatewayError, RouteNotFound, error_body
 from gateway.metrics import instruments
-from gateway.plugins.phases import run_header_filters
+from gateway.plugins.phases import run_body_filters, run_header_filters
 from gateway.proxy import steps
 from gateway.proxy.context import ProxyContext
 from gateway.proxy.finish import finish
@@ -205,9 +205,12 @@ def run_steps(ctx, pipeline=steps.STEPS) -> tuple[Answer, bool, str | None]:
 
 
 def filter_headers(ctx, answer: Answer, own: bool, error: str | None) -> tuple[Answer, bool, str | None]:
-    """Run the plugins' header_filter hooks on the answer; a refusing or failing one answers instead."""
+    """Run the plugins' header_filter, then body_filter hooks on the answer; a refusing or failing one answers instead."""
     try:
-        return answer._replace(headers=run_header_filters(ctx, answer.headers)), own, error
+        answer = answer._replace(headers=run_header_filters(ctx, answer.headers))
+        if not isinstance(answer.body, Tunnel):
+            answer = answer._replace(body=run_body_filters(ctx, answer.body))
+        return answer, own, error
     except GatewayError as exc:
         close = getattr(answer.body, "close", None)
         if close is not None:

@@ -29,7 +29,7 @@ def test_built_ins_and_installed_entry_points(installed):
     registry = discover()
     assert {"key-auth", "acl", "add-header", "explode", "teapot"} <= {plugin.name for plugin in registry}
     assert registry.builtin == frozenset({"key-auth", "acl", "ip-restriction", "request-size-limiting",
-                                          "request-transformer", "response-transformer"})
+                                          "request-transformer", "response-transformer", "proxy-cache"})
     assert type(registry.get("key-auth")).__module__ == "gateway.plugins.keyauth"  # a package cannot take it
 
 

@@ -14,7 +14,7 @@ from gateway.proxy.steps.cors import answer_preflight
 from gateway.proxy.steps.loops import refuse_loops
 from gateway.proxy.steps.match import match_route
 from gateway.proxy.steps.normalise import normalise
-from gateway.proxy.steps.plugins import run_plugins_access
+from gateway.proxy.steps.plugins import run_late_plugins_access, run_plugins_access
 from gateway.proxy.steps.ratelimit import enforce_rate_limits
 
 STEPS = (
@@ -23,8 +23,9 @@ STEPS = (
     match_route,          # the route, or 404 / 405
     answer_preflight,     # CORS preflight from an allowed origin: 204 here
     authenticate_caller,  # identity; 401 on a protected route without a valid token
-    run_plugins_access,   # the route's plugins (key-auth, acl...), by priority; any may answer or refuse
+    run_plugins_access,   # the route's plugins of priority >= 910 (key-auth, acl...); any may answer or refuse
     enforce_rate_limits,  # every matching rule takes a slot; 429 when one is full
+    run_late_plugins_access,  # the route's other plugins (proxy-cache...), as in Kong after rate limiting
     check_circuit,        # the service's circuit open: 503 at once, upstream untouched
     open_websocket,       # a WebSocket handshake on a websocket route: relayed, then the connection's bytes
     forward,              # stream to the upstream and back
