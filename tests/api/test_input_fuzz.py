@@ -147,6 +147,7 @@ def valid_body(schema: str | None, tag: int) -> dict:
         "Cors": {"allow_origins": ["https://app.example"], "max_age": 60},
         "Plugin": {"name": "acl", "config": {"allow_roles": ["fz"]}},
         "Consumer": {"username": f"fz-{tag}"},
+        "ExplainRequest": {"method": "GET", "path": f"/fz-{tag}/x"},
     }
     return dict(bodies.get((schema or "").removesuffix("Update"), {}))
 
@@ -291,7 +292,7 @@ def test_every_admin_operation_is_fuzzed():
     assert all(op.body_fields for op in OPERATIONS if op.method in ("POST", "PUT", "PATCH") and op.body_schema)
     assert {op.body_schema for op in OPERATIONS if op.body_schema} == {
         "Route", "RouteUpdate", "RateLimitRule", "RateLimitRuleUpdate", "Service", "ServiceUpdate", "CorsUpdate",
-        "Plugin", "PluginUpdate", "Consumer", "ConsumerUpdate", "Rollback"}
+        "Plugin", "PluginUpdate", "Consumer", "ConsumerUpdate", "Rollback", "ExplainRequest"}
     assert {"method", "path", "limit", "offset"} <= set(next(op for op in OPERATIONS if op.rule.endswith("/logs")).query)
 
 
