@@ -11,14 +11,15 @@ with a slow tail. Their rollups are made by the same SQL aggregation as migratio
 (:func:`gateway.requestlog.rollups.backfill`), a day at a time. Then, through the app (the admin
 API with its token, 1 warm-up + 5 timed calls each): ``/stats?hours=24``, ``/performance?hours=24``,
 ``/stats/timeseries`` (and a few more); the percentiles of ``/performance?hours=24`` against
-``percentile_cont`` over the same rows; the log writer's throughput with rollups (its store, batches
-of 500 rows, one process); ``logs purge`` of an old day of ``--purge-day-rows`` rows. The scratch
-database is dropped at the end unless --keep.
+``percentile_cont`` over the same rows; the log writer's throughput with rollups (a LogWriter flushing
+40,000 queued rows in batches of 50, 500 and 2,000, one process); ``logs purge`` of an old day of ``--purge-day-rows`` rows. The scratch
+database is dropped at the end unless --keep. ``--writer-only`` migrates and measures the writer only.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import random
@@ -183,30 +184,65 @@ def accuracy(app, headers: dict, url: str) -> float:
     return worst
 
 
-def writer_throughput(app, batches: int = 200, size: int = 500) -> float:
-    """Write batches through the log writer's store (COPY + rollup upserts); return rows per second."""
-    from gateway.requestlog.store import BatchStore
+WRITER_BATCH_SIZES = (50, 500, 2000)
+WRITER_ROWS = 40_000  # rows written at each batch size
 
-    rng = random.Random(1)
+
+def writer_rows(rng: random.Random, count: int) -> list[dict]:
+    """Return ``count`` log rows as the recorder makes them (no id: the writer gives it), a millisecond apart."""
     now = dt.datetime.now(dt.UTC)
-    made = [[{"id": uuid.uuid4(), "request_id": uuid.uuid4().hex, "method": rng.choice(("GET", "POST")),
-              "path": f"/api/v1/{service}/r1/{n}", "route_pattern": f"/api/v1/{service}/r{n % 3}/*",
-              "target_service": service, "user_id": f"user-{n % 50}", "client_ip": "10.0.0.1",
-              "status_code": rng.choice((200, 200, 200, 200, 201, 404, 502)),
-              "response_time": rng.lognormvariate(3, 1), "error_message": None, "target_group": None,
-              "created_at": now + dt.timedelta(milliseconds=n)}
-             for n in range(size) for service in (rng.choice(SERVICES),)] for _ in range(batches)]
-    store = BatchStore(app)
-    store.insert(made[0])  # connect, make the partitions ahead
-    started = time.perf_counter()
-    for batch in made[1:]:
-        store.insert(batch)
-    elapsed = time.perf_counter() - started
-    store.close()
-    rate = (batches - 1) * size / elapsed
-    print(f"log writer with rollups: {(batches - 1) * size} rows in batches of {size} in {elapsed:.2f} s: "
-          f"{rate:,.0f} rows/s (target >= 20,000)", flush=True)
-    return rate
+    rows = []
+    for n in range(count):
+        service = rng.choice(SERVICES)
+        status = rng.choice((200, 200, 200, 200, 201, 404, 502))
+        rows.append({"request_id": uuid.uuid4().hex, "method": rng.choice(("GET", "POST")),
+                     "path": f"/api/v1/{service}/r1/{n}", "route_pattern": f"/api/v1/{service}/r{n % 3}/*",
+                     "target_service": service, "user_id": f"user-{n % 50}", "client_ip": "10.0.0.1",
+                     "status_code": status, "error_message": "bad_gateway: refused" if status == 502 else None,
+                     "target_group": None, "response_time": round(rng.lognormvariate(3, 1), 3),
+                     "created_at": now + dt.timedelta(milliseconds=n)})
+    return rows
+
+
+def backend_cpu(pid: int | None) -> float:
+    """Return the CPU seconds a local PostgreSQL backend has used so far (0 if it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def writer_throughput(app, sizes: tuple[int, ...] = WRITER_BATCH_SIZES, rows: int = WRITER_ROWS) -> dict:
+    """Write ``rows`` rows through the log writer (ids, rows, rollups) at each batch size; return rows/s by size.
+
+    Besides the wall-clock rate, prints rows per CPU second of this process and of the writer's
+    database backend together: what the machine's load (other processes) does not change much.
+    """
+    from gateway.requestlog.writer import LogWriter
+
+    rates = {}
+    for size in sizes:
+        settings = app.config["GATEWAY_SETTINGS"]
+        writer = LogWriter(app, dataclasses.replace(settings, request_log_batch_size=size,
+                                                    request_log_queue_size=rows + size))
+        for row in writer_rows(random.Random(size), size):
+            writer.put(row)
+        writer.flush()  # connect, make the partitions ahead
+        with writer.store.engine.connect() as connection:
+            pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        writer.rows.extend(writer_rows(random.Random(1), rows))
+        cpu, server, started = time.process_time(), backend_cpu(pid), time.perf_counter()
+        written = writer.flush()
+        elapsed = time.perf_counter() - started
+        cpu, server = time.process_time() - cpu, backend_cpu(pid) - server
+        writer.store.close()
+        assert written == rows and not writer.dropped, (written, writer.dropped)
+        rates[size] = rows / elapsed
+        print(f"log writer with rollups: {rows} rows in batches of {size} in {elapsed:.2f} s: "
+              f"{rates[size]:,.0f} rows/s (target >= 20,000); CPU {cpu:.2f} s here + {server:.2f} s in the "
+              f"database backend: {rows / (cpu + server):,.0f} rows per CPU second", flush=True)
+    return rates
 
 
 def purge_a_day(app, url: str, rows: int, days: int) -> float:
@@ -238,10 +274,16 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--purge-day-rows", type=int, default=3_000_000)
     parser.add_argument("--keep", action="store_true", help="Keep the scratch database.")
+    parser.add_argument("--writer-only", action="store_true", help="Only migrate and measure the log writer.")
     args = parser.parse_args()
     url, admin = scratch_database(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     try:
         migrate(url)
+        if args.writer_only:
+            app = make_app(url)
+            writer_throughput(app)
+            stop(app)
+            return
         fill(url, args.rows, args.days)
         from tests.support.tokens import make_token
 

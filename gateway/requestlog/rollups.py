@@ -1,11 +1,12 @@
 """Rolling request-log rows up into per-minute and per-hour counts and latency histograms.
 
-:func:`add` is called by the log writer in the transaction that inserts a batch (and by the
-migration's backfill, in SQL of its own): it sums the batch per period and key in Python, then
-upserts the sums, adding them to what other writers of other workers and instances already
-wrote (``INSERT ... ON CONFLICT DO UPDATE SET requests = requests + excluded.requests``, on
-PostgreSQL and SQLite alike). The rows of a statement are sorted by key, so two writers lock the
-rows they share in the same order and cannot deadlock.
+:func:`add` sums a batch per period and key in Python, then upserts the sums, adding them to what
+other writers of other workers and instances already wrote (``INSERT ... ON CONFLICT DO UPDATE SET
+requests = requests + excluded.requests``): the log writer's path on SQLite. On PostgreSQL the
+writer has the database do the same sums from a staging table holding the batch
+(:func:`aggregate_sql`, the SQL of the migration's :func:`backfill` over another table). Either
+way the rows of a statement are upserted in key order, so two writers lock the rows they share
+in the same order and cannot deadlock.
 
 :func:`window` is how readers cover a window: its whole hours from the hour rows, the minutes at
 its edges from the minute rows.
@@ -125,27 +126,50 @@ BUCKET_SQL = (f"CASE WHEN response_time < {LOWEST} THEN 0 ELSE least(1 + floor(l
 PERIOD_SQL = ("CASE WHEN spans.span = 60 THEN date_trunc('minute', created_at AT TIME ZONE 'UTC') "
               "ELSE date_trunc('hour', created_at AT TIME ZONE 'UTC') END AT TIME ZONE 'UTC'")
 SPANS_SQL = f"(VALUES ({MINUTE}), ({HOUR})) AS spans (span)"
-ROWS_SQL = f"FROM gateway_logs CROSS JOIN {SPANS_SQL} WHERE created_at >= :since AND created_at < :until"
-COUNTS_SQL = f"""
+# Rows are upserted in key order, text compared byte-wise (as Python compares str): two writers lock
+# the rows they share in the same order, whichever path (this SQL or summarize()) each one takes.
+COUNT_ORDER = ", ".join(f'{name} COLLATE "C"' if name in ("target_service", "route_pattern", "method", "target_group")
+                        else name for name in COUNT_KEY)
+
+
+def aggregate_sql(source: str, condition: str = "TRUE") -> tuple[str, str]:
+    """Return the two upserts that add the log rows of table ``source`` meeting ``condition`` into the rollups.
+
+    The same sums as :func:`summarize`, made by the database: the backfill's (``source`` the log,
+    ``condition`` a time range) and the log writer's on PostgreSQL (``source`` its staging table
+    holding one batch).
+    """
+    rows = f"FROM {source} CROSS JOIN {SPANS_SQL} WHERE ({condition})"
+    counts = f"""
 INSERT INTO gateway_log_rollups AS r ({", ".join(COUNT_KEY + COUNTS)})
-SELECT spans.span, {PERIOD_SQL}, coalesce(target_service, ''), coalesce(route_pattern, ''), method,
-       coalesce(status_code, 0), coalesce(target_group, ''), count(*),
-       count(*) FILTER (WHERE status_code >= 400 OR error_message IS NOT NULL),
-       count(*) FILTER (WHERE status_code >= 500 OR (error_message IS NOT NULL
-                                                     AND (status_code IS NULL OR status_code < 400))),
-       count(response_time), coalesce(sum(response_time), 0)
-{ROWS_SQL}
-GROUP BY 1, 2, 3, 4, 5, 6, 7
+SELECT * FROM (
+  SELECT spans.span, {PERIOD_SQL} AS start, coalesce(target_service, '') AS target_service,
+         coalesce(route_pattern, '') AS route_pattern, method, coalesce(status_code, 0) AS status_code,
+         coalesce(target_group, '') AS target_group, count(*) AS requests,
+         count(*) FILTER (WHERE status_code >= 400 OR error_message IS NOT NULL) AS errors,
+         count(*) FILTER (WHERE status_code >= 500 OR (error_message IS NOT NULL
+                                                       AND (status_code IS NULL OR status_code < 400))) AS server_errors,
+         count(response_time) AS timed, coalesce(sum(response_time), 0) AS time_sum
+  {rows}
+  GROUP BY 1, 2, 3, 4, 5, 6, 7) AS g
+ORDER BY {COUNT_ORDER}
 ON CONFLICT ({", ".join(COUNT_KEY)}) DO UPDATE SET
 {", ".join(f"{name} = r.{name} + excluded.{name}" for name in COUNTS)}
 """
-LATENCY_SQL = f"""
+    latency = f"""
 INSERT INTO gateway_log_latency AS r ({", ".join(LATENCY_KEY)}, count)
-SELECT spans.span, {PERIOD_SQL}, coalesce(target_service, ''), {BUCKET_SQL}, count(*)
-{ROWS_SQL} AND response_time IS NOT NULL
-GROUP BY 1, 2, 3, 4
+SELECT * FROM (
+  SELECT spans.span, {PERIOD_SQL} AS start, coalesce(target_service, '') AS target_service,
+         {BUCKET_SQL} AS bucket, count(*) AS count
+  {rows} AND response_time IS NOT NULL
+  GROUP BY 1, 2, 3, 4) AS g
+ORDER BY span, start, target_service COLLATE "C", bucket
 ON CONFLICT ({", ".join(LATENCY_KEY)}) DO UPDATE SET count = r.count + excluded.count
 """
+    return counts, latency
+
+
+COUNTS_SQL, LATENCY_SQL = aggregate_sql("gateway_logs", "created_at >= :since AND created_at < :until")
 BACKFILL_CHUNK = 50_000  # rows per summarize() on SQLite
 
 

@@ -5,17 +5,22 @@ API for the shared pool, and so that a dead connection (a restarted server) is r
 pool's pre-ping on the next batch. Statements are bounded by ``statement_timeout`` on
 PostgreSQL and by the busy timeout on SQLite, so a stuck database costs a batch, not the writer.
 
-One statement per batch: on PostgreSQL a ``COPY ... FROM STDIN`` (no SQL to compile or parse
-for each batch, the cheapest bulk load there is), written from a greenlet (psycopg 3 waits
-cooperatively under gevent); on SQLite a multi-row INSERT. SQLite's calls block, so under gevent
-the whole SQLite transaction runs in a native thread of the store's own (a
-:class:`~gateway.coordination.sqliteio.Lane`), in one hand-over: the file's write lock is held for
-the statements alone, never while the writer waits for its turn in a busy event loop (the
-circuit writes, which wait at most 0.25 s for that lock, would fail). In the same
-transaction the batch is added into the per-minute and per-hour rollups (:mod:`~gateway.requestlog.rollups`):
-rows and rollups are written together or not at all. On PostgreSQL the first batch of each UTC day
-first makes the log's day partitions ahead (:mod:`~gateway.requestlog.partitions`), in a transaction
-of its own.
+On PostgreSQL a batch is **one statement**, run in autocommit (a statement is its own transaction):
+the batch goes as one binary array parameter per column, unnested once into a ``batch`` CTE that is
+inserted into the log and summed by the database into both rollups
+(:func:`gateway.requestlog.rollups.aggregate_sql`, the SQL of the migration's backfill, upserted in
+key order). No row is summed in Python, there is no BEGIN/COMMIT round trip, and psycopg prepares
+the statement after its fifth use. The writer's connection runs with ``synchronous_commit=off``: a
+commit does not wait for its flush to disk. It is written from a greenlet (psycopg 3 waits
+cooperatively under gevent). On SQLite the batch is summed in Python (before the transaction: no lock held meanwhile), then a
+multi-row INSERT and the upserts (:func:`gateway.requestlog.rollups.add`) in one transaction.
+SQLite's calls block, so under gevent that whole transaction runs in a native thread of the
+store's own (a :class:`~gateway.coordination.sqliteio.Lane`), in one hand-over: the file's write
+lock is held for the statements alone, never while the writer waits for its turn in a busy event
+loop (the circuit writes, which wait at most 0.25 s for that lock, would fail). Either way
+rows and rollups are written together or not at all. On PostgreSQL the first batch of each UTC
+day first makes the log's day partitions ahead (:mod:`~gateway.requestlog.partitions`), in a
+transaction of its own.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import datetime as dt
 import logging
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from gateway.coordination.dbtypes import utcnow
 from gateway.coordination.sqliteio import Lane, gevent_patched
@@ -41,13 +47,27 @@ def engine_options(url: sa.URL, app_options: dict) -> dict:
     if url.get_backend_name() == "sqlite":
         connect_args["check_same_thread"] = False  # a thread's task writes, the stopping worker flushes
         return {"connect_args": connect_args}  # no pre-ping: a file has no connection to lose
-    connect_args["options"] = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
+    # A log writer need not wait for its commits to reach the disk (a flush, ~5 ms on a busy disk, per
+    # batch): a crash of the database server may lose its last ~0.6 s of batches (3 x wal_writer_delay),
+    # rows and rollups together, never one without the other.
+    connect_args["options"] = f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c synchronous_commit=off"
     return {"connect_args": connect_args, "pool_size": 1, "max_overflow": 0, "pool_pre_ping": True,
             "pool_recycle": 1800}
 
 
 COLUMNS = tuple(column.name for column in GatewayLog.__table__.columns)
-COPY_SQL = f"COPY {GatewayLog.__tablename__} ({', '.join(COLUMNS)}) FROM STDIN"
+LOG = GatewayLog.__tablename__
+BATCH = "batch"
+ARRAY_TYPES = {column.name: f"{column.type.compile(dialect=postgresql.dialect())}[]"
+               for column in GatewayLog.__table__.columns}
+# One statement per batch on PostgreSQL: the batch comes as one array per column (binary parameters),
+# unnested once into the "batch" rows, which go into the log and are summed into both rollups.
+WRITE_SQL = "\n".join((
+    f"WITH {BATCH} AS MATERIALIZED (SELECT * FROM unnest(",
+    ", ".join(f"%({name})b::{ARRAY_TYPES[name]}" for name in COLUMNS) + f") AS u ({', '.join(COLUMNS)})),",
+    f"logged AS (INSERT INTO {LOG} ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM {BATCH}),",
+    "counted AS ({}){}".format(*rollups.aggregate_sql(BATCH)),
+))
 
 
 class BatchStore:
@@ -87,16 +107,19 @@ class BatchStore:
                         str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:200])
 
     def _insert(self, rows: list[dict]) -> None:
-        summary = rollups.summarize(rows)  # before the transaction: no lock held while it runs
-        with self.engine.begin() as connection:
-            if self.is_sqlite:
+        if self.is_sqlite:
+            summary = rollups.summarize(rows)  # before the transaction: no lock held while it runs
+            with self.engine.begin() as connection:
                 connection.execute(sa.insert(GatewayLog.__table__).values(rows))
-            else:
-                cursor = connection.connection.driver_connection.cursor()
-                with cursor.copy(COPY_SQL) as copy:
-                    for row in rows:
-                        copy.write_row([row.get(name) for name in COLUMNS])
-            rollups.add(connection, rows, summary)
+                rollups.add(connection, rows, summary)
+            return
+        columns = {name: [] for name in COLUMNS}
+        for row in rows:
+            for name, values in columns.items():
+                values.append(row.get(name))
+        # One statement is one transaction: no BEGIN and COMMIT round trips around it.
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql(WRITE_SQL, columns)
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,8 +8,9 @@ per minute and group, whatever the traffic. A step that is not a whole number of
 Buckets are ``step`` seconds long and aligned on multiples of ``step`` since the Unix epoch, so
 every instance and every refresh agrees on them. The window is the ``hours * 3600 / step``
 buckets ending with the current one: all are complete except the last, which is filling now.
-One grouped scan of the window (by service and bucket number) does the counting; the empty
-buckets are filled in here, so every series has one point per bucket.
+One grouped scan of the window (by service and bucket number) does the counting; on PostgreSQL
+the groups come back as one row of arrays per service; the empty buckets are filled in here, so
+every series has one point per bucket.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from gateway.coordination.dbtypes import utcnow
 from gateway.models import GatewayLog, LogRollup
@@ -48,8 +50,8 @@ def bucket_start(number: int, step: int) -> dt.datetime:
     return EPOCH + dt.timedelta(seconds=number * step)
 
 
-def counts(session, buckets: range, step: int, source: str | None = None) -> list:
-    """Return (service, bucket, requests, errors, server errors) for each non-empty group of the window.
+def counts(session, buckets: range, step: int, source: str | None = None) -> sa.Select:
+    """Return the query of (service, bucket, requests, errors, server errors) per non-empty group of the window.
 
     From the minute rollups when ``step`` is whole minutes; from the rows otherwise, and when ``source``
     (``proxy`` or ``gateway``: only the proxied traffic or the gateway's own endpoints) is asked for,
@@ -58,45 +60,69 @@ def counts(session, buckets: range, step: int, source: str | None = None) -> lis
     if step % MINUTE == 0 and source is None:
         return rolled_up_counts(session, buckets, step)
     number = bucket_number(session.get_bind().dialect.name, step).label("bucket")
-    return session.execute(
-        sa.select(L.target_service, number, sa.func.count().label("requests"), counted(is_error()).label("errors"),
-                  counted(is_server_error()).label("server_errors"))
-        .where(L.created_at >= bucket_start(buckets.start, step), *from_source(source))
-        .group_by(L.target_service, number)
-    ).all()
+    return (sa.select(L.target_service, number, sa.func.count().label("requests"),
+                      sa.cast(counted(is_error()), sa.BigInteger).label("errors"),
+                      sa.cast(counted(is_server_error()), sa.BigInteger).label("server_errors"))
+            .where(L.created_at >= bucket_start(buckets.start, step), L.created_at < bucket_start(buckets.stop, step),
+                   *from_source(source))
+            .group_by(L.target_service, number))
 
 
-def rolled_up_counts(session, buckets: range, step: int) -> list:
+def rolled_up_counts(session, buckets: range, step: int) -> sa.Select:
     """Return what :func:`counts` does, from the minute rollups (``step`` is a whole number of minutes)."""
     R = LogRollup
     number = bucket_number(session.get_bind().dialect.name, step, R.start).label("bucket")
-    return session.execute(
-        sa.select(sa.func.nullif(R.target_service, "").label("target_service"), number,
-                  sa.func.sum(R.requests).label("requests"), sa.func.sum(R.errors).label("errors"),
-                  sa.func.sum(R.server_errors).label("server_errors"))
-        .where(R.span == MINUTE, R.start >= bucket_start(buckets.start, step))
-        .group_by(R.target_service, number)
-    ).all()
+    return (sa.select(sa.func.nullif(R.target_service, "").label("target_service"), number,
+                      *(sa.cast(sa.func.sum(R.__table__.c[name]), sa.BigInteger).label(name)
+                        for name in ("requests", "errors", "server_errors")))
+            .where(R.span == MINUTE, R.start >= bucket_start(buckets.start, step),
+                   R.start < bucket_start(buckets.stop, step))
+            .group_by(R.target_service, number))
+
+
+def sparse_series(session, query: sa.Select) -> dict:
+    """Return service -> (bucket numbers, requests, errors, server errors) of ``query``'s rows, each a list.
+
+    PostgreSQL gathers them into one row of arrays per service (a few rows to read instead of one per
+    service and bucket: 13,000 for 9 services over a day by minute); SQLite's rows are gathered here.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        grouped = query.subquery()
+        order = grouped.c.bucket
+        rows = session.execute(sa.select(grouped.c.target_service, *(
+            sa.func.array_agg(postgresql.aggregate_order_by(grouped.c[name], order))
+            for name in ("bucket", "requests", "errors", "server_errors"))).group_by(grouped.c.target_service))
+        return {row[0]: tuple(row[1:]) for row in rows}
+    found: dict = {}
+    for row in session.execute(query):
+        lists = found.setdefault(row.target_service, ([], [], [], []))
+        for values, value in zip(lists, row[1:], strict=True):
+            values.append(int(value or 0))
+    return found
 
 
 def timeseries(session, hours: int, step: int, until: dt.datetime | None = None, source: str | None = None) -> dict:
     """Return requests and errors per service and bucket over the last ``hours`` (every bucket present)."""
     until = until or utcnow()
     buckets = bucket_range(hours, step, until)
-    series: dict = {}
-    for row in counts(session, buckets, step, source):
-        if row.bucket in buckets:  # a row stamped in the future lands past the window: left out
-            series.setdefault(row.target_service, {})[row.bucket] = (
-                int(row.requests), int(row.errors or 0), int(row.server_errors or 0))
+    series = sparse_series(session, counts(session, buckets, step, source))
     return {"hours": hours, "step_seconds": step, "since": bucket_start(buckets.start, step), "until": until,
             "buckets": [bucket_start(number, step) for number in buckets],
             "services": [service_series(name, series[name], buckets)
                          for name in sorted(series, key=lambda name: name or "")]}
 
 
-def service_series(name: str | None, found: dict, buckets: range) -> dict:
+def service_series(name: str | None, found: tuple, buckets: range) -> dict:
     """Return one service's totals and its requests and errors per bucket (zeros where it had none)."""
-    requests, errors, server_errors = ([found.get(number, (0, 0, 0))[part] for number in buckets] for part in range(3))
+    numbers, *counted_lists = found
+    first = buckets.start
+    dense = []
+    for values in counted_lists:
+        per_bucket = [0] * len(buckets)
+        for number, value in zip(numbers, values, strict=True):
+            per_bucket[number - first] = value
+        dense.append(per_bucket)
+    requests, errors, server_errors = dense
     return {"target_service": name, "requests": sum(requests), "errors": sum(errors),
             "server_errors": sum(server_errors), "requests_per_bucket": requests, "errors_per_bucket": errors,
             "server_errors_per_bucket": server_errors}

@@ -3,8 +3,8 @@
 A request only appends a row to a deque (never waits, never touches the database). A
 :class:`~gateway.background.Poller` (a greenlet under gevent, run with each worker by
 :mod:`gateway.lifecycle`) wakes every ``REQUEST_LOG_FLUSH_INTERVAL`` seconds, or as soon as a
-batch is full, and writes what is queued as one multi-row INSERT per
-``REQUEST_LOG_BATCH_SIZE`` rows. Under gevent SQLite's calls run in a native thread
+batch is full, and writes what is queued in batches of ``REQUEST_LOG_BATCH_SIZE`` rows, each
+with its rollups in one transaction (:mod:`gateway.requestlog.store`). Under gevent SQLite's calls run in a native thread
 (:mod:`gateway.coordination.sqliteio`) and psycopg waits cooperatively, so a locked SQLite file or a slow
 server cannot stall the worker's event loop.
 

@@ -134,3 +134,16 @@ def test_it_is_in_the_openapi_document(client):
     operation = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/gateway/stats/timeseries"]["get"]
     assert {p["name"] for p in operation["parameters"]} == {"hours", "step", "source"}
     assert {"200", "401", "403", "422"} <= set(operation["responses"])
+
+
+def test_the_long_lists_are_written_as_marshmallow_writes_them():
+    """The per-bucket lists skip marshmallow's per-item fields (thousands of items), not its output."""
+    from marshmallow import fields
+
+    from gateway.schemas.timeseries import DateTimeList, IntegerList
+
+    moments = [NOW + dt.timedelta(minutes=n, microseconds=n % 2) for n in range(5)]
+    counts = [0, 3, 0, 12, 7]
+    assert DateTimeList().serialize("x", {"x": moments}) == fields.List(fields.DateTime()).serialize("x", {"x": moments})
+    assert IntegerList().serialize("x", {"x": counts}) == fields.List(fields.Integer()).serialize("x", {"x": counts})
+    assert IntegerList().serialize("x", {"x": None}) is None

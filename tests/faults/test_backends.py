@@ -89,7 +89,9 @@ def test_postgresql_cut_off_under_load_costs_log_rows_not_requests(database_url,
     try:
         with TcpRelay((url.host, url.port or 5432), free_port()).start() as relay:
             relayed = url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
-            with start_gateway(relayed, REQUEST_LOG_FLUSH_INTERVAL="0.2",
+            # Small batches on purpose: the writer must drain six clients' load at 50 rows a batch too
+            # (it could not while it summed the rollups in Python; issue 21).
+            with start_gateway(relayed, REQUEST_LOG_FLUSH_INTERVAL="0.2", REQUEST_LOG_BATCH_SIZE="50",
                                RATE_LIMIT_ENABLED="false", HEALTH_CHECK_ENABLED="false") as gateway:
                 admin = admin_session(gateway)
                 add_route(admin, path_pattern="/pg/*", target_service="upstream", target_url=upstream.url,

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from unittest import mock
-
-import psycopg
 import sqlalchemy as sa
 
 from gateway.extensions import db
 from gateway.metrics import instruments
 from gateway.models import GatewayLog
+from gateway.requestlog import store
 from gateway.services import services
 from tests.support.tokens import make_token
 from tests.support.waits import wait_for
@@ -80,21 +78,19 @@ def test_a_batch_is_one_statement(make_app, backend):
 
     writer.store._insert = spy
     if backend == "postgresql":
-        copies = []
-        real_copy = psycopg.Cursor.copy
-        with mock.patch.object(psycopg.Cursor, "copy", lambda cursor, sql, *a, **k: (
-                copies.append(sql), real_copy(cursor, sql, *a, **k))[1]):
-            assert writer.flush() == 12
-        assert len(copies) == 3 and all(sql.startswith("COPY gateway_logs (") for sql in copies)
-        assert not inserts_into("gateway_logs ", statements)
+        assert writer.flush() == 12
+        # One statement per batch: the rows (one array per column) into the log and both rollups.
+        assert statements == [(store.WRITE_SQL, False)] * 3
+        assert all(f"INSERT INTO {table} " in store.WRITE_SQL
+                   for table in ("gateway_logs", "gateway_log_rollups AS r", "gateway_log_latency AS r"))
     else:
         assert writer.flush() == 12
         inserts = inserts_into("gateway_logs ", statements)
         assert len(inserts) == 3
         assert all(not many and sql.count("),") >= 1 for sql, many in inserts)  # multi-row VALUES
-    # Each batch adds into the rollups in one upsert per table (the 12 rows share one minute or two).
-    assert len(inserts_into("gateway_log_rollups ", statements)) == 3
-    assert len(inserts_into("gateway_log_latency ", statements)) == 3
+        # Each batch adds into the rollups in one upsert per table (the 12 rows share one minute or two).
+        assert len(inserts_into("gateway_log_rollups ", statements)) == 3
+        assert len(inserts_into("gateway_log_latency ", statements)) == 3
     assert len(rows(app)) == 12
 
 
