@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.redact import MASK
-from tests.explain.conftest import ALLOWED_ORIGIN, EXPLAIN, upstream_saw
+from tests.explain.conftest import ALLOWED_ORIGIN, API, EXPLAIN, upstream_saw
 
 
 def auth(configured, name: str) -> dict:
@@ -181,3 +181,25 @@ def test_rate_limit_storage_down_is_said(make_app, upstream, private_redis):
     assert report["rate_limits"]["storage"].startswith("unavailable") and "unchecked" in report["rate_limits"]["storage"]
     assert report["verdict"]["outcome"] == "forward"  # fail-open, as the request itself
     assert configured.send("GET", "/pub/x").status_code == 200
+
+
+def test_plugins_after_the_rate_limits_shape_the_upstream_request(configured):
+    # request-transformer runs below the rate limits' priority (Kong's order): explain runs it there too.
+    route = configured.post(f"{API}/routes", {"path_pattern": "/xf/*", "is_public": True, "target_service": "echo",
+                                              "target_url": configured.upstream_url, "strip_prefix": True})
+    plugin = configured.post(f"{API}/plugins", {"name": "request-transformer", "route_id": route["id"], "config": {
+        "path": "/v2/{rest}", "add_headers": {"X-Caller": "$(jwt.sub)"}, "add_query": {"source": "gw"}}})
+    try:
+        report = configured.explain("GET", "/xf/a/b", auth(configured, "user"))
+        assert report["verdict"]["outcome"] == "forward"
+        assert [entry["name"] for entry in report["plugins"]["chain"]] == ["request-transformer"]
+        assert report["plugins"]["chain"][0]["outcome"] == "passed"
+        upstream = report["upstream"]
+        assert upstream["url"] == f"{configured.upstream_url}/v2/a/b?source=gw"
+        assert upstream["headers"]["X-Caller"] == "u1"
+        saw = upstream_saw(configured.send("GET", "/xf/a/b", auth(configured, "user")))
+        assert configured.upstream_url + saw["target"] == upstream["url"]
+        assert saw["headers"]["x-caller"] == "u1"
+    finally:
+        configured.client.delete(f"{API}/plugins/{plugin['id']}", headers=configured.admin)
+        configured.client.delete(f"{API}/routes/{route['id']}", headers=configured.admin)

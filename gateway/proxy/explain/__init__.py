@@ -30,11 +30,12 @@ from gateway.proxy.steps.cors import answer_preflight
 from gateway.proxy.steps.loops import refuse_loops
 from gateway.proxy.steps.match import match_route
 from gateway.proxy.steps.normalise import normalise
-from gateway.proxy.steps.plugins import run_plugins_access
+from gateway.proxy.steps.plugins import run_late_plugins_access, run_plugins_access
 
 # The pipeline's deciding steps, in the order of gateway.proxy.steps.STEPS. The rate limits and the
-# circuit follow as their read-only halves (Report.check_rate_limits, Report.check_circuit); the
-# WebSocket step and the forwarder are not run.
+# circuit follow as their read-only halves (Report.check_rate_limits, Report.check_circuit), with the
+# plugins below the rate limits' priority (request-transformer, proxy-cache...) run between them as
+# in STEPS; the WebSocket step and the forwarder are not run.
 PIPELINE_STEPS = (
     ("loop", refuse_loops),
     ("normalise", normalise),
@@ -72,7 +73,8 @@ def explain(method: str, target: str, headers: dict | None = None, client_ip: st
         normalise(ctx)  # cannot fail: the path was normalised to decide
         report.answer("match", None, "gateway", "The gateway's own endpoint: answered by the gateway, not proxied.")
         return report.finish()
-    steps = (*PIPELINE_STEPS, ("rate_limit", report.check_rate_limits), ("circuit", report.check_circuit))
+    steps = (*PIPELINE_STEPS, ("rate_limit", report.check_rate_limits), ("late_plugins", run_late_plugins_access),
+             ("circuit", report.check_circuit))
     for name, step in steps:
         if run_step(report, name, step, ctx):
             break

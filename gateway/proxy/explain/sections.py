@@ -16,7 +16,8 @@ from gateway.proxy.steps.circuit import circuit_open
 from gateway.proxy.steps.ratelimit import applicable_checks, guard, identity_for, limit_headers, refusal, tightest
 from gateway.ratelimits.counters import CounterStoreDown
 
-STEP_NAMES = ("loop", "normalise", "match", "cors_preflight", "authenticate", "plugins", "rate_limit", "circuit")
+STEP_NAMES = ("loop", "normalise", "match", "cors_preflight", "authenticate", "plugins", "rate_limit", "late_plugins",
+              "circuit")
 
 
 class Report:
@@ -127,7 +128,8 @@ class Report:
             "routes": describe.routes_considered(ctx) if ctx.path else [],
             "route": describe.route_entry(ctx.route) if ctx.route is not None else None,
             "authentication": describe.authentication(ctx, self.original, "authenticate" in reached),
-            "plugins": describe.plugins(ctx, self.original, self.verdict if self.verdict.get("decided_by") == "plugins"
+            "plugins": describe.plugins(ctx, self.original,
+                                        self.verdict if self.verdict.get("decided_by") in ("plugins", "late_plugins")
                                         else None, "plugins" in reached),
             "rate_limits": self.rate_limits,
             "upstream_choice": self.choice,
