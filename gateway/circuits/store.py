@@ -117,26 +117,32 @@ class DatabaseCircuitStorage(pybreaker.CircuitBreakerStorage):
     def opened_at(self, value) -> None:
         self._opened_at = value  # written with the state (pybreaker sets it just before)
 
-    def increment_counter(self) -> None:
+    def increment_counter(self) -> int:
+        """Add a failure; return the count the row holds after it (this worker's view if unwritten)."""
         local = dataclasses.replace(self.record, failures=self.record.failures + 1)
-        self._write(local, lambda c: rows.increment(c, self.name, "circuit_failures"))
+        stored = self._write(local, lambda c: rows.increment(c, self.name, "circuit_failures"))
+        self._catch_up(stored, "failures")
+        return (stored or local).failures
 
     def reset_counter(self) -> None:
         if self.record.failures:
             local = dataclasses.replace(self.record, failures=0)
             self._write(local, lambda c: rows.set_counter(c, self.name, "circuit_failures", 0))
 
-    def increment_success_counter(self) -> None:
+    def increment_success_counter(self) -> int:
+        """Add a success; return the count the row holds after it (this worker's view if unwritten)."""
         local = dataclasses.replace(self.record, successes=self.record.successes + 1)
-        self._write(local, lambda c: rows.increment(c, self.name, "circuit_successes"))
+        stored = self._write(local, lambda c: rows.increment(c, self.name, "circuit_successes"))
+        self._catch_up(stored, "successes")
+        return (stored or local).successes
 
     def reset_success_counter(self) -> None:
         if self.record.successes:
             local = dataclasses.replace(self.record, successes=0)
             self._write(local, lambda c: rows.set_counter(c, self.name, "circuit_successes", 0))
 
-    def _write(self, local: CircuitRecord, operation) -> None:
-        """Make ``local`` this worker's view at once, then write it through to the row.
+    def _write(self, local: CircuitRecord, operation) -> CircuitRecord | None:
+        """Make ``local`` this worker's view at once, write it through to the row, return the row's answer.
 
         The view changes before the write yields, so that the worker's other requests, which go
         on meanwhile, count from it (computed from the view before, two failures reported during
@@ -148,6 +154,12 @@ class DatabaseCircuitStorage(pybreaker.CircuitBreakerStorage):
         change to the row: adding would drop the failures counted meanwhile (seen on a loaded
         SQLite file, whose writes time out: the circuit opened only after many more failures than
         the threshold).
+
+        The row's answer is returned even when the view moved on: the caller decides on it. Two
+        writes of one worker may reach the database in either order; the view keeps the answer
+        of the one that returned last, which can be the older row (seen across two instances:
+        the write that made the third failure returned first and was dropped, the view kept 2,
+        and the circuit stayed closed with 3 failures in the row).
         """
         self.generation += 1
         if self.unsynced:
@@ -159,6 +171,19 @@ class DatabaseCircuitStorage(pybreaker.CircuitBreakerStorage):
         elif self.record is local:
             self.record = stored
             self.unsynced = False
+        return stored
+
+    def _catch_up(self, stored: CircuitRecord | None, counter: str) -> None:
+        """Raise the view's ``counter`` to the row's answer when the view holds a lower count in the same state.
+
+        An increment's answer is a count the row reached; a view behind it (it kept an answer
+        that returned later but was older) would write the lower count back with the next
+        transition.
+        """
+        if stored is None or stored.state != self.record.state:
+            return
+        if getattr(stored, counter) > getattr(self.record, counter):
+            self.record = dataclasses.replace(self.record, **{counter: getattr(stored, counter)})
 
     def push(self) -> None:
         """Store the view this worker formed while the database failed (what it saw then is not lost)."""

@@ -265,3 +265,29 @@ def test_a_dead_database_degrades_to_the_workers_own_view(gateway_app, workers, 
     assert worker.refresh()
     stored = row(gateway_app)  # what the worker saw meanwhile is stored, not lost
     assert (stored.circuit_state, stored.circuit_failures) == ("open", 3)
+
+
+def test_the_write_that_reaches_the_threshold_opens_even_when_an_older_answer_returns_last(gateway_app, workers):
+    """Two failures of one worker in flight at once, their statements reaching the database in reverse order.
+
+    The first failure's statement waits (as a gevent request would, its connection busy) while the
+    second's runs and returns; then the first's runs: its answer is the threshold, the view holds
+    the second's older answer. Seen across two instances: the circuit stayed closed at 3 failures.
+    """
+    first, second = workers(), workers()
+    fail(second, 1)
+    tickets = [first.admit(route_to()), first.admit(route_to())]
+    run = first.writer.run
+    held = []
+
+    def run_the_later_first(name, target_url, operation):
+        if not held:
+            held.append(operation)
+            tickets[1].failed()  # runs its statement while the first one's waits
+        return run(name, target_url, operation)
+
+    first.writer.run = run_the_later_first
+    tickets[0].failed()
+    assert row(gateway_app).circuit_failures == 3
+    assert first.breakers["orders"].state == "open"
+    assert row(gateway_app).circuit_state == "open"
