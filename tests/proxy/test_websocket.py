@@ -23,6 +23,7 @@ from tests.support.admin import add_route, add_rule, admin_session, log_rows
 from tests.support.database import empty_database
 from tests.support.http import local_session
 from tests.support.servers import full_output, start_gateway
+from tests.support.tls import make_certificate, server_context
 from tests.support.tokens import token
 from tests.support.upstreams.wsecho import EchoUpstream
 from tests.support.waits import wait_for, wait_until
@@ -39,26 +40,41 @@ def echo():
 
 
 @pytest.fixture(scope="module")
-def gateway(database_url):
+def certificate(tmp_path_factory):
+    """The TLS echo upstream's certificate: the module's gateway trusts it (SSL_CERT_FILE)."""
+    return make_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="module")
+def tls_echo(certificate):
+    with EchoUpstream(server_context(*certificate)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def gateway(database_url, certificate):
     """This module's gateway: one worker (so its gauges are the worker's), rate limits on (Redis when the run has
     one), the folder's ``admin`` talks to it."""
     redis = {"REDIS_URL": os.environ["REDIS_URL"]} if os.environ.get("REDIS_URL") else {}
     # The seeded default rules high: the 500 sockets and the other tests stay far from them (on both backends
     # sharing one Redis); the rate-limit test makes its own rule.
     with start_gateway(database_url, GATEWAY_CONNECT_TIMEOUT=1, RATE_LIMIT_PER_IP=100_000, RATE_LIMIT_PER_USER=100_000,
-                       WEB_CONCURRENCY=1, **redis) as server:
+                       WEB_CONCURRENCY=1, SSL_CERT_FILE=str(certificate[0]), **redis) as server:
         yield server
     empty_database(database_url)
 
 
 @pytest.fixture(scope="module")
-def routes(admin, echo, upstream):
+def routes(admin, echo, tls_echo, upstream):
     common = {"target_service": "chat", "target_url": echo.url, "retry_count": 0, "circuit_breaker_enabled": False,
               "timeout": 30, "strip_prefix": True}  # a busy machine: the threaded upstream answers slowly
     add_route(admin, path_pattern="/ws/*", websocket=True, is_public=True, **common)
     add_route(admin, path_pattern="/private-ws/*", websocket=True, **common)
     add_route(admin, path_pattern="/idle-ws/*", websocket=True, is_public=True, websocket_idle_timeout=1, **common)
     add_route(admin, path_pattern="/plain/*", is_public=True, **common)
+    tls = {**common, "target_service": "secure-chat", "target_url": tls_echo.url}  # TLS: relayed by greenlets
+    add_route(admin, path_pattern="/wss/*", websocket=True, is_public=True, **tls)
+    add_route(admin, path_pattern="/idle-wss/*", websocket=True, is_public=True, websocket_idle_timeout=1, **tls)
     add_route(admin, path_pattern="/http/*", is_public=True, **{**common, "target_service": "http",
                                                                "target_url": upstream.url})
 
@@ -76,9 +92,10 @@ def refusal(gateway, path: str, **options):
     return refused.value.response
 
 
+@pytest.mark.parametrize("path", ["/ws/echo", "/wss/echo"], ids=["tcp", "tls-upstream"])
 @pytest.mark.parametrize("size", SIZES)
-def test_text_and_binary_messages_come_back_whole(gateway, routes, size):
-    with ws(gateway, "/ws/echo") as client:
+def test_text_and_binary_messages_come_back_whole(gateway, routes, size, path):
+    with ws(gateway, path) as client:
         text = ("é" * size)[:size]
         client.send(text)
         assert client.recv(timeout=20) == text
@@ -146,8 +163,9 @@ def test_the_client_closing_reaches_the_upstream(gateway, echo, routes):
     wait_until(lambda: 4001 in echo.closed[before:], within=10, what="the upstream saw the client's close code")
 
 
-def test_an_idle_connection_is_closed_with_1001(gateway, routes):
-    with ws(gateway, "/idle-ws/echo") as client:
+@pytest.mark.parametrize("path", ["/idle-ws/echo", "/idle-wss/echo"], ids=["tcp", "tls-upstream"])
+def test_an_idle_connection_is_closed_with_1001(gateway, routes, path):
+    with ws(gateway, path) as client:
         client.send("still here")
         assert client.recv(timeout=10) == "still here"
         with pytest.raises(ConnectionClosed) as closed:
@@ -197,6 +215,20 @@ def gauges(gateway) -> dict:
 
 def open_chat_sockets(gateway) -> float | None:
     return gauges(gateway).get(("gateway_websockets_open", (("service", "chat"),)))
+
+
+def relayed_bytes(gateway, direction: str) -> float:
+    return gauges(gateway).get(("gateway_websocket_bytes_total", (("direction", direction), ("service", "chat"))), 0.0)
+
+
+def test_relayed_bytes_reach_prometheus_by_direction(gateway, routes):
+    """Counted in bulk (each tunnel's timer, and the rest when it closes): after the close, every byte is in."""
+    before = {direction: relayed_bytes(gateway, direction) for direction in ("in", "out")}
+    with ws(gateway, "/ws/echo", compression=None) as client:
+        client.send(b"b" * 5000)
+        assert client.recv(timeout=10) == b"b" * 5000
+    wait_for(lambda: all(relayed_bytes(gateway, direction) >= before[direction] + 5000 for direction in ("in", "out")),
+             within=20)
 
 
 @pytest.mark.slow

@@ -33,6 +33,7 @@ import time
 from urllib.parse import urlsplit
 
 import gevent
+from gevent.event import Event
 from gevent.lock import Semaphore
 from urllib3.util import SKIP_HEADER
 
@@ -50,6 +51,7 @@ from gateway.upstream.pool import connect_checked
 log = logging.getLogger("gateway.websocket")
 CHUNK = 64 * 1024
 GOING_AWAY = 1001
+TICK = 5.0  # seconds between a tunnel's idle checks and byte counts, at most
 
 
 def is_handshake(environ: dict) -> bool:
@@ -211,13 +213,93 @@ def close_frame(code: int, reason: str, masked: bool) -> bytes:
     return bytes((0x88, 0x80 | len(payload))) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
+class _Flow:
+    """One direction of a tunnel, relayed by the event loop's callbacks: no greenlet, no switch per chunk.
+
+    When the source is readable, its bytes are read and written to the sink at once (a read and
+    a write: one system call each); what the sink does not take waits in ``pending`` while the
+    source is not read, until the sink is writable again. For plain TCP: a TLS socket's reads
+    and writes cannot be driven by the readiness of its file descriptor.
+    """
+
+    __slots__ = ("tunnel", "inbound", "source", "sink", "reader", "writer", "pending")
+
+    def __init__(self, tunnel: Tunnel, source: socket.socket, sink: socket.socket, inbound: bool, loop) -> None:
+        self.tunnel = tunnel
+        self.inbound = inbound
+        self.source, self.sink = source.fileno(), sink.fileno()
+        self.reader, self.writer = loop.io(self.source, 1), loop.io(self.sink, 2)
+        self.pending = b""
+
+    def start(self) -> None:
+        self.reader.start(self._readable)
+
+    def stop(self) -> None:
+        self.reader.stop()
+        self.writer.stop()
+
+    def close(self) -> None:
+        self.reader.close()
+        self.writer.close()
+
+    def _readable(self) -> None:
+        try:
+            data = os.read(self.source, CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.tunnel.ended()
+            return
+        if not data:
+            self.tunnel.ended()
+            return
+        self.tunnel.moved(self.inbound, len(data))
+        self._write(data)
+
+    def _write(self, data) -> None:
+        try:
+            written = os.write(self.sink, data)
+        except BlockingIOError:
+            written = 0
+        except OSError:
+            self.tunnel.ended()
+            return
+        if written < len(data):
+            self.pending = memoryview(data)[written:]
+            self.reader.stop()
+            self.writer.start(self._writable)
+
+    def _writable(self) -> None:
+        try:
+            written = os.write(self.sink, self.pending)
+        except BlockingIOError:
+            return
+        except OSError:
+            self.tunnel.ended()
+            return
+        self.pending = self.pending[written:]
+        if not self.pending:
+            self.pending = b""
+            self.writer.stop()
+            self.reader.start(self._readable)
+
+
 class Tunnel:
     """An open WebSocket: the client's socket and the upstream's, bytes copied both ways.
 
     The dispatcher calls :meth:`run` with the client's socket once the answer's head is ready;
     it returns when the connection is over. ``sent`` counts bytes from the client to the upstream,
-    ``received`` the other way; each direction has its own greenlet, writes to a socket are
-    serialised with the close frames a stop may inject.
+    ``received`` the other way.
+
+    Plain TCP on both sides is relayed by event-loop callbacks (:class:`_Flow`, one per
+    direction): a chunk costs one read and one write, with no greenlet switch and no failed read
+    before each wait. TLS on either side (an ``https`` target, gunicorn serving TLS) has a
+    greenlet per direction (:meth:`_pipe`), whose writes are
+    serialised with the close frames a stop may inject. Either way the sockets have no timeout
+    (one would start and stop a timer around every wait), and one repeating loop timer per
+    tunnel, every :data:`TICK` seconds at most, closes the tunnel once no byte passed for the
+    idle timeout (noticed within a quarter of it) and adds the bytes relayed since its last turn
+    to ``gateway_websocket_bytes_total`` (the rest when it closes).
     """
 
     def __init__(self, upstream: socket.socket, early: bytes, idle: float, service: str, ctx) -> None:
@@ -228,8 +310,11 @@ class Tunnel:
         self.ctx = ctx
         self.client = None
         self.sent = self.received = 0
+        self.counted = [0, 0]  # of sent and received, the bytes already added to the Prometheus counters
         self.last = time.monotonic()
         self.ending: str | None = None  # why the gateway closed it (idle timeout, going away)
+        self.done = Event()  # set when either side closed or failed, or the gateway closed both
+        self._flows: list[_Flow] = []
         self._locks = {}
 
     def __iter__(self):  # never iterated: the dispatcher runs it
@@ -238,71 +323,133 @@ class Tunnel:
     def run(self, client: socket.socket, head: bytes) -> None:
         """Write the 101 to the client, then relay until either side closes."""
         self.client = client
-        self._locks = {id(client): Semaphore(), id(self.upstream): Semaphore()}
         tunnels.OPEN.add(self)
         opened = instruments.WEBSOCKETS_OPEN.labels(self.service)
         opened.inc()
+        loop = gevent.get_hub().loop
+        tick = min(self.idle / 4, TICK)
+        timer = loop.timer(tick, tick)
         try:
             client.sendall(head + self.early)
             self.received += len(self.early)
             for sock in (client, self.upstream):
-                sock.settimeout(self.idle)
-            pipes = [gevent.spawn(self._pipe, client, self.upstream, "in"),
-                     gevent.spawn(self._pipe, self.upstream, client, "out")]
-            gevent.joinall(pipes, count=1)
-            self._shut()
-            gevent.joinall(pipes)
+                sock.settimeout(None)
+            timer.start(self._tick)
+            if isinstance(self.upstream, ssl.SSLSocket) or isinstance(client, ssl.SSLSocket):
+                self._relay_by_greenlets(client)
+            else:
+                self._relay_by_callbacks(client, loop)
         except OSError:
             pass
         finally:
+            timer.close()
+            for flow in self._flows:
+                flow.close()
             tunnels.OPEN.discard(self)
             opened.dec()
             self.upstream.close()
+            self._count()
         self.ctx.relayed = (self.sent, self.received)
 
-    def _pipe(self, source: socket.socket, sink: socket.socket, direction: str) -> None:
-        counter = instruments.WEBSOCKET_BYTES.labels(self.service, direction)
+    def _relay_by_callbacks(self, client: socket.socket, loop) -> None:
+        self._flows = [_Flow(self, client, self.upstream, True, loop), _Flow(self, self.upstream, client, False, loop)]
+        for flow in self._flows:
+            flow.start()
+        self.done.wait()
+        for flow in self._flows:
+            flow.stop()
+        if self.ending is None:  # a side closed: what the other side has not taken yet still goes
+            for flow, sink in zip(self._flows, (self.upstream, client), strict=True):
+                self._send_pending(flow, sink, b"")
+        self._shut()
+
+    def _relay_by_greenlets(self, client: socket.socket) -> None:
+        self._locks = {id(client): Semaphore(), id(self.upstream): Semaphore()}
+        pipes = [gevent.spawn(self._pipe, client, self.upstream, True),
+                 gevent.spawn(self._pipe, self.upstream, client, False)]
+        gevent.joinall(pipes, count=1)
+        self._shut()
+        gevent.joinall(pipes)
+
+    def _pipe(self, source: socket.socket, sink: socket.socket, inbound: bool) -> None:
         lock = self._locks[id(sink)]
         while True:
             try:
                 data = source.recv(CHUNK)
-            except TimeoutError:
-                if time.monotonic() - self.last < self.idle:
-                    continue  # the other direction moved meanwhile
-                self._close_both("idle timeout")
-                return
             except OSError:
                 return
             if not data:
                 return
-            self.last = time.monotonic()
+            self.moved(inbound, len(data))
             try:
                 with lock:
                     sink.sendall(data)
             except OSError:
                 return
-            if direction == "in":
-                self.sent += len(data)
-            else:
-                self.received += len(data)
-            counter.inc(len(data))
+
+    def moved(self, inbound: bool, size: int) -> None:
+        """Count ``size`` bytes relayed (``inbound``: from the client)."""
+        self.last = time.monotonic()
+        if inbound:
+            self.sent += size
+        else:
+            self.received += size
+
+    def ended(self) -> None:
+        """A side closed or failed (a flow's callback): the tunnel ends."""
+        for flow in self._flows:
+            flow.stop()
+        self.done.set()
+
+    def _tick(self) -> None:
+        """The timer's turn (in the hub: nothing here may wait): count the bytes, close when idle."""
+        self._count()
+        if self.ending is None and time.monotonic() - self.last >= self.idle:
+            gevent.spawn(self._close_both, "idle timeout")
+
+    def _count(self) -> None:
+        """Add the bytes relayed since the last count to the Prometheus counters."""
+        for index, (direction, total) in enumerate((("in", self.sent), ("out", self.received))):
+            if total > self.counted[index]:
+                instruments.WEBSOCKET_BYTES.labels(self.service, direction).inc(total - self.counted[index])
+                self.counted[index] = total
 
     def going_away(self) -> None:
         """Close both ends with 1001 "going away" (the worker stops)."""
         self._close_both("going away")
 
     def _close_both(self, reason: str) -> None:
-        if self.ending is not None:
+        if self.ending is not None or self.client is None:
             return
         self.ending = reason
         log.info("closing a WebSocket connection: %s (request_id=%s)", reason, self.ctx.request_id)
+        for flow in self._flows:
+            flow.stop()
+        flows = dict(zip((id(self.upstream), id(self.client)), self._flows, strict=False))
         for sock, masked in ((self.client, False), (self.upstream, True)):
+            frame = close_frame(GOING_AWAY, reason, masked)
+            if id(sock) in flows:  # after what that side was still to get: frames stay whole
+                self._send_pending(flows[id(sock)], sock, frame)
+                continue
             try:
                 with gevent.Timeout(1), self._locks[id(sock)]:
-                    sock.sendall(close_frame(GOING_AWAY, reason, masked))
+                    sock.sendall(frame)
             except (OSError, gevent.Timeout):
                 pass
         self._shut()
+        self.done.set()
+
+    @staticmethod
+    def _send_pending(flow: _Flow, sink: socket.socket, then: bytes) -> None:
+        """Send what ``flow`` still holds for ``sink``, then ``then``, within a second."""
+        data, flow.pending = bytes(flow.pending) + then, b""
+        if not data:
+            return
+        try:
+            with gevent.Timeout(1):
+                sink.sendall(data)
+        except (OSError, gevent.Timeout):
+            pass
 
     def _shut(self) -> None:
         for sock in (self.client, self.upstream):

@@ -4,12 +4,14 @@
 ``chat.v1`` are offered (the server's preference first). ``/refuse``: 403 with a small JSON body,
 no upgrade. ``/close``: the server closes (1000, "bye") right after the handshake. ``/headers``:
 sends the handshake's request headers back as one JSON text message. ``/quiet``: echoes, and
-notes when its connection closes and with which code (``closed``).
+notes when its connection closes and with which code (``closed``). Given a TLS context, it serves
+over TLS (an ``https`` target).
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 
 from websockets.datastructures import Headers
@@ -23,16 +25,17 @@ SUBPROTOCOLS = ["chat.v2", "chat.v1"]
 class EchoUpstream:
     """The echo server on 127.0.0.1 (a free port), stopped with :meth:`stop`."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.closed: list[int | None] = []  # close codes the server received, in order
+        self.scheme = "https" if tls is not None else "http"
         self.server = serve(self._handle, "127.0.0.1", 0, select_subprotocol=self._choose,
-                            process_request=self._refuse, max_size=2 ** 21, ping_interval=None)
+                            process_request=self._refuse, max_size=2 ** 21, ping_interval=None, ssl=tls)
         self.port = self.server.socket.getsockname()[1]
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @staticmethod
     def _choose(_connection, offered):
