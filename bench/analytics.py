@@ -7,8 +7,9 @@ A scratch database beside the one named is migrated (the log partitioned by day)
 PostgreSQL itself, a day partition at a time (``INSERT ... SELECT ... FROM generate_series``): ``--rows``
 rows spread evenly over the last ``--days`` days up to now, 9 services x 3 route patterns x 4 methods,
 11 status codes (2.5 % 5xx, 7 % 4xx), one service split over two target groups, log-normal-ish times
-with a slow tail. Their rollups are made by the same SQL aggregation as migration 0006's backfill
-(:func:`gateway.requestlog.rollups.backfill`), a day at a time. Then, through the app (the admin
+with a slow tail. Their rollups and per-minute series are made by the same SQL aggregations as the
+migrations' backfills (:func:`gateway.requestlog.rollups.backfill`, :func:`gateway.requestlog.series.backfill`),
+a day at a time. Then, through the app (the admin
 API with its token, 1 warm-up + 5 timed calls each): ``/stats?hours=24``, ``/performance?hours=24``,
 ``/stats/timeseries`` (and a few more); the percentiles of ``/performance?hours=24`` against
 ``percentile_cont`` over the same rows; the log writer's throughput with rollups (a LogWriter flushing
@@ -55,7 +56,7 @@ FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS i,
                      ({STATUSES})[1 + ((i * 7919) % 50)::int] AS status) AS s
 """
 ENDPOINTS = ("/stats?hours=24", "/performance?hours=24", "/stats/timeseries", "/stats/timeseries?hours=24&step=60",
-             "/stats?hours=168", "/stats?hours=1", "/logs?limit=100", "/errors?limit=100")
+             "/stats/timeseries?hours=24&step=60&source=proxy", "/stats?hours=168", "/stats?hours=1", "/logs?limit=100", "/errors?limit=100")
 TARGETS_MS = {"/stats?hours=24": 100, "/performance?hours=24": 100, "/stats/timeseries": 100}
 
 
@@ -97,7 +98,7 @@ def migrate(url: str) -> None:
 
 def fill(url: str, rows: int, days: int) -> dt.datetime:
     """Insert ``rows`` rows over the last ``days`` days, a day at a time, and their rollups; return now."""
-    from gateway.requestlog import partitions, rollups
+    from gateway.requestlog import partitions, rollups, series
 
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     now = dt.datetime.now(dt.UTC)
@@ -116,16 +117,17 @@ def fill(url: str, rows: int, days: int) -> dt.datetime:
                                                "start": low, "end": high})
             t1 = time.perf_counter()
             rollups.backfill(connection, low, high)  # autocommit: each statement its own transaction
+            series.backfill(connection, low, high)
             done += last - first + 1
             print(f"  day {index + 1}/{days}: {last - first + 1} rows in {t1 - t0:.1f} s, rollups in "
                   f"{time.perf_counter() - t1:.1f} s ({done} rows so far)", flush=True)
         connection.execute(sa.text("VACUUM ANALYZE"))
         sizes = connection.execute(sa.text(
             "SELECT (SELECT count(*) FROM gateway_log_rollups), (SELECT count(*) FROM gateway_log_latency), "
-            "pg_size_pretty(pg_database_size(current_database()))")).one()
+            "(SELECT count(*) FROM gateway_log_series), pg_size_pretty(pg_database_size(current_database()))")).one()
     engine.dispose()
-    print(f"{rows} rows over {days} days, {sizes[0]} rollup rows, {sizes[1]} latency rows, database "
-          f"{sizes[2]} (filled in {time.perf_counter() - started:.0f} s)", flush=True)
+    print(f"{rows} rows over {days} days, {sizes[0]} rollup rows, {sizes[1]} latency rows, {sizes[2]} series rows, "
+          f"database {sizes[3]} (filled in {time.perf_counter() - started:.0f} s)", flush=True)
     return now
 
 
@@ -155,7 +157,7 @@ def time_endpoints(app, headers: dict) -> dict:
         total = body.get("total_requests", body.get("requests", body.get("total")))
         medians[endpoint] = statistics.median(times)
         target = f"  (target < {TARGETS_MS[endpoint]} ms)" if endpoint in TARGETS_MS else ""
-        print(f"GET {endpoint:<38} median {medians[endpoint]:7.1f} ms  max {max(times):7.1f} ms  "
+        print(f"GET {endpoint:<48} median {medians[endpoint]:7.1f} ms  max {max(times):7.1f} ms  "
               f"(requests: {total}){target}", flush=True)
     return medians
 

@@ -283,8 +283,9 @@ def purge_logs(days, batch_size):
 
     The retention is GATEWAY_LOG_RETENTION_DAYS unless --days is given. On PostgreSQL the day
     partitions wholly older go at once (DROP TABLE) and the partitions of today and the next days
-    are made; the other old rows go in batches, one short transaction each. Hour rollups older
-    than GATEWAY_ROLLUP_RETENTION_DAYS are deleted, minute rollups with the rows (kept 8 days at least).
+    are made; the other old rows go in batches, one short transaction each. Hour rollups and the
+    per-minute series older than GATEWAY_ROLLUP_RETENTION_DAYS are deleted, minute rollups with the
+    rows (kept 8 days at least).
     """
     days = settings().gateway_log_retention_days if days is None else days
     result = purge.purge(db.session, days, settings().gateway_rollup_retention_days, batch_size)

@@ -378,7 +378,7 @@ class Settings:
     gateway_audit_retention_days: int = _setting("GATEWAY_AUDIT_RETENTION_DAYS", "90", int_parser(1),
                                                  "Audit records older than this are purged")
     gateway_rollup_retention_days: int = _setting("GATEWAY_ROLLUP_RETENTION_DAYS", "400", int_parser(8),
-                                                  "Hour rollups of the request log older than this are purged")
+                                                  "Hour rollups and per-minute series of the request log older than this are purged")
     enable_request_logging: bool = _setting("ENABLE_REQUEST_LOGGING", "true", parse_bool, "Write one GatewayLog row per request")
     request_log_queue_size: int = _setting("REQUEST_LOG_QUEUE_SIZE", "10000", int_parser(100, 1_000_000),
                                            "Log rows a worker holds for its writer; beyond that rows are dropped (counted)")

@@ -118,7 +118,7 @@ def test_log_rows_made_before_the_rollups_are_rolled_up(empty_database):
         with engine.begin() as connection:
             sqlite = connection.dialect.name == "sqlite"
             connection.execute(table.insert(), [{**row, "id": row["id"].hex if sqlite else row["id"],
-                                                 "created_at": rollups._sqlite_time(row["created_at"]) if sqlite
+                                                 "created_at": rollups.sqlite_time(row["created_at"]) if sqlite
                                                  else row["created_at"]} for row in rows])
         upgraded = flask(empty_database, "db", "upgrade")
         assert upgraded.returncode == 0, upgraded.stderr
@@ -177,3 +177,49 @@ def test_downgrade_from_partitions_keeps_the_rows(empty_database):
     finally:
         engine.dispose()
     assert pending_changes(empty_database) == []
+
+
+def test_log_rows_made_before_the_series_are_counted_into_it(empty_database):
+    """0011 backfills the per-minute series from the rows already there; its downgrade drops the table."""
+    import datetime as dt
+    import random
+
+    from gateway.requestlog import rollups
+    from tests.support.rows import log
+
+    assert flask(empty_database, "db", "upgrade", "0010_log_partitions").returncode == 0
+    rng = random.Random(3)
+    now = dt.datetime.now(dt.UTC)
+    rows = [log(created_at=now - dt.timedelta(hours=rng.uniform(0, 48)), status_code=rng.choice((200, 404, 502, None)),
+                error_message=rng.choice((None, "bad_gateway: refused")), target_service=rng.choice(("a", None)),
+                path=rng.choice(("/api/x", "/health", "/api/v1/gateway/routes", "/dashboardx")), target_group=None)
+            for _ in range(500)]
+    engine = sa.create_engine(empty_database.replace("postgresql://", "postgresql+psycopg://", 1))
+    table = sa.table("gateway_logs", *(sa.column(name) for name in rows[0]))
+    try:
+        with engine.begin() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            connection.execute(table.insert(), [{**row, "id": row["id"].hex if sqlite else row["id"],
+                                                 "created_at": rollups.sqlite_time(row["created_at"]) if sqlite
+                                                 else row["created_at"]} for row in rows])
+        upgraded = flask(empty_database, "db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        with engine.connect() as connection:
+            found = connection.execute(sa.text(
+                "SELECT start, target_service, source, requests, errors, server_errors FROM gateway_log_series")).all()
+        downgraded = flask(empty_database, "db", "downgrade", "0010_log_partitions")
+        assert downgraded.returncode == 0, downgraded.stderr
+        assert "gateway_log_series" not in sa.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    expected: dict = {}
+    for row in rows:
+        own = row["path"] in ("/health", "/api/v1/gateway/routes")
+        key = (rollups.floor(row["created_at"], 60), row["target_service"] or "", "gateway" if own else "proxy")
+        counts = expected.setdefault(key, [0, 0, 0])
+        status, message = row["status_code"], row["error_message"]
+        counts[0] += 1
+        counts[1] += (status or 0) >= 400 or message is not None
+        counts[2] += (status or 0) >= 500 or (message is not None and (status or 0) < 400)
+    assert {(rollups.parse_sqlite_time(start) if isinstance(start, str) else start, service, source): list(counts)
+            for start, service, source, *counts in found} == expected

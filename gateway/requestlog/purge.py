@@ -5,7 +5,8 @@ DROP TABLE per day partition (:mod:`~gateway.requestlog.partitions`); what remai
 cutoff (inside the cutoff's day, and in the default partition) and every older row on SQLite is
 deleted by range in batches. Rollups keep longer: hour rows ``GATEWAY_ROLLUP_RETENTION_DAYS``,
 minute rows as long as the log rows but at least :data:`MINUTE_ROWS_DAYS` (the edges of a 168-hour
-window of ``/stats`` are read from minute rows).
+window of ``/stats`` are read from minute rows). The per-minute series (a few rows a minute) keep
+as long as the hour rows.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from gateway.coordination.dbtypes import utcnow
-from gateway.models import GatewayLog, LatencyRollup, LogRollup
+from gateway.models import GatewayLog, LatencyRollup, LogRollup, LogSeries
 from gateway.models.log_rollup import HOUR, MINUTE
 from gateway.requestlog import partitions
 
@@ -42,7 +43,7 @@ def purge(session, days: int, rollup_days: int, batch_size: int = BATCH_SIZE) ->
     dropped_rows, result.partitions = partitions.drop_before(connection, cutoff)
     session.commit()
     result.rollups = purge_rollups(session, {MINUTE: cutoff_for(max(days, MINUTE_ROWS_DAYS)),
-                                             HOUR: cutoff_for(rollup_days)})
+                                             HOUR: cutoff_for(rollup_days)}, cutoff_for(rollup_days))
     result.rows = dropped_rows + purge_logs(session, cutoff, batch_size)
     return result
 
@@ -67,17 +68,24 @@ def purge_logs(session, cutoff: dt.datetime, batch_size: int = BATCH_SIZE) -> in
             return total
 
 
-def purge_rollups(session, cutoffs: dict[int, dt.datetime]) -> int:
-    """Delete the rollup rows of each span older than its cutoff, a day per transaction; return how many."""
+def purge_rollups(session, cutoffs: dict[int, dt.datetime], series_cutoff: dt.datetime) -> int:
+    """Delete the rollup rows of each span older than its cutoff, and the series rows older than theirs; say how many."""
     total = 0
     for model in (LogRollup, LatencyRollup):
         for span, cutoff in cutoffs.items():
-            while (oldest := session.scalar(sa.select(sa.func.min(model.start))
-                                            .where(model.span == span, model.start < cutoff))) is not None:
-                upto = min(oldest + ROLLUP_CHUNK, cutoff)
-                total += session.execute(sa.delete(model).where(model.span == span, model.start < upto),
-                                         execution_options={"synchronize_session": False}).rowcount
-                session.commit()
+            total += delete_before(session, model, cutoff, model.span == span)
+    return total + delete_before(session, LogSeries, series_cutoff)
+
+
+def delete_before(session, model, cutoff: dt.datetime, *conditions) -> int:
+    """Delete ``model``'s rows meeting ``conditions`` that start before ``cutoff``, a day per transaction."""
+    total = 0
+    while (oldest := session.scalar(sa.select(sa.func.min(model.start))
+                                    .where(*conditions, model.start < cutoff))) is not None:
+        upto = min(oldest + ROLLUP_CHUNK, cutoff)
+        total += session.execute(sa.delete(model).where(*conditions, model.start < upto),
+                                 execution_options={"synchronize_session": False}).rowcount
+        session.commit()
     return total
 
 

@@ -187,15 +187,17 @@ def backfill(connection, since: dt.datetime, until: dt.datetime) -> None:
                "error_message", "response_time")
     result = connection.execute(sa.text(f"SELECT {', '.join(columns)} FROM gateway_logs "
                                         "WHERE created_at >= :since AND created_at < :until"),
-                                {"since": _sqlite_time(since), "until": _sqlite_time(until)})
+                                {"since": sqlite_time(since), "until": sqlite_time(until)})
     while chunk := result.fetchmany(BACKFILL_CHUNK):
-        add(connection, [dict(row._mapping) | {"created_at": _parse_sqlite_time(row.created_at)} for row in chunk])
+        add(connection, [dict(row._mapping) | {"created_at": parse_sqlite_time(row.created_at)} for row in chunk])
 
 
-def _sqlite_time(moment: dt.datetime) -> str:
+def sqlite_time(moment: dt.datetime) -> str:
+    """Return ``moment`` as SQLite keeps a UTCDateTime: naive UTC text, to the microsecond."""
     return moment.astimezone(dt.UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
-def _parse_sqlite_time(text) -> dt.datetime:
+def parse_sqlite_time(text) -> dt.datetime:
+    """Return the aware UTC datetime of a UTCDateTime read back from SQLite (text, or a datetime already)."""
     moment = text if isinstance(text, dt.datetime) else dt.datetime.fromisoformat(text)
     return moment.replace(tzinfo=dt.UTC)

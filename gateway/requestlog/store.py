@@ -7,18 +7,19 @@ PostgreSQL and by the busy timeout on SQLite, so a stuck database costs a batch,
 
 On PostgreSQL a batch is **one statement**, run in autocommit (a statement is its own transaction):
 the batch goes as one binary array parameter per column, unnested once into a ``batch`` CTE that is
-inserted into the log and summed by the database into both rollups
-(:func:`gateway.requestlog.rollups.aggregate_sql`, the SQL of the migration's backfill, upserted in
-key order). No row is summed in Python, there is no BEGIN/COMMIT round trip, and psycopg prepares
-the statement after its fifth use. The writer's connection runs with ``synchronous_commit=off``: a
-commit does not wait for its flush to disk. It is written from a greenlet (psycopg 3 waits
-cooperatively under gevent). On SQLite the batch is summed in Python (before the transaction: no lock held meanwhile), then a
-multi-row INSERT and the upserts (:func:`gateway.requestlog.rollups.add`) in one transaction.
+inserted into the log and summed by the database into both rollups and the per-minute series
+(:func:`gateway.requestlog.rollups.aggregate_sql`, :func:`gateway.requestlog.series.aggregate_sql`:
+the SQL of the migrations' backfills, upserted in key order). No row is summed in Python, there is
+no BEGIN/COMMIT round trip, and psycopg prepares the statement after its fifth use. The writer's
+connection runs with ``synchronous_commit=off``: a commit does not wait for its flush to disk. It is
+written from a greenlet (psycopg 3 waits cooperatively under gevent). On SQLite the batch is summed
+in Python (before the transaction: no lock held meanwhile), then a multi-row INSERT and the upserts
+(:func:`gateway.requestlog.rollups.add`, :func:`gateway.requestlog.series.add`) in one transaction.
 SQLite's calls block, so under gevent that whole transaction runs in a native thread of the
 store's own (a :class:`~gateway.coordination.sqliteio.Lane`), in one hand-over: the file's write
 lock is held for the statements alone, never while the writer waits for its turn in a busy event
 loop (the circuit writes, which wait at most 0.25 s for that lock, would fail). Either way
-rows and rollups are written together or not at all. On PostgreSQL the first batch of each UTC
+rows, rollups and series are written together or not at all. On PostgreSQL the first batch of each UTC
 day first makes the log's day partitions ahead (:mod:`~gateway.requestlog.partitions`), in a
 transaction of its own.
 """
@@ -34,7 +35,7 @@ from sqlalchemy.dialects import postgresql
 from gateway.coordination.dbtypes import utcnow
 from gateway.coordination.sqliteio import Lane, gevent_patched
 from gateway.models import GatewayLog
-from gateway.requestlog import partitions, rollups
+from gateway.requestlog import partitions, rollups, series
 
 STATEMENT_TIMEOUT_MS = 10_000
 PARTITION_LOCK_TIMEOUT_MS = 2_000  # making a partition locks the log table: never wait long for it
@@ -60,13 +61,16 @@ LOG = GatewayLog.__tablename__
 BATCH = "batch"
 ARRAY_TYPES = {column.name: f"{column.type.compile(dialect=postgresql.dialect())}[]"
                for column in GatewayLog.__table__.columns}
+COUNTS_SQL, LATENCY_SQL = rollups.aggregate_sql(BATCH)
 # One statement per batch on PostgreSQL: the batch comes as one array per column (binary parameters),
-# unnested once into the "batch" rows, which go into the log and are summed into both rollups.
+# unnested once into the "batch" rows, which go into the log and are summed into both rollups and the series.
 WRITE_SQL = "\n".join((
     f"WITH {BATCH} AS MATERIALIZED (SELECT * FROM unnest(",
     ", ".join(f"%({name})b::{ARRAY_TYPES[name]}" for name in COLUMNS) + f") AS u ({', '.join(COLUMNS)})),",
     f"logged AS (INSERT INTO {LOG} ({', '.join(COLUMNS)}) SELECT {', '.join(COLUMNS)} FROM {BATCH}),",
-    "counted AS ({}){}".format(*rollups.aggregate_sql(BATCH)),
+    f"counted AS ({COUNTS_SQL}),",
+    f"series AS ({series.aggregate_sql(BATCH)})",
+    LATENCY_SQL,
 ))
 
 
@@ -108,10 +112,12 @@ class BatchStore:
 
     def _insert(self, rows: list[dict]) -> None:
         if self.is_sqlite:
-            summary = rollups.summarize(rows)  # before the transaction: no lock held while it runs
+            # Summed before the transaction: no lock held while it runs.
+            summary, per_minute = rollups.summarize(rows), series.summarize(rows)
             with self.engine.begin() as connection:
                 connection.execute(sa.insert(GatewayLog.__table__).values(rows))
                 rollups.add(connection, rows, summary)
+                series.add(connection, rows, per_minute)
             return
         columns = {name: [] for name in COLUMNS}
         for row in rows:

@@ -1,9 +1,9 @@
 """Requests and errors per service and time bucket, computed in the database (the dashboard's chart).
 
-Steps of whole minutes read the per-minute rollups (:mod:`~gateway.requestlog.rollups`): a few rows
-per minute and group, whatever the traffic. A step that is not a whole number of minutes (10 s,
-30 s, 90 s...) cannot be cut from minutes and counts the log rows of its window instead (at most
-1,440 buckets, so at most 4 hours at 10 s).
+Steps of whole minutes read the per-minute series (:mod:`~gateway.requestlog.series`): one row per
+minute, service and source, whatever the traffic, so a ``source`` filter reads them too. A step that
+is not a whole number of minutes (10 s, 30 s, 90 s...) cannot be cut from minutes and counts the log
+rows of its window instead (at most 1,440 buckets, so at most 4 hours at 10 s).
 
 Buckets are ``step`` seconds long and aligned on multiples of ``step`` since the Unix epoch, so
 every instance and every refresh agrees on them. The window is the ``hours * 3600 / step``
@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from gateway.coordination.dbtypes import utcnow
-from gateway.models import GatewayLog, LogRollup
-from gateway.models.log_rollup import MINUTE
+from gateway.models import GatewayLog, LogSeries
+from gateway.models.log_rollup import MINUTE, NONE_TEXT
 from gateway.requestlog.stats import counted, from_source, is_error, is_server_error
 
 L = GatewayLog
@@ -53,12 +53,11 @@ def bucket_start(number: int, step: int) -> dt.datetime:
 def counts(session, buckets: range, step: int, source: str | None = None) -> sa.Select:
     """Return the query of (service, bucket, requests, errors, server errors) per non-empty group of the window.
 
-    From the minute rollups when ``step`` is whole minutes; from the rows otherwise, and when ``source``
-    (``proxy`` or ``gateway``: only the proxied traffic or the gateway's own endpoints) is asked for,
-    since the rollups do not tell the gateway's own requests from unmatched proxied ones.
+    ``source``: ``proxy`` or ``gateway`` (only the proxied traffic or the gateway's own endpoints), or
+    None (all). From the per-minute series when ``step`` is whole minutes; from the rows otherwise.
     """
-    if step % MINUTE == 0 and source is None:
-        return rolled_up_counts(session, buckets, step)
+    if step % MINUTE == 0:
+        return series_counts(session, buckets, step, source)
     number = bucket_number(session.get_bind().dialect.name, step).label("bucket")
     return (sa.select(L.target_service, number, sa.func.count().label("requests"),
                       sa.cast(counted(is_error()), sa.BigInteger).label("errors"),
@@ -68,16 +67,16 @@ def counts(session, buckets: range, step: int, source: str | None = None) -> sa.
             .group_by(L.target_service, number))
 
 
-def rolled_up_counts(session, buckets: range, step: int) -> sa.Select:
-    """Return what :func:`counts` does, from the minute rollups (``step`` is a whole number of minutes)."""
-    R = LogRollup
-    number = bucket_number(session.get_bind().dialect.name, step, R.start).label("bucket")
-    return (sa.select(sa.func.nullif(R.target_service, "").label("target_service"), number,
-                      *(sa.cast(sa.func.sum(R.__table__.c[name]), sa.BigInteger).label(name)
+def series_counts(session, buckets: range, step: int, source: str | None) -> sa.Select:
+    """Return what :func:`counts` does, from the per-minute series (``step`` is a whole number of minutes)."""
+    S = LogSeries
+    number = bucket_number(session.get_bind().dialect.name, step, S.start).label("bucket")
+    return (sa.select(sa.func.nullif(S.target_service, NONE_TEXT).label("target_service"), number,
+                      *(sa.cast(sa.func.sum(S.__table__.c[name]), sa.BigInteger).label(name)
                         for name in ("requests", "errors", "server_errors")))
-            .where(R.span == MINUTE, R.start >= bucket_start(buckets.start, step),
-                   R.start < bucket_start(buckets.stop, step))
-            .group_by(R.target_service, number))
+            .where(S.start >= bucket_start(buckets.start, step), S.start < bucket_start(buckets.stop, step),
+                   *([S.source == source] if source is not None else []))
+            .group_by(S.target_service, number))
 
 
 def sparse_series(session, query: sa.Select) -> dict:

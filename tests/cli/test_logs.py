@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from gateway.extensions import db
-from gateway.models import LatencyRollup, LogRollup
+from gateway.models import LatencyRollup, LogRollup, LogSeries
 from gateway.requestlog import partitions
 from gateway.requestlog.store import BatchStore
 from tests.support import rows
@@ -144,7 +144,7 @@ class TestPartitions:
 
 
 def test_rollups_keep_longer_than_rows(make_app):
-    """Hour rollups for GATEWAY_ROLLUP_RETENTION_DAYS, minute rollups as long as rows but 8 days at least."""
+    """Hour rollups and series for GATEWAY_ROLLUP_RETENTION_DAYS, minute rollups as long as rows but 8 days at least."""
     app = make_app(gateway_log_retention_days="2", gateway_rollup_retention_days="20")
     rows.add_rows(app, [rows.log(ago=age) for age in (25 * DAY, 15 * DAY, 5 * DAY, HOUR)])
     result = purge(app.test_cli_runner())
@@ -153,5 +153,8 @@ def test_rollups_keep_longer_than_rows(make_app):
         kept = db.session.execute(sa.select(LogRollup.span, sa.func.count()).group_by(LogRollup.span)).all()
         latency = db.session.execute(sa.select(LatencyRollup.span, sa.func.count())
                                      .group_by(LatencyRollup.span)).all()
+        series = db.session.scalars(sa.select(LogSeries.start)).all()
     assert dict(kept) == dict(latency) == {60: 2, 3600: 3}  # minutes: 5 days and an hour; hours: all but 25 days
-    assert "Deleted 6 rollup rows." in result.stdout
+    now = dt.datetime.now(dt.UTC)
+    assert sorted(round((now - start) / HOUR) for start in series) == [1, 5 * 24, 15 * 24]  # all but 25 days
+    assert "Deleted 7 rollup rows." in result.stdout  # 2 + 2 minute rows, 1 + 1 hour rows, 1 series row

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
+import sqlalchemy as sa
 
 from gateway.extensions import db
+from gateway.models import GatewayLog
 from gateway.requestlog.timeseries import timeseries
 from tests.support.rows import add_rows, log
 from tests.support.tokens import make_token
@@ -84,6 +87,30 @@ def test_the_proxied_traffic_alone_leaves_out_the_gateways_own_endpoints(app):
     assert {name: s["requests"] for name, s in by_service(proxied).items()} == {None: 1, "svc": 1}
     assert {name: s["errors"] for name, s in by_service(own_rows).items()} == {None: 3}
     assert by_service(series_of(app))[None]["requests"] == 4  # without a source: everything, as before
+
+
+@pytest.mark.parametrize("source", [None, "proxy", "gateway"])
+def test_minutes_are_read_from_the_series_and_agree_with_the_rows(app, source):
+    """By minute, with or without a source, the series say what the log rows counted by 30 s do (summed in pairs)."""
+    rng = random.Random(4)
+    paths = ("/api/x", "/nowhere", "/health", "/dashboard/login", "/api/v1/gateway/routes", "/api/v1/gatewayx")
+    add_rows(app, [at(f"11:{rng.randrange(1, 60):02}:{rng.uniform(0, 59.999):06.3f}", path=rng.choice(paths),
+                      target_service=rng.choice(("a", "b", None)), status_code=rng.choice((200, 200, 404, 502, None)),
+                      error_message=rng.choice((None, None, "bad_gateway: refused")))
+                   for _ in range(300)])
+    with app.app_context():
+        by_minute = timeseries(db.session, 1, 60, until=NOW, source=source)
+        by_half = timeseries(db.session, 1, 30, until=NOW, source=source)  # 11:01:00 to 12:00:30: the same span
+        db.session.execute(sa.delete(GatewayLog))
+        db.session.commit()
+        without_rows = timeseries(db.session, 1, 60, until=NOW, source=source)
+    assert by_minute["buckets"] == by_half["buckets"][::2]
+    names = ("requests_per_bucket", "errors_per_bucket", "server_errors_per_bucket")
+    halves = {s["target_service"]: {name: [a + b for a, b in zip(s[name][::2], s[name][1::2], strict=True)]
+                                    for name in names} for s in by_half["services"]}
+    minutes = {s["target_service"]: {name: s[name] for name in names} for s in by_minute["services"]}
+    assert minutes == halves and sum(sum(s["requests_per_bucket"]) for s in by_minute["services"]) > 0
+    assert without_rows == by_minute  # read from the series alone
 
 
 def test_an_empty_log_gives_empty_buckets(app):

@@ -11,7 +11,7 @@ from gateway.coordination.dbtypes import utcnow
 from gateway.extensions import db
 from gateway.models import CorsConfig, GatewayLog, RateLimitRule, RouteConfig, ServiceHealth, read_version
 from gateway.models.config_version import ConfigVersion
-from gateway.requestlog import rollups
+from gateway.requestlog import rollups, series
 
 TABLES = {"routes": RouteConfig, "services": ServiceHealth, "rate_limits": RateLimitRule, "cors": CorsConfig}
 
@@ -124,10 +124,11 @@ def log(ago: dt.timedelta = dt.timedelta(minutes=1), **fields) -> dict:
 
 
 def add_rows(app, rows: list[dict]) -> list[dict]:
-    """Insert ``rows`` (from :func:`log`) and add them into the rollups, as the log writer does; return them."""
+    """Insert ``rows`` (from :func:`log`) and add them into the rollups and series, as the log writer does; return them."""
     with app.app_context(), db.engine.begin() as connection:
         connection.execute(GatewayLog.__table__.insert(), rows)
         rollups.add(connection, rows)
+        series.add(connection, rows)
     return rows
 
 

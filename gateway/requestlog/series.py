@@ -1,0 +1,108 @@
+"""Rolling request-log rows up into per-minute counts per service and source (``/stats/timeseries``).
+
+The same two paths as :mod:`~gateway.requestlog.rollups`: :func:`summarize` and :func:`add` sum a
+batch in Python and upsert it (SQLite's writer, SQLite's backfill); :func:`aggregate_sql` is the
+same sums made by the database, from the log (the backfill) or from the PostgreSQL writer's
+``batch`` rows (one more upsert in its one statement). Rows are upserted in key order, text
+compared byte-wise, so two writers lock the rows they share in the same order.
+
+A row's source is decided from its path as :func:`gateway.requestlog.stats.is_own_path` does,
+but compared case-sensitively on both backends (SQLite's ``LIKE`` of the log-row filter ignores
+ASCII case; the gateway's paths do not).
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+
+import sqlalchemy as sa
+
+from gateway.models.log_rollup import MINUTE, NONE_TEXT
+from gateway.models.log_series import GATEWAY, PROXY, LogSeries
+from gateway.requestlog import rollups
+from gateway.specs.prefixes import OWN_NAMESPACES, OWN_PATHS
+
+KEY = ("start", "target_service", "source")
+COUNTS = ("requests", "errors", "server_errors")
+OWN_PREFIXES = tuple(namespace + "/" for namespace in OWN_NAMESPACES)
+OWN_EXACT = frozenset(OWN_PATHS + OWN_NAMESPACES)
+
+
+def source_of(path: str) -> str:
+    """Return ``gateway`` for a path of the gateway's own (admin API, dashboard, docs, health), else ``proxy``."""
+    return GATEWAY if path in OWN_EXACT or path.startswith(OWN_PREFIXES) else PROXY
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """Return the series rows of ``rows`` (log row dicts, with ``created_at``), sorted by key."""
+    counts: dict = collections.defaultdict(lambda: [0, 0, 0])
+    for row in rows:
+        status, message = row.get("status_code"), row.get("error_message")
+        tally = counts[(rollups.floor(row["created_at"], MINUTE), row.get("target_service") or NONE_TEXT,
+                        source_of(row["path"]))]
+        tally[0] += 1
+        if rollups.is_error(status, message):
+            tally[1] += 1
+            if rollups.is_server_error(status, message):
+                tally[2] += 1
+    return [dict(zip(KEY, key, strict=True)) | dict(zip(COUNTS, tally, strict=True))
+            for key, tally in sorted(counts.items())]
+
+
+def add(connection, rows: list[dict], summary: list[dict] | None = None) -> None:
+    """Add ``rows`` (log row dicts) into the series, in ``connection``'s transaction.
+
+    ``summary``: what :func:`summarize` returned for ``rows``, when the caller computed it already.
+    """
+    if not rows:
+        return
+    summary = summary if summary is not None else summarize(rows)
+    connection.execute(rollups.upsert(connection.dialect.name, LogSeries.__table__, KEY, COUNTS), summary)
+
+
+SOURCE_SQL = "CASE WHEN path IN ({}) OR {} THEN '{}' ELSE '{}' END".format(
+    ", ".join(f"'{path}'" for path in sorted(OWN_EXACT)),
+    " OR ".join(f"starts_with(path, '{prefix}')" for prefix in OWN_PREFIXES), GATEWAY, PROXY)
+
+
+def aggregate_sql(source: str, condition: str = "TRUE") -> str:
+    """Return the upsert that adds the log rows of table ``source`` meeting ``condition`` into the series (PostgreSQL).
+
+    The same sums as :func:`summarize`: the backfill's (``source`` the log, ``condition`` a time
+    range) and the log writer's (``source`` its ``batch`` rows).
+    """
+    return f"""
+INSERT INTO {LogSeries.__tablename__} AS r ({", ".join(KEY + COUNTS)})
+SELECT * FROM (
+  SELECT date_trunc('minute', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start,
+         coalesce(target_service, '') AS target_service, {SOURCE_SQL} AS source, count(*) AS requests,
+         count(*) FILTER (WHERE status_code >= 400 OR error_message IS NOT NULL) AS errors,
+         count(*) FILTER (WHERE status_code >= 500 OR (error_message IS NOT NULL
+                                                       AND (status_code IS NULL OR status_code < 400))) AS server_errors
+  FROM {source} WHERE ({condition})
+  GROUP BY 1, 2, 3) AS g
+ORDER BY start, target_service COLLATE "C", source COLLATE "C"
+ON CONFLICT ({", ".join(KEY)}) DO UPDATE SET
+{", ".join(f"{name} = r.{name} + excluded.{name}" for name in COUNTS)}
+"""
+
+
+BACKFILL_SQL = aggregate_sql("gateway_logs", "created_at >= :since AND created_at < :until")
+
+
+def backfill(connection, since: dt.datetime, until: dt.datetime) -> None:
+    """Add the log rows of [since, until) into the series (the migration's backfill, the bench's fill).
+
+    PostgreSQL sums them itself in one INSERT ... SELECT; SQLite reads them in chunks through :func:`add`.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text(BACKFILL_SQL), {"since": since, "until": until})
+        return
+    result = connection.execute(sa.text(
+        "SELECT created_at, target_service, path, status_code, error_message FROM gateway_logs "
+        "WHERE created_at >= :since AND created_at < :until"),
+        {"since": rollups.sqlite_time(since), "until": rollups.sqlite_time(until)})
+    while chunk := result.fetchmany(rollups.BACKFILL_CHUNK):
+        add(connection, [dict(row._mapping) | {"created_at": rollups.parse_sqlite_time(row.created_at)}
+                         for row in chunk])
