@@ -136,15 +136,15 @@ class ServiceBreaker:
         if self.state == "closed":
             self.storage.reset_counter()
         elif self.state == "half_open" and trial:
-            successes = self.storage.increment_success_counter()
-            if self.state == "half_open" and successes >= self.breaker.success_threshold:
+            self.storage.increment_success_counter()
+            if self.state == "half_open" and self.breaker.success_counter >= self.breaker.success_threshold:
                 self.breaker.close()
 
     def record_failure(self, trial: bool) -> None:
         """Closed: one more failure, opening at the threshold. Half-open: the trial failed, reopen."""
         if self.state == "closed":
-            failures = self.storage.increment_counter()  # the row's count: the view may be behind it
-            if self.state == "closed" and failures >= self.breaker.fail_max:
+            self.storage.increment_counter()
+            if self.state == "closed" and self.breaker.fail_counter >= self.breaker.fail_max:
                 self.breaker.open()
         elif self.state == "half_open" and trial:
             self.breaker.open()

@@ -117,32 +117,26 @@ class DatabaseCircuitStorage(pybreaker.CircuitBreakerStorage):
     def opened_at(self, value) -> None:
         self._opened_at = value  # written with the state (pybreaker sets it just before)
 
-    def increment_counter(self) -> int:
-        """Add a failure; return the count the row holds after it (this worker's view if unwritten)."""
+    def increment_counter(self) -> None:
         local = dataclasses.replace(self.record, failures=self.record.failures + 1)
-        stored = self._write(local, lambda c: rows.increment(c, self.name, "circuit_failures"))
-        self._catch_up(stored, "failures")
-        return (stored or local).failures
+        self._write(local, lambda c: rows.increment(c, self.name, "circuit_failures"))
 
     def reset_counter(self) -> None:
         if self.record.failures:
             local = dataclasses.replace(self.record, failures=0)
             self._write(local, lambda c: rows.set_counter(c, self.name, "circuit_failures", 0))
 
-    def increment_success_counter(self) -> int:
-        """Add a success; return the count the row holds after it (this worker's view if unwritten)."""
+    def increment_success_counter(self) -> None:
         local = dataclasses.replace(self.record, successes=self.record.successes + 1)
-        stored = self._write(local, lambda c: rows.increment(c, self.name, "circuit_successes"))
-        self._catch_up(stored, "successes")
-        return (stored or local).successes
+        self._write(local, lambda c: rows.increment(c, self.name, "circuit_successes"))
 
     def reset_success_counter(self) -> None:
         if self.record.successes:
             local = dataclasses.replace(self.record, successes=0)
             self._write(local, lambda c: rows.set_counter(c, self.name, "circuit_successes", 0))
 
-    def _write(self, local: CircuitRecord, operation) -> CircuitRecord | None:
-        """Make ``local`` this worker's view at once, write it through to the row, return the row's answer.
+    def _write(self, local: CircuitRecord, operation) -> None:
+        """Make ``local`` this worker's view at once, then write it through to the row.
 
         The view changes before the write yields, so that the worker's other requests, which go
         on meanwhile, count from it (computed from the view before, two failures reported during
@@ -155,11 +149,11 @@ class DatabaseCircuitStorage(pybreaker.CircuitBreakerStorage):
         SQLite file, whose writes time out: the circuit opened only after many more failures than
         the threshold).
 
-        The row's answer is returned even when the view moved on: the caller decides on it. Two
-        writes of one worker may reach the database in either order; the view keeps the answer
-        of the one that returned last, which can be the older row (seen across two instances:
-        the write that made the third failure returned first and was dropped, the view kept 2,
-        and the circuit stayed closed with 3 failures in the row).
+        An answer that comes back after the view moved on still raises the view's counters to
+        the row's, in the same state: two writes of one worker may reach the database in either
+        order, and the one returning last can hold the older row (seen across two instances: the
+        write that made the third failure returned first and was dropped, the view kept 2, and
+        the circuit stayed closed with 3 failures in the row).
         """
         self.generation += 1
         if self.unsynced:
@@ -171,19 +165,10 @@ class DatabaseCircuitStorage(pybreaker.CircuitBreakerStorage):
         elif self.record is local:
             self.record = stored
             self.unsynced = False
-        return stored
-
-    def _catch_up(self, stored: CircuitRecord | None, counter: str) -> None:
-        """Raise the view's ``counter`` to the row's answer when the view holds a lower count in the same state.
-
-        An increment's answer is a count the row reached; a view behind it (it kept an answer
-        that returned later but was older) would write the lower count back with the next
-        transition.
-        """
-        if stored is None or stored.state != self.record.state:
-            return
-        if getattr(stored, counter) > getattr(self.record, counter):
-            self.record = dataclasses.replace(self.record, **{counter: getattr(stored, counter)})
+        elif stored.state == self.record.state and (stored.failures > self.record.failures
+                                                    or stored.successes > self.record.successes):
+            self.record = dataclasses.replace(self.record, failures=max(self.record.failures, stored.failures),
+                                              successes=max(self.record.successes, stored.successes))
 
     def push(self) -> None:
         """Store the view this worker formed while the database failed (what it saw then is not lost)."""
