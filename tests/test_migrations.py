@@ -12,7 +12,7 @@ from alembic.migration import MigrationContext
 
 from gateway.coordination.dbtypes import include_name, render_item
 from gateway.extensions import db
-from gateway.requestlog import histogram
+from gateway.requestlog import histogram, rollups
 from tests.support.backends import POSTGRES_URL, fresh_postgres_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,10 +40,26 @@ def flask(database_url: str, *args: str) -> subprocess.CompletedProcess:
                           timeout=120)
 
 
+def open_engine(database_url: str) -> sa.Engine:
+    """Return an engine on the test's database (psycopg 3 for PostgreSQL, as the gateway uses)."""
+    return sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def insert_logs(engine: sa.Engine, rows: list[dict]) -> bool:
+    """Insert log rows (from :func:`tests.support.rows.log`) as an older revision's table holds them; return whether on SQLite."""
+    table = sa.table("gateway_logs", *(sa.column(name) for name in rows[0]))
+    with engine.begin() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        connection.execute(table.insert(), [{**row, "id": row["id"].hex if sqlite else row["id"],
+                                             "created_at": rollups.sqlite_time(row["created_at"]) if sqlite
+                                             else row["created_at"]} for row in rows])
+    return sqlite
+
+
 def pending_changes(database_url: str) -> list:
     import gateway.models  # noqa: F401 (the tables)
 
-    engine = sa.create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = open_engine(database_url)
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True, "render_item": render_item,
@@ -70,7 +86,7 @@ def test_downgrade_and_upgrade_again(empty_database):
 def test_routes_made_before_several_targets_keep_working(empty_database):
     """0004 adds targets and traffic: a route stored before it keeps its target_url and forwards as before."""
     assert flask(empty_database, "db", "upgrade", "0003_observability").returncode == 0
-    engine = sa.create_engine(empty_database.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = open_engine(empty_database)
     try:
         with engine.begin() as connection:
             connection.execute(sa.text(
@@ -103,7 +119,6 @@ def test_log_rows_made_before_the_rollups_are_rolled_up(empty_database):
     import datetime as dt
     import random
 
-    from gateway.requestlog import rollups
     from tests.support.rows import log
 
     assert flask(empty_database, "db", "upgrade", "0008_streams").returncode == 0
@@ -112,14 +127,9 @@ def test_log_rows_made_before_the_rollups_are_rolled_up(empty_database):
     rows = [log(created_at=now - dt.timedelta(hours=rng.uniform(0, 48)), status_code=rng.choice((200, 404, 502)),
                 target_service=rng.choice(("a", "b", None)), response_time=rng.choice((None, rng.uniform(1, 900))),
                 target_group=None) for _ in range(500)]
-    engine = sa.create_engine(empty_database.replace("postgresql://", "postgresql+psycopg://", 1))
-    table = sa.table("gateway_logs", *(sa.column(name) for name in rows[0]))
+    engine = open_engine(empty_database)
     try:
-        with engine.begin() as connection:
-            sqlite = connection.dialect.name == "sqlite"
-            connection.execute(table.insert(), [{**row, "id": row["id"].hex if sqlite else row["id"],
-                                                 "created_at": rollups.sqlite_time(row["created_at"]) if sqlite
-                                                 else row["created_at"]} for row in rows])
+        sqlite = insert_logs(engine, rows)
         upgraded = flask(empty_database, "db", "upgrade")
         assert upgraded.returncode == 0, upgraded.stderr
         with engine.connect() as connection:
@@ -161,7 +171,7 @@ def test_downgrade_from_partitions_keeps_the_rows(empty_database):
     from tests.support.rows import log
 
     assert flask(empty_database, "db", "upgrade").returncode == 0
-    engine = sa.create_engine(empty_database.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = open_engine(empty_database)
     rows = [log() for _ in range(20)]
     table = sa.table("gateway_logs", *(sa.column(name) for name in rows[0]))
     try:
@@ -184,7 +194,6 @@ def test_log_rows_made_before_the_series_are_counted_into_it(empty_database):
     import datetime as dt
     import random
 
-    from gateway.requestlog import rollups
     from tests.support.rows import log
 
     assert flask(empty_database, "db", "upgrade", "0010_log_partitions").returncode == 0
@@ -194,14 +203,9 @@ def test_log_rows_made_before_the_series_are_counted_into_it(empty_database):
                 error_message=rng.choice((None, "bad_gateway: refused")), target_service=rng.choice(("a", None)),
                 path=rng.choice(("/api/x", "/health", "/api/v1/gateway/routes", "/dashboardx")), target_group=None)
             for _ in range(500)]
-    engine = sa.create_engine(empty_database.replace("postgresql://", "postgresql+psycopg://", 1))
-    table = sa.table("gateway_logs", *(sa.column(name) for name in rows[0]))
+    engine = open_engine(empty_database)
     try:
-        with engine.begin() as connection:
-            sqlite = connection.dialect.name == "sqlite"
-            connection.execute(table.insert(), [{**row, "id": row["id"].hex if sqlite else row["id"],
-                                                 "created_at": rollups.sqlite_time(row["created_at"]) if sqlite
-                                                 else row["created_at"]} for row in rows])
+        insert_logs(engine, rows)
         upgraded = flask(empty_database, "db", "upgrade")
         assert upgraded.returncode == 0, upgraded.stderr
         with engine.connect() as connection:

@@ -132,6 +132,17 @@ COUNT_ORDER = ", ".join(f'{name} COLLATE "C"' if name in ("target_service", "rou
                         else name for name in COUNT_KEY)
 
 
+# The error counts of a group of log rows, in SQL: as is_error() and is_server_error().
+ERRORS_SQL = "count(*) FILTER (WHERE status_code >= 400 OR error_message IS NOT NULL)"
+SERVER_ERRORS_SQL = ("count(*) FILTER (WHERE status_code >= 500 OR (error_message IS NOT NULL "
+                     "AND (status_code IS NULL OR status_code < 400)))")
+
+
+def added_sql(names: tuple[str, ...]) -> str:
+    """Return the SET list of an upsert (``INSERT ... AS r``) adding ``names`` into the existing row."""
+    return ", ".join(f"{name} = r.{name} + excluded.{name}" for name in names)
+
+
 def aggregate_sql(source: str, condition: str = "TRUE") -> tuple[str, str]:
     """Return the two upserts that add the log rows of table ``source`` meeting ``condition`` into the rollups.
 
@@ -146,15 +157,11 @@ SELECT * FROM (
   SELECT spans.span, {PERIOD_SQL} AS start, coalesce(target_service, '') AS target_service,
          coalesce(route_pattern, '') AS route_pattern, method, coalesce(status_code, 0) AS status_code,
          coalesce(target_group, '') AS target_group, count(*) AS requests,
-         count(*) FILTER (WHERE status_code >= 400 OR error_message IS NOT NULL) AS errors,
-         count(*) FILTER (WHERE status_code >= 500 OR (error_message IS NOT NULL
-                                                       AND (status_code IS NULL OR status_code < 400))) AS server_errors,
-         count(response_time) AS timed, coalesce(sum(response_time), 0) AS time_sum
+         {ERRORS_SQL} AS errors, {SERVER_ERRORS_SQL} AS server_errors, count(response_time) AS timed, coalesce(sum(response_time), 0) AS time_sum
   {rows}
   GROUP BY 1, 2, 3, 4, 5, 6, 7) AS g
 ORDER BY {COUNT_ORDER}
-ON CONFLICT ({", ".join(COUNT_KEY)}) DO UPDATE SET
-{", ".join(f"{name} = r.{name} + excluded.{name}" for name in COUNTS)}
+ON CONFLICT ({", ".join(COUNT_KEY)}) DO UPDATE SET {added_sql(COUNTS)}
 """
     latency = f"""
 INSERT INTO gateway_log_latency AS r ({", ".join(LATENCY_KEY)}, count)
@@ -183,13 +190,19 @@ def backfill(connection, since: dt.datetime, until: dt.datetime) -> None:
         for statement in (COUNTS_SQL, LATENCY_SQL):
             connection.execute(sa.text(statement), {"since": since, "until": until})
         return
-    columns = ("created_at", "target_service", "route_pattern", "method", "status_code", "target_group",
-               "error_message", "response_time")
-    result = connection.execute(sa.text(f"SELECT {', '.join(columns)} FROM gateway_logs "
+    columns = ("target_service", "route_pattern", "method", "status_code", "target_group", "error_message",
+               "response_time")
+    for chunk in sqlite_log_chunks(connection, columns, since, until):
+        add(connection, chunk)
+
+
+def sqlite_log_chunks(connection, columns: tuple[str, ...], since: dt.datetime, until: dt.datetime):
+    """Yield the SQLite log rows of [since, until) as lists of dicts (``created_at`` and ``columns``), a chunk at a time."""
+    result = connection.execute(sa.text(f"SELECT created_at, {', '.join(columns)} FROM gateway_logs "
                                         "WHERE created_at >= :since AND created_at < :until"),
                                 {"since": sqlite_time(since), "until": sqlite_time(until)})
     while chunk := result.fetchmany(BACKFILL_CHUNK):
-        add(connection, [dict(row._mapping) | {"created_at": parse_sqlite_time(row.created_at)} for row in chunk])
+        yield [dict(row._mapping) | {"created_at": parse_sqlite_time(row.created_at)} for row in chunk]
 
 
 def sqlite_time(moment: dt.datetime) -> str:

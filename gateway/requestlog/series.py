@@ -77,14 +77,11 @@ INSERT INTO {LogSeries.__tablename__} AS r ({", ".join(KEY + COUNTS)})
 SELECT * FROM (
   SELECT date_trunc('minute', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start,
          coalesce(target_service, '') AS target_service, {SOURCE_SQL} AS source, count(*) AS requests,
-         count(*) FILTER (WHERE status_code >= 400 OR error_message IS NOT NULL) AS errors,
-         count(*) FILTER (WHERE status_code >= 500 OR (error_message IS NOT NULL
-                                                       AND (status_code IS NULL OR status_code < 400))) AS server_errors
+         {rollups.ERRORS_SQL} AS errors, {rollups.SERVER_ERRORS_SQL} AS server_errors
   FROM {source} WHERE ({condition})
   GROUP BY 1, 2, 3) AS g
 ORDER BY start, target_service COLLATE "C", source COLLATE "C"
-ON CONFLICT ({", ".join(KEY)}) DO UPDATE SET
-{", ".join(f"{name} = r.{name} + excluded.{name}" for name in COUNTS)}
+ON CONFLICT ({", ".join(KEY)}) DO UPDATE SET {rollups.added_sql(COUNTS)}
 """
 
 
@@ -99,10 +96,6 @@ def backfill(connection, since: dt.datetime, until: dt.datetime) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text(BACKFILL_SQL), {"since": since, "until": until})
         return
-    result = connection.execute(sa.text(
-        "SELECT created_at, target_service, path, status_code, error_message FROM gateway_logs "
-        "WHERE created_at >= :since AND created_at < :until"),
-        {"since": rollups.sqlite_time(since), "until": rollups.sqlite_time(until)})
-    while chunk := result.fetchmany(rollups.BACKFILL_CHUNK):
-        add(connection, [dict(row._mapping) | {"created_at": rollups.parse_sqlite_time(row.created_at)}
-                         for row in chunk])
+    for chunk in rollups.sqlite_log_chunks(connection, ("target_service", "path", "status_code", "error_message"),
+                                           since, until):
+        add(connection, chunk)

@@ -29,6 +29,16 @@ def with_ids(rows: list[dict]) -> list[dict]:
     return rows
 
 
+def write_batches(app, batches: list[list[dict]]) -> None:
+    """Write ``batches`` in turn through one batch store, as the log writer does."""
+    batch_store = BatchStore(app)
+    try:
+        for batch in batches:
+            batch_store.insert(batch)
+    finally:
+        batch_store.close()
+
+
 def varied_batch(rng: random.Random) -> list[dict]:
     """Rows of 3 hours with NULLs in every nullable key, every error kind, and times at the histogram's ends."""
     hour = rollups.floor(utcnow(), rollups.HOUR) - dt.timedelta(hours=2)
@@ -74,12 +84,7 @@ def expected(batches: list[list[dict]]) -> tuple[list[tuple], list[tuple]]:
 def test_a_batch_gives_the_rollups_the_python_summary_gives(app):
     """On PostgreSQL the database sums the batch in SQL: the same rows, to the float's rounding, as summarize()."""
     batches = [varied_batch(random.Random(seed)) for seed in (1, 2)]
-    batch_store = BatchStore(app)
-    try:
-        for batch in batches:
-            batch_store.insert(batch)
-    finally:
-        batch_store.close()
+    write_batches(app, batches)
     counts, latency = rollup_rows(app)
     want_counts, want_latency = expected(batches)
     assert counts == want_counts

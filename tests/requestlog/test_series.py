@@ -13,10 +13,9 @@ from gateway.coordination.dbtypes import utcnow
 from gateway.extensions import db
 from gateway.models import GatewayLog, LogSeries
 from gateway.requestlog import series, stats
-from gateway.requestlog.store import BatchStore
 from gateway.requestlog.timeseries import bucket_number, bucket_start
 from gateway.services import services
-from tests.requestlog.test_batch_store import with_ids
+from tests.requestlog.test_batch_store import with_ids, write_batches
 from tests.requestlog.test_rollups import random_rows
 
 # (path, source): every own path and namespace, and paths that only look like them.
@@ -60,15 +59,6 @@ def mixed_rows(rng: random.Random, count: int) -> list[dict]:
     return with_ids(rows)
 
 
-def write(app, batches: list[list[dict]]) -> None:
-    batch_store = BatchStore(app)
-    try:
-        for batch in batches:
-            batch_store.insert(batch)
-    finally:
-        batch_store.close()
-
-
 @pytest.mark.parametrize(("path", "source"), PATHS)
 def test_a_path_has_the_source_the_log_row_filter_gives_it(path, source):
     assert series.source_of(path) == source
@@ -78,7 +68,7 @@ def test_the_writer_adds_each_batch_into_the_series_as_the_log_rows_count(app):
     """PostgreSQL sums the batch in the writer's one statement, SQLite in Python: both give the rows' own counts."""
     rng = random.Random(11)
     batches = [mixed_rows(rng, 400) for _ in range(3)]
-    write(app, batches)
+    write_batches(app, batches)
     found = series_rows(app)
     assert found == counted_from_log(app)
     assert {source for _, _, source in found} == {"proxy", "gateway"}
@@ -89,7 +79,7 @@ def test_the_writer_adds_each_batch_into_the_series_as_the_log_rows_count(app):
 
 def test_each_path_lands_in_its_source(app):
     now = utcnow()
-    write(app, [with_ids([{**row, "path": path, "created_at": now} for row, (path, _) in
+    write_batches(app, [with_ids([{**row, "path": path, "created_at": now} for row, (path, _) in
                           zip(random_rows(random.Random(1), len(PATHS), dt.timedelta()), PATHS, strict=True)])])
     by_source: dict = {}
     for (_, _, source), (requests, _, _) in series_rows(app).items():
@@ -127,7 +117,7 @@ def test_several_writers_add_into_the_same_series_rows(app):
     def run(batches):
         try:
             barrier.wait(10)
-            write(app, batches)
+            write_batches(app, batches)
         except Exception as exc:  # noqa: BLE001 (reported by the assertion below)
             failures.append(exc)
 
