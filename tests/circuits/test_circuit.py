@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.support.admin import admin_session, circuit, service_route
+from tests.support.admin import admin_session, service_route, stored_circuit
 from tests.support.database import empty_database
 from tests.support.http import get, get_many
 from tests.support.servers import start_gateway
@@ -44,8 +44,7 @@ def test_failures_open_it_and_then_the_upstream_is_not_contacted(gateway, upstre
     assert {r.json()["error"] for r in refused} == {"service_unavailable"}
     assert all(1 <= int(r.headers["Retry-After"]) <= OPEN_SECONDS for r in refused)
     assert count(upstream, "status/500") == 3 and count(upstream, "status/200") == 0
-    shown = circuit(gateway, name)
-    assert (shown["circuit_state"], shown["circuit_open"], shown["circuit_failures"]) == ("open", True, 3)
+    shown = stored_circuit(gateway, name, circuit_state="open", circuit_open=True, circuit_failures=3)
     assert shown["circuit_opened_at"] is not None
 
 
@@ -57,9 +56,9 @@ def test_4xx_answers_never_open_it(gateway, upstream):
     # Nothing was written: a service gets its row (and circuit) with its first failure.
     assert admin.get(f"{admin.base}/services/{name}/health", timeout=5).status_code == 404
     get(gateway, f"/{name}/status/500")
-    assert circuit(gateway, name)["circuit_failures"] == 1
+    stored_circuit(gateway, name, circuit_failures=1)
     assert {get(gateway, f"/{name}/status/409").status_code for _ in range(4)} == {409}
-    assert (circuit(gateway, name)["circuit_state"], circuit(gateway, name)["circuit_failures"]) == ("closed", 0)
+    stored_circuit(gateway, name, circuit_state="closed", circuit_failures=0)
 
 
 def test_a_route_without_a_breaker_always_reaches_the_upstream(gateway, upstream):
@@ -78,9 +77,9 @@ def test_a_stopped_upstream_opens_it_and_its_recovery_closes_it(gateway, upstrea
     try:
         time.sleep(OPEN_SECONDS)
         wait_until(lambda: get(gateway, f"/{name}/echo").status_code == 200, 3, 0.1, "a trial passing")
-        assert circuit(gateway, name)["circuit_state"] == "half_open"
+        stored_circuit(gateway, name, circuit_state="half_open")
         assert get(gateway, f"/{name}/echo").status_code == 200
-        assert circuit(gateway, name)["circuit_state"] == "closed"
+        stored_circuit(gateway, name, circuit_state="closed")
         assert count(revived, "echo") == 2  # the two trials, nothing else
     finally:
         revived.stop()
@@ -94,8 +93,7 @@ def test_half_open_lets_one_trial_through_at_a_time(gateway, upstream):
     assert sorted(r.status_code for r in answers) == [200] + [503] * 11
     assert {r.headers["Retry-After"] for r in answers if r.status_code == 503} == {"1"}
     assert count(upstream, "slow") == 1
-    shown = circuit(gateway, name)
-    assert (shown["circuit_state"], shown["circuit_successes"]) == ("half_open", 1)
+    stored_circuit(gateway, name, circuit_state="half_open", circuit_successes=1)
 
 
 def test_successful_trials_close_it(gateway, upstream):
@@ -103,8 +101,7 @@ def test_successful_trials_close_it(gateway, upstream):
     open_with_500s(gateway, name)
     time.sleep(OPEN_SECONDS + 0.2)
     assert [get(gateway, f"/{name}/status/204").status_code for _ in range(2)] == [204, 204]
-    shown = circuit(gateway, name)
-    assert (shown["circuit_state"], shown["circuit_open"], shown["circuit_failures"]) == ("closed", False, 0)
+    stored_circuit(gateway, name, circuit_state="closed", circuit_open=False, circuit_failures=0)
     answers = get_many([gateway], f"/{name}/slow/0.3", 6)  # closed: all at once again
     assert [r.status_code for r in answers] == [200] * 6 and count(upstream, "slow") == 6
 
@@ -112,13 +109,12 @@ def test_successful_trials_close_it(gateway, upstream):
 def test_a_failed_trial_reopens_it(gateway, upstream):
     name = service_route(gateway, upstream)
     open_with_500s(gateway, name)
-    first_opening = circuit(gateway, name)["circuit_opened_at"]
+    first_opening = stored_circuit(gateway, name, circuit_state="open")["circuit_opened_at"]
     time.sleep(OPEN_SECONDS + 0.2)
     assert get(gateway, f"/{name}/status/503").status_code == 503  # the trial, answered by the upstream
     assert get(gateway, f"/{name}/status/200").status_code == 503  # refused by the gateway
     assert count(upstream, "status/503") == 1 and count(upstream, "status/200") == 0
-    shown = circuit(gateway, name)
-    assert shown["circuit_state"] == "open" and shown["circuit_opened_at"] > first_opening
+    assert stored_circuit(gateway, name, circuit_state="open")["circuit_opened_at"] > first_opening
 
 
 def test_reset_closes_it_at_once(gateway, upstream):

@@ -9,6 +9,7 @@ import requests
 from tests.support.http import local_session
 from tests.support.servers import ServerProcess
 from tests.support.tokens import token
+from tests.support.waits import wait_until
 
 
 def log_rows(admin, **filters) -> list[dict]:
@@ -64,3 +65,24 @@ def circuit(gateway, name: str) -> dict:
     response = admin.get(f"{admin.base}/services/{name}/health", timeout=5)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def stored_circuit(gateway, name: str, within: float = 4.0, **expected) -> dict:
+    """Return the service as the admin API shows it once the fields named in ``expected`` have those values.
+
+    The worker acts on a new circuit state at once; its row may show it up to a second or two later:
+    a circuit write that finds the SQLite file locked by another writer gives up after 0.25 s, and the
+    worker's poller stores its view once the database answers again (gateway.circuits.store).
+    """
+    shown: dict = {}
+
+    def matches() -> bool:
+        shown.update(circuit(gateway, name))
+        return all(shown.get(field) == value for field, value in expected.items())
+
+    try:
+        wait_until(matches, within, 0.1, f"{name}'s circuit shown as {expected}")
+    except AssertionError:
+        raise AssertionError(f"{name}'s circuit shown as {({field: shown.get(field) for field in expected})}, "
+                             f"not {expected}, after {within} s") from None
+    return shown
