@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.support.admin import admin_session, circuit, service_route
+from tests.support.admin import admin_session, service_route, stored_circuit
 from tests.support.database import empty_database
 from tests.support.http import get, get_many
 from tests.support.settings import CIRCUIT
@@ -78,7 +78,7 @@ def test_failures_on_different_workers_and_instances_add_up(gateways, upstream):
     name = new_service(first, second, upstream)
     answers = get_many([first, second], f"/{name}/status/503", 3)
     assert [r.status_code for r in answers] == [503] * 3 and count(upstream, "status/503") == 3
-    assert circuit(first, name)["circuit_state"] == "open"
+    stored_circuit(first, name, circuit_state="open")
     refusing_everywhere(gateways, name)
     every_answer_is(second, f"/{name}/echo", 503)
     assert count(upstream, "echo") == 0
@@ -95,7 +95,7 @@ def test_reset_closes_it_on_every_worker_of_both_instances(gateways, upstream):
     for gateway in (first, second):
         wait_for_every_worker(gateway, f"/{name}/echo", lambda reply: reply.status == 200, STATE_WAIT,
                               "closed again on every worker", min_each=2)
-    assert circuit(second, name)["circuit_state"] == "closed"
+    stored_circuit(second, name, circuit_state="closed")
 
 
 def test_half_open_lets_one_trial_through_across_instances(gateways, upstream):
@@ -108,6 +108,6 @@ def test_half_open_lets_one_trial_through_across_instances(gateways, upstream):
     assert sorted(r.status_code for r in answers) == [200] + [503] * 15
     assert count(upstream, "slow") == 1
     assert get(second, f"/{name}/echo").status_code == 200  # the second trial
-    assert circuit(first, name)["circuit_state"] == "closed"
+    stored_circuit(first, name, circuit_state="closed")
     wait_for_every_worker(first, f"/{name}/echo", lambda reply: reply.status == 200, CONFIG_BOUND,
                           "closed on every worker", min_each=2)
