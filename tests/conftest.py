@@ -47,6 +47,24 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError("TESTS_REQUIRE_BACKENDS=1 but DATABASE_URL does not name a PostgreSQL database")
     if require_backends() and not REDIS_URL:
         raise pytest.UsageError("TESTS_REQUIRE_BACKENDS=1 but REDIS_URL is not set")
+    deselect_other_backends(config, items)
+
+
+def deselect_other_backends(config, items) -> None:
+    """Leave out the database backends a test's ``backends`` marker does not name (docs/testing.md).
+
+    Deselected, not skipped: the test is not about that backend (the HTTP server's framing and
+    timeouts, say, do not touch the database), so nothing is missing when it does not run there.
+    """
+    kept, dropped = [], []
+    for item in items:
+        marker = item.get_closest_marker("backends")
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("database_url") if callspec is not None else None
+        (dropped if marker is not None and backend is not None and backend not in marker.args else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session")

@@ -117,6 +117,7 @@ def hits_per_second(upstream, seconds: float) -> float:
     return (count(upstream, "health") - before) / seconds
 
 
+@pytest.mark.backends("postgresql")  # several instances share a PostgreSQL database; SQLite is one instance
 def test_one_checker_for_two_instances_of_two_workers_on_redis(database_url, redis_url, upstream):
     forget_stale_leases(database_url, redis_url)
     with deployment(database_url, 2, REDIS_URL=redis_url, WEB_CONCURRENCY=2) as (first, second):
@@ -130,9 +131,8 @@ def test_one_checker_for_two_instances_of_two_workers_on_redis(database_url, red
         assert service(second)["status"] == "healthy"
 
 
-def test_one_checker_for_two_instances_on_postgresql_without_redis(database_url, backend, upstream):
-    if backend != "postgresql":
-        pytest.skip("the advisory lock is PostgreSQL's; the embedded SQLite mode is one instance")
+@pytest.mark.backends("postgresql")  # the advisory lock is PostgreSQL's; the embedded SQLite mode is one instance
+def test_one_checker_for_two_instances_on_postgresql_without_redis(database_url, upstream):
     with deployment(database_url, 2) as (first, second):
         register(first, upstream)
         Watcher(first).wait_for("healthy")

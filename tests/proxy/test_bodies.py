@@ -9,6 +9,9 @@ from tests.support.rawhttp import exchange, request
 from tests.support.settings import MAX_BODY
 from tests.support.upstreams.echo import GZIP_BODY
 
+# The proxy's behaviour, not the database's: on the embedded default only (docs/testing.md).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "PATCH", "DELETE"])
 def test_method_and_body_pass(gateway, routes, http, method):

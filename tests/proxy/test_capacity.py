@@ -19,6 +19,9 @@ from tests.support.database import empty_database
 from tests.support.rawhttp import request
 from tests.support.servers import start_gateway
 
+# The proxy's behaviour, not the database's: on the embedded default only (docs/testing.md).
+pytestmark = pytest.mark.backends("sqlite")
+
 UPLOAD = 256 * 1024 * 1024
 CHUNK = b"u" * (1024 * 1024)
 

@@ -9,6 +9,9 @@ import pytest
 from tests.support.admin import add_route
 from tests.support.rawhttp import request
 
+# The proxy's behaviour, not the database's: on the embedded default only (docs/testing.md).
+pytestmark = pytest.mark.backends("sqlite")
+
 ALLOWED = "https://app.engadi.org"
 EVIL = "https://evil.example"
 # What a permissive upstream framework answers to everyone, preflight or not.

@@ -16,6 +16,9 @@ from tests.support.streaming import read_stream
 from tests.support.upstreams.events import EventUpstream
 from tests.support.waits import wait_for
 
+# The proxy's behaviour, not the database's: on the embedded default only (docs/testing.md).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 @pytest.fixture(scope="module")
 def events():

@@ -10,6 +10,9 @@ import pytest
 from gateway.proxy.forwarding.forwarder import BACKOFF_BASE
 from tests.support.servers import free_port
 
+# The proxy's behaviour, not the database's: on the embedded default only (docs/testing.md).
+pytestmark = pytest.mark.backends("sqlite")
+
 RETRIES = 3
 
 

@@ -15,6 +15,9 @@ from tests.support.rawhttp import exchange, request
 from tests.support.servers import start_gateway
 from tests.support.tokens import token
 
+# The proxy's behaviour, not the database's: on the embedded default only (docs/testing.md).
+pytestmark = pytest.mark.backends("sqlite")
+
 VIA = via_entry("0123456789abcdef")
 UPSTREAM_DATE = "Mon, 01 Jan 2001 00:00:00 GMT"
 

@@ -14,6 +14,9 @@ from tests.support.rawhttp import request
 from tests.support.servers import start_gateway
 from tests.support.tokens import TEST_SECRET, token
 
+# The proxy's behaviour, not the database's: on the embedded default only (docs/testing.md).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 def _b64(data: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()

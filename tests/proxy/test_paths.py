@@ -6,6 +6,9 @@ from tests.support.admin import add_route
 from tests.support.rawhttp import request
 from tests.support.tokens import token
 
+# The proxy's behaviour, not the database's: on the embedded default only (docs/testing.md).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 def upstream_target(gateway, target, headers=None):
     reply = request(gateway.port, "GET", target, headers)

@@ -16,6 +16,9 @@ from tests.support.servers import full_output, start_gateway
 from tests.support.tokens import token
 from tests.support.waits import wait_for
 
+# The HTTP server's behaviour, not the database's: on the embedded default only (docs/testing.md).
+pytestmark = pytest.mark.backends("sqlite")
+
 PAIR = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|\S*)')
 
 

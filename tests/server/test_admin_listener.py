@@ -14,6 +14,9 @@ from tests.support.http import local_session
 from tests.support.servers import free_port, start_gateway, wait_for_port
 from tests.support.tokens import token
 
+# The HTTP server's behaviour, not the database's: on the embedded default only (docs/testing.md).
+pytestmark = pytest.mark.backends("sqlite")
+
 ADMIN_ONLY = ["/api/v1/gateway/routes", "/api/v1/gateway/services", "/api/v1/gateway/nope", "/api/v1//gateway/routes",
               "/api/v1/gateway/services/../routes", "/%61pi/v1/gateway/routes", "/api/v1/docs", "/api/v1/redoc",
               "/api/v1/openapi.json", "/api/v1/docs-assets/swagger-ui.css", "/dashboard", "/dashboard/login",

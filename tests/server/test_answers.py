@@ -14,6 +14,9 @@ from tests.support.servers import start_gateway, start_upstream
 from tests.support.slowclients import open_request, read_reply
 from tests.support.tokens import token
 
+# The HTTP server's behaviour, not the database's: on the embedded default only (docs/testing.md).
+pytestmark = pytest.mark.backends("sqlite")
+
 LONG = "a" * 5000  # over gunicorn's request line limit (4094)
 BIG = "b" * 9000  # over its header field limit (8190)
 

@@ -10,6 +10,9 @@ from tests.support.rawhttp import exchange
 from tests.support.servers import start_gateway
 from tests.support.tokens import token
 
+# The HTTP server's behaviour, not the database's: on the embedded default only (docs/testing.md).
+pytestmark = pytest.mark.backends("sqlite")
+
 
 @pytest.fixture(scope="module")
 def gateway(database_url, upstream):  # noqa: F811

@@ -18,6 +18,9 @@ from tests.support.http import local_session
 from tests.support.servers import BIN, ROOT, free_port, gateway_env, start_gateway
 from tests.support.tokens import TEST_SECRET
 
+# The HTTP server's behaviour, not the database's: on the embedded default only (docs/testing.md).
+pytestmark = pytest.mark.backends("sqlite")
+
 WARNING = "SECRET_KEY is the published default"
 
 
