@@ -31,16 +31,18 @@ def random_rows(rng: random.Random, count: int, spread: dt.timedelta) -> list[di
 
 
 def exact_counts(app, since: dt.datetime) -> list[tuple]:
-    """The log rows' own tallies per (service, route pattern, status) since ``since``: what /stats must say."""
+    """The log rows' own tallies per (service, route pattern, status, target group) since ``since``: what /stats must say."""
     L = GatewayLog
     with app.app_context():
         rows = db.session.execute(
-            sa.select(L.target_service, L.route_pattern, L.status_code, sa.func.count().label("requests"),
+            sa.select(L.target_service, L.route_pattern, L.status_code, L.target_group, sa.func.count().label("requests"),
                       stats.counted(stats.is_error()).label("errors"),
                       stats.counted(stats.is_server_error()).label("server_errors"),
                       sa.func.count(L.response_time).label("timed"), sa.func.sum(L.response_time).label("time_sum"))
-            .where(L.created_at >= since).group_by(L.target_service, L.route_pattern, L.status_code)).all()
-    return sorted((row.target_service or "", row.route_pattern or "", row.status_code or 0, int(row.requests),
+            .where(L.created_at >= since)
+            .group_by(L.target_service, L.route_pattern, L.status_code, L.target_group)).all()
+    return sorted((row.target_service or "", row.route_pattern or "", row.status_code or 0, row.target_group or "",
+                   int(row.requests),
                    int(row.errors), int(row.server_errors), int(row.timed), round(float(row.time_sum or 0), 6))
                   for row in rows)
 
@@ -48,7 +50,8 @@ def exact_counts(app, since: dt.datetime) -> list[tuple]:
 def rolled_up_counts(app, since: dt.datetime, until: dt.datetime) -> list[tuple]:
     with app.app_context():
         rows = stats.grouped_counts(db.session, since, until)
-    return sorted((row.target_service, row.route_pattern, row.status_code, int(row.requests), int(row.errors),
+    return sorted((row.target_service, row.route_pattern, row.status_code, row.target_group, int(row.requests),
+                   int(row.errors),
                    int(row.server_errors), int(row.timed), round(float(row.time_sum), 6)) for row in rows)
 
 
@@ -58,7 +61,7 @@ def test_a_window_of_hours_and_minutes_counts_exactly_the_rows_since_its_first_m
     for hours in (1, 2, 5, 24):
         since = rollups.floor(until - dt.timedelta(hours=hours), rollups.MINUTE)
         expected = exact_counts(app, since)
-        assert sum(item[3] for item in expected) == sum(1 for row in rows if row["created_at"] >= since)
+        assert sum(item[4] for item in expected) == sum(1 for row in rows if row["created_at"] >= since)
         assert rolled_up_counts(app, since, until) == expected, hours
 
 

@@ -130,3 +130,23 @@ def test_dropped_log_rows_are_reported(make_app, admin_headers):
         client.get(f"/nowhere/{n}").close()
     assert fetch(client, admin_headers, "stats")["log_rows_dropped"] - before == 3
     assert instruments.dropped_rows_total() - before == 3
+
+
+@pytest.mark.backends("postgresql")
+def test_reports_turn_jit_off_for_their_own_transaction_only(app):
+    """The planner overestimates a window's rollup rows and JIT-compiles ~20 ms queries for ~50 ms: off, locally."""
+    import sqlalchemy as sa
+
+    from gateway.extensions import db
+    from gateway.requestlog import stats
+
+    with app.app_context():
+        before = db.session.execute(sa.text("SHOW jit")).scalar()  # the server's setting: "on" by default
+        stats.gateway_stats(db.session, 24)
+        assert db.session.execute(sa.text("SHOW jit")).scalar() == "off"
+        db.session.commit()
+        assert db.session.execute(sa.text("SHOW jit")).scalar() == before
+        stats.performance(db.session, 24)
+        assert db.session.execute(sa.text("SHOW jit")).scalar() == "off"
+        db.session.rollback()
+        assert db.session.execute(sa.text("SHOW jit")).scalar() == before
