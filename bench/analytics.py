@@ -14,7 +14,8 @@ API with its token, 1 warm-up + 5 timed calls each): ``/stats?hours=24``, ``/per
 ``/stats/timeseries`` (and a few more); the percentiles of ``/performance?hours=24`` against
 ``percentile_cont`` over the same rows; the log writer's throughput with rollups (a LogWriter flushing
 40,000 queued rows in batches of 50, 500 and 2,000, one process); ``logs purge`` of an old day of ``--purge-day-rows`` rows. The scratch
-database is dropped at the end unless --keep. ``--writer-only`` migrates and measures the writer only.
+database is dropped at the end unless --keep. ``--writer-only`` migrates and measures the writer only; ``--existing URL`` times the endpoints and
+checks the percentiles on a database a ``--keep`` run filled.
 """
 
 from __future__ import annotations
@@ -302,7 +303,18 @@ def main() -> None:
     parser.add_argument("--purge-day-rows", type=int, default=3_000_000)
     parser.add_argument("--keep", action="store_true", help="Keep the scratch database.")
     parser.add_argument("--writer-only", action="store_true", help="Only migrate and measure the log writer.")
+    parser.add_argument("--existing", metavar="URL", help="Time the endpoints and check the percentiles on a "
+                        "database an earlier --keep run filled (nothing is written).")
     args = parser.parse_args()
+    if args.existing:
+        app = make_app(sa.make_url(args.existing).set(drivername="postgresql+psycopg").render_as_string(False))
+        from tests.support.tokens import make_token
+
+        headers = {"Authorization": f"Bearer {make_token(app, 'bench', ('admin',))}"}
+        time_endpoints(app, headers)
+        accuracy(app, headers, args.existing)
+        stop(app)
+        return
     url, admin = scratch_database(os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     try:
         migrate(url)
