@@ -103,7 +103,7 @@ class BreakerRegistry:
 
     def refresh(self) -> bool:
         """Read every circuit and adopt what changed; return False when the database failed."""
-        generations = {name: breaker.storage.generation for name, breaker in self.breakers.items()}
+        generations = self.generations()
         try:
             with control_engine(self.app).connect() as connection:
                 known, health = rows.read_all(connection)
@@ -111,8 +111,17 @@ class BreakerRegistry:
             self._fail(exc)
             return False
         self._recover()
-        self.known = known
         self.health = health
+        self.apply(known, generations)
+        return True
+
+    def generations(self) -> dict[str, int]:
+        """Return each breaker's generation: taken before a poll's read, to tell which views moved since."""
+        return {name: breaker.storage.generation for name, breaker in self.breakers.items()}
+
+    def apply(self, known: dict, generations: dict[str, int]) -> None:
+        """Adopt the circuits read by a poll that began at ``generations``, except the views that moved since."""
+        self.known = known
         for name, breaker in list(self.breakers.items()):
             storage = breaker.storage
             record = known.get(name, CircuitRecord())  # no row (unregistered): closed
@@ -122,7 +131,6 @@ class BreakerRegistry:
             # query started from the previous read (generation 0).
             elif storage.generation == generations.get(name, 0) and storage.record != record:
                 storage.adopt(record)
-        return True
 
     def reset(self, name: str) -> None:
         """Close ``name``'s circuit in this worker now and free its trial slot (the row is reset by the caller)."""

@@ -74,7 +74,7 @@ class DatabaseCircuitStorage(pybreaker.CircuitBreakerStorage):
         self.writer = writer
         self.target_url = target_url
         self.record = record or CircuitRecord()
-        self.generation = 0  # moves with every local change: a poll that started before it is stale
+        self.generation = 0  # moves with every local change and write answer: a poll that started before is stale
         self.unsynced = False  # the record holds a change the database has not taken yet
         self._opened_at = None
 
@@ -160,6 +160,9 @@ class DatabaseCircuitStorage(pybreaker.CircuitBreakerStorage):
             operation = functools.partial(rows.store, name=self.name, record=local)
         self.record = local
         stored = self.writer.run(self.name, self.target_url, operation)
+        # Again at the answer: a poll that began while the write was under way may have read the row
+        # before the write committed, and must not replace the answer with that older row.
+        self.generation += 1
         if stored is None:
             self.unsynced = True
         elif self.record is local:

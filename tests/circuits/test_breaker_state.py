@@ -247,6 +247,33 @@ def test_a_poll_older_than_a_local_write_does_not_undo_it(gateway_app, workers):
     assert breaker.state == "open"
 
 
+def test_a_poll_that_read_the_row_while_a_write_was_under_way_does_not_undo_its_answer(gateway_app, workers):
+    """Seen in CI: a service's first failure was undone by a poll that began during its write (the row read
+    before the write committed), so the view said 0 failures, the next success wrote nothing, and the row
+    kept 1 failure for good."""
+    worker = workers()
+    route = route_to()
+    breaker = worker._add(route.target_service, route.target_url)
+    writer, polls = worker.writer, []
+    write = writer.run
+
+    def write_while_a_poll_reads(name, target_url, operation):
+        generations = worker.generations()  # the poll begins: this write's change is already in the view
+        with control_engine(gateway_app).connect() as connection:
+            polls.append((rows.read_all(connection)[0], generations))  # it reads before the write commits
+        return write(name, target_url, operation)
+
+    writer.run = write_while_a_poll_reads
+    fail(worker)
+    writer.run = write
+    known, generations = polls[0]
+    assert "orders" not in known and row(gateway_app).circuit_failures == 1
+    worker.apply(known, generations)  # the poll ends after the write's answer
+    assert (breaker.state, breaker.storage.record.failures) == ("closed", 1)
+    worker.admit(route).succeeded()  # the streak ends, in the row too
+    assert row(gateway_app).circuit_failures == 0
+
+
 def test_a_dead_database_degrades_to_the_workers_own_view(gateway_app, workers, tmp_path):
     worker = workers()
     worker.admit(route_to()).succeeded()
