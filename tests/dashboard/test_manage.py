@@ -8,13 +8,19 @@ layout test saves a screenshot of every panel under ``test-results/dashboard/`` 
 
 from __future__ import annotations
 
-import re
-import uuid
-
 import pytest
 
-from tests.support.admin import add_route, add_service, admin_session
-from tests.support.browser import SCREENSHOTS, Watched, overflowing_panels, sign_in_with_token
+from tests.support.admin import add_route, add_service, admin_session, listed
+from tests.support.browser import (
+    SCREENSHOTS,
+    WIDTHS,
+    Watched,
+    check_page,
+    overflowing_panels,
+    save,
+    sign_in_with_token,
+    unique,
+)
 from tests.support.database import empty_database
 from tests.support.http import local_session
 from tests.support.servers import start_gateway
@@ -23,13 +29,10 @@ from tests.support.upstreams import start_counting_upstream
 from tests.support.waits import wait_until
 
 pytestmark = pytest.mark.slow
-WIDTHS = (1280, 900, 420)
 # The page refreshes after each change it makes; its timed refresh would only compete with the tests.
 SETTINGS = {"HEALTH_CHECK_INTERVAL": 30, "DASHBOARD_REFRESH_INTERVAL": 60, "RATE_LIMIT_ENABLED": "false",
             "GATEWAY_CONNECT_TIMEOUT": 1}
 SERIES = 12  # more services with traffic than the old palette had colours (8)
-# Chromium logs every 4xx fetch as a console error: the 409 and 422 the tests provoke are expected.
-REFUSED_ON_PURPOSE = re.compile(r"status of (409|422) ")
 PANELS = ("services-panel", "latency-panel", "cors-panel", "traffic-panel", "errors-panel", "routes-panel",
           "rules-panel")
 
@@ -70,26 +73,9 @@ def board(request, browser, gateway, traffic):
 
 @pytest.fixture
 def page(board):
-    """The shared page; after the test: nothing overflows, no console error, nothing fetched elsewhere."""
+    """The shared page; checked after each test (see check_page)."""
     yield board.page
-    assert overflowing_panels(board.page) == []
-    assert [text for text in board.console_errors if not REFUSED_ON_PURPOSE.search(text)] == []
-    board.console_errors.clear()
-    assert board.foreign_requests() == []
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def listed(admin, path: str) -> list[dict]:
-    response = admin.get(f"{admin.base}{path}", timeout=10)
-    assert response.status_code == 200, response.text
-    return response.json()["items"]
-
-
-def save(page):
-    page.locator("#editor").get_by_role("button", name="Save").click()
+    check_page(board)
 
 
 def confirm_deletion(page, label: str, accept: bool) -> None:

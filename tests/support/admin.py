@@ -19,6 +19,13 @@ def log_rows(admin, **filters) -> list[dict]:
     return response.json()["items"]
 
 
+def listed(admin, path: str) -> list[dict]:
+    """Return the items of an admin API list (``/routes``, ``/services``...)."""
+    response = admin.get(f"{admin.base}{path}", timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()["items"]
+
+
 def admin_session(gateway: ServerProcess) -> requests.Session:
     """Return a session that talks to the gateway's admin API with an admin token."""
     session = local_session()

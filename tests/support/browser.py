@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import uuid
 from urllib.parse import urlsplit
 
 from tests.support.servers import BIN, ROOT, gateway_env
@@ -67,6 +69,30 @@ OVERFLOWING = """() => Array.from(document.querySelectorAll('.panel, dialog[open
 def overflowing_panels(page) -> list[dict]:
     """Return the visible panels and dialogs of the page whose content overflows them sideways."""
     return page.evaluate(OVERFLOWING)
+
+
+# The management pages' tests: a window as wide as a desktop, a tablet and a phone.
+WIDTHS = (1280, 900, 420)
+# Chromium logs every 4xx fetch as a console error: the 409 and 422 the management tests provoke are expected.
+REFUSED_ON_PURPOSE = re.compile(r"status of (409|422) ")
+
+
+def check_page(watched) -> None:
+    """After a test on a shared page: nothing overflows, no console error but a provoked refusal, nothing fetched elsewhere."""
+    assert overflowing_panels(watched.page) == []
+    assert [text for text in watched.console_errors if not REFUSED_ON_PURPOSE.search(text)] == []
+    watched.console_errors.clear()
+    assert watched.foreign_requests() == []
+
+
+def unique(prefix: str) -> str:
+    """Return a name no other test uses (the tests of a module share one gateway)."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def save(page) -> None:
+    """Click the editor dialog's Save button."""
+    page.locator("#editor").get_by_role("button", name="Save").click()
 
 
 def sign_in_with_token(page, gateway, token: str) -> None:
