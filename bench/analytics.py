@@ -61,7 +61,9 @@ FROM generate_series(CAST(:first AS bigint), CAST(:last AS bigint)) AS i,
                      ({STATUSES})[1 + ((h / 162) % 50)::int] AS status) AS s
 """
 ENDPOINTS = ("/stats?hours=24", "/performance?hours=24", "/stats/timeseries", "/stats/timeseries?hours=24&step=60",
-             "/stats/timeseries?hours=24&step=60&source=proxy", "/stats?hours=168", "/stats?hours=1", "/logs?limit=100", "/errors?limit=100")
+             "/stats/timeseries?hours=24&step=60&source=proxy", "/stats?hours=168", "/stats?hours=1", "/logs?limit=100",
+             "/logs?limit=100&target_service=content", "/errors?limit=100",
+             "/errors?limit=15&source=proxy")  # the dashboard's, at every refresh
 TARGETS_MS = {"/stats?hours=24": 100, "/performance?hours=24": 100, "/stats/timeseries": 100}
 
 

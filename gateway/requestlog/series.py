@@ -7,8 +7,7 @@ same sums made by the database, from the log (the backfill) or from the PostgreS
 compared byte-wise, so two writers lock the rows they share in the same order.
 
 A row's source is decided from its path as :func:`gateway.requestlog.stats.is_own_path` does,
-but compared case-sensitively on both backends (SQLite's ``LIKE`` of the log-row filter ignores
-ASCII case; the gateway's paths do not).
+case-sensitively on both backends (the gateway's paths are).
 """
 
 from __future__ import annotations

@@ -47,9 +47,18 @@ def is_server_error():
 
 
 def is_own_path():
-    """The rows of requests to the gateway's own paths (admin API, dashboard, docs, health), not proxied traffic."""
-    return sa.or_(L.path.in_(OWN_PATHS), *(sa.or_(L.path == namespace, L.path.startswith(namespace + "/"))
+    """The rows of requests to the gateway's own paths (admin API, dashboard, docs, health), not proxied traffic.
+
+    Compared case-sensitively on both backends, as the series decide a row's source (SQLite's
+    ``LIKE`` would ignore ASCII case: ``/API/V1/GATEWAY/x`` is proxied traffic).
+    """
+    return sa.or_(L.path.in_(OWN_PATHS), *(sa.or_(L.path == namespace, starts_with(L.path, namespace + "/"))
                                            for namespace in OWN_NAMESPACES))
+
+
+def starts_with(column, prefix: str):
+    """``column`` begins with ``prefix``, compared case-sensitively (``substr``: the same on both backends)."""
+    return sa.func.substr(column, 1, len(prefix)) == prefix
 
 
 def from_source(source: str | None) -> list:

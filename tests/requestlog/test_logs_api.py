@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
+from gateway.coordination.dbtypes import utcnow
+from gateway.extensions import db
+from gateway.models import GatewayLog, LogSeries
+from gateway.requestlog.purge import purge_logs
+from gateway.requestlog.series import source_of
 from tests.support.rows import add_rows, log
 
 MIN = dt.timedelta(minutes=1)
+SECOND = dt.timedelta(seconds=1)
 
 
 def fetch(client, headers, endpoint="/api/v1/gateway/logs", **params):
@@ -149,3 +157,128 @@ def test_the_openapi_document_describes_them(client, path, parameters):
     operation = client.get("/api/v1/openapi.json").get_json()["paths"]["/api/v1/gateway" + path]["get"]
     assert {parameter["name"] for parameter in operation["parameters"]} == parameters
     assert {"200", "401", "403", "422"} <= set(operation["responses"])
+
+
+# --- totals from the per-minute series -------------------------------------------------------------
+
+@pytest.fixture
+def spread(app):
+    """60 rows over about 15 minutes at uneven instants: two services and none, both sources, some errors."""
+    now = utcnow()
+    rows = []
+    for i in range(60):
+        own = i % 7 == 0
+        rows.append(log(dt.timedelta(seconds=3 + 14.3 * i), request_id=f"r{i}",
+                        path="/api/v1/gateway/routes" if own else ("/API/V1/GATEWAY/x" if i % 11 == 0 else f"/p/{i}"),
+                        target_service=None if own else ("content", "search")[i % 2],
+                        status_code=(200, 404, 502, 201)[i % 4], error_message="timeout" if i % 9 == 0 else None))
+    assert all(row["created_at"] < now for row in rows)
+    return add_rows(app, rows)
+
+
+def matching(rows, errors=False, target_service=None, source=None, start_date=None, end_date=None) -> int:
+    """Count ``rows`` (dicts from :func:`log`) as the filters select them: the exact answer."""
+    return sum(1 for row in rows
+               if (not errors or (row["status_code"] or 0) >= 400 or row["error_message"] is not None)
+               and (target_service is None or row["target_service"] == target_service)
+               and (source is None or source_of(row["path"]) == source)
+               and (start_date is None or row["created_at"] >= start_date)
+               and (end_date is None or row["created_at"] <= end_date))
+
+
+@contextlib.contextmanager
+def statements(app):
+    """Collect the SQL statements the app's engine runs meanwhile."""
+    seen = []
+
+    def before(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+
+
+def windows(rows):
+    """Time filters around the rows: unbounded, uneven seconds, inside one minute, on a minute's edge, empty."""
+    first, last = min(row["created_at"] for row in rows), max(row["created_at"] for row in rows)
+    middle = first + (last - first) / 2
+    minute = middle.replace(second=0, microsecond=0)
+    return [{}, {"start_date": middle}, {"end_date": middle}, {"start_date": first + 61.7 * SECOND, "end_date": last - 95.2 * SECOND},
+            {"start_date": minute + 5 * SECOND, "end_date": minute + 50 * SECOND},
+            {"start_date": minute, "end_date": minute + 3 * MIN}, {"start_date": minute, "end_date": minute},
+            {"start_date": first - 10 * MIN, "end_date": first - 5 * MIN}, {"start_date": last + SECOND},
+            {"start_date": first}, {"end_date": last}, {"start_date": first, "end_date": first}]
+
+
+def iso(filters: dict) -> dict:
+    return {key: value.isoformat() for key, value in filters.items()}
+
+
+def test_the_totals_of_service_source_and_time_filters_are_exact(client, admin_headers, spread):
+    for window in windows(spread):
+        for narrower in ({}, {"target_service": "content"}, {"source": "proxy"}, {"source": "gateway"},
+                         {"target_service": "search", "source": "proxy"}):
+            filters = window | narrower
+            body = fetch(client, admin_headers, limit=1, **iso(window), **narrower)
+            assert body["total"] == matching(spread, **filters), filters
+    for source in (None, "proxy", "gateway"):
+        body = fetch(client, admin_headers, "/api/v1/gateway/errors", **({"source": source} if source else {}))
+        assert body["total"] == matching(spread, errors=True, source=source) == len(body["items"]), source
+
+
+def test_the_total_reads_the_series_and_only_the_edge_minutes_of_the_rows(client, admin_headers, spread, app):
+    first = min(row["created_at"] for row in spread)
+    with statements(app) as seen:
+        body = fetch(client, admin_headers, limit=5, start_date=(first + 100.5 * SECOND).isoformat())
+    assert body["total"] == matching(spread, start_date=first + 100.5 * SECOND)
+    counts = [statement for statement in seen if "count(" in statement.lower()]
+    assert any("gateway_log_series" in statement for statement in seen)
+    assert counts and all("created_at >=" in statement and "created_at <" in statement for statement in counts), counts
+
+
+def test_the_total_stays_exact_when_a_purge_cut_a_minute_in_two(client, admin_headers, spread, app):
+    cutoff = min(row["created_at"] for row in spread) + 200.5 * SECOND
+    with app.app_context():
+        purge_logs(db.session, cutoff)
+    kept = [row for row in spread if row["created_at"] >= cutoff]
+    assert fetch(client, admin_headers)["total"] == len(kept) < len(spread)
+    assert fetch(client, admin_headers, "/api/v1/gateway/errors", source="proxy")["total"] == \
+        matching(kept, errors=True, source="proxy")
+
+
+def test_rows_older_than_the_series_are_counted_from_the_rows(client, admin_headers, spread, app):
+    """A rollup retention shorter than the log's: the series no longer reach the oldest rows."""
+    with app.app_context():
+        db.session.execute(sa.delete(LogSeries).where(LogSeries.start < min(r["created_at"] for r in spread) + 5 * MIN))
+        db.session.commit()
+    assert fetch(client, admin_headers)["total"] == len(spread)
+    assert fetch(client, admin_headers, "/api/v1/gateway/errors")["total"] == matching(spread, errors=True)
+
+
+@pytest.mark.parametrize("params", [{"method": "GET"}, {"status_code": 404}, {"path": "/p/*"}, {"user_id": "u"}])
+def test_other_filters_count_the_rows(client, admin_headers, spread, app, params):
+    with statements(app) as seen:
+        body = fetch(client, admin_headers, **params)
+    assert body["total"] == len(fetch(client, admin_headers, limit=1000, **params)["items"])
+    assert not any("gateway_log_series" in statement for statement in seen)
+
+
+def test_the_source_of_a_row_is_decided_case_sensitively_as_the_series_decide_it(client, admin_headers, app):
+    add_rows(app, [log(MIN, request_id="upper", path="/API/V1/GATEWAY/routes", status_code=500),
+                   log(2 * MIN, request_id="own", path="/api/v1/gateway/routes", status_code=500)])
+    for source, expected in (("proxy", ["upper"]), ("gateway", ["own"])):
+        body = fetch(client, admin_headers, "/api/v1/gateway/errors", source=source)
+        assert request_ids(body) == expected and body["total"] == 1
+        assert request_ids(fetch(client, admin_headers, source=source)) == expected
+
+
+def test_no_rows_no_total(client, admin_headers, app):
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(GatewayLog)) == 0
+    assert fetch(client, admin_headers)["total"] == 0
+    assert fetch(client, admin_headers, "/api/v1/gateway/errors")["total"] == 0
