@@ -227,3 +227,33 @@ def test_log_rows_made_before_the_series_are_counted_into_it(empty_database):
         counts[2] += (status or 0) >= 500 or (message is not None and (status or 0) < 400)
     assert {(rollups.parse_sqlite_time(start) if isinstance(start, str) else start, service, source): list(counts)
             for start, service, source, *counts in found} == expected
+
+
+def test_the_series_mark_starts_where_an_older_purge_left_the_rows_and_the_series(empty_database):
+    """0012's mark: none on an empty log; the later of the oldest row and the oldest series minute otherwise."""
+    import datetime as dt
+
+    from gateway.requestlog import series
+    from tests.support.rows import log
+
+    assert flask(empty_database, "db", "upgrade").returncode == 0
+    engine = open_engine(empty_database)
+    try:
+        with engine.connect() as connection:
+            assert series.agree_from(connection) is None
+        assert flask(empty_database, "db", "downgrade", "0011_log_series").returncode == 0
+        assert "gateway_log_series_mark" not in sa.inspect(engine).get_table_names()
+        now = dt.datetime.now(dt.UTC)
+        rows = [log(created_at=now - dt.timedelta(hours=hours, seconds=7.5), target_group=None) for hours in (1, 30, 50)]
+        insert_logs(engine, rows)
+        with engine.begin() as connection:  # the series as 0011 would have made them, then purged sooner than the rows
+            series.add(connection, rows)
+            connection.execute(sa.text("DELETE FROM gateway_log_series WHERE start < :t"),
+                               {"t": rollups.sqlite_time(now - dt.timedelta(hours=40)) if connection.dialect.name == "sqlite"
+                                else now - dt.timedelta(hours=40)})
+        upgraded = flask(empty_database, "db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        with engine.connect() as connection:
+            assert series.agree_from(connection) == rollups.floor(rows[1]["created_at"], 60)  # the series' oldest minute
+    finally:
+        engine.dispose()

@@ -9,7 +9,7 @@ from gateway.models.cors_config import CORS_ROW_ID, DEFAULT_CORS, CorsConfig
 from gateway.models.deployment import Deployment, deployment_id
 from gateway.models.gateway_log import GatewayLog
 from gateway.models.log_rollup import LatencyRollup, LogRollup
-from gateway.models.log_series import LogSeries
+from gateway.models.log_series import LogSeries, SeriesMark
 from gateway.models.login_link import LoginLinkUse, use_login_link
 from gateway.models.plugin_config import PluginConfig
 from gateway.models.rate_limit_rule import LIMIT_TYPES, RateLimitRule
@@ -29,6 +29,6 @@ config_version.CONFIG_MODELS.update({
 __all__ = [
     "ALL_METHODS", "CIRCUIT_STATES", "CORS_ROW_ID", "DEFAULT_CORS", "HEALTH_STATUSES", "LIMIT_TYPES",
     "AuditRecord", "ConfigHistory", "ConfigVersion", "Consumer", "ConsumerKey", "CorsConfig", "Deployment", "GatewayLog",
-    "LatencyRollup", "LogRollup", "LogSeries", "LoginLinkUse", "PluginConfig", "RateLimitRule", "RouteConfig",
+    "LatencyRollup", "LogRollup", "LogSeries", "LoginLinkUse", "PluginConfig", "RateLimitRule", "RouteConfig", "SeriesMark",
     "ServiceHealth", "bump_version", "deployment_id", "read_version", "use_login_link",
 ]

@@ -7,6 +7,9 @@ day's chart. This table keeps only what the chart shows, a few rows a minute, an
 carry. The log writer adds each batch into it (:mod:`gateway.requestlog.series`) with the rows
 and the rollups. Key columns are never NULL so that an upsert conflicts on them: a request
 without a service is ``''``.
+
+:class:`SeriesMark` says from when on the series and the log rows agree (the totals of ``/logs``
+and ``/errors`` are summed from the series there, see :mod:`gateway.requestlog.search`).
 """
 
 from __future__ import annotations
@@ -33,3 +36,22 @@ class LogSeries(db.Model):
     requests: Mapped[int] = mapped_column(sa.BigInteger)
     errors: Mapped[int] = mapped_column(sa.BigInteger)
     server_errors: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+MARK_ROW_ID = 1
+
+
+class SeriesMark(db.Model):
+    """The one row (id 1) saying from when on the series count exactly the log rows that are there.
+
+    Before ``agree_from`` a log row may have no series rows (they were purged sooner, a rollup
+    retention shorter than the log's) and series rows may count log rows purged already; from it
+    on, every log row is in the series and every series minute counts only rows still there.
+    ``flask logs purge`` moves it forward to its cutoffs before it deletes anything. None: nothing
+    was purged since the series began.
+    """
+
+    __tablename__ = "gateway_log_series_mark"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    agree_from: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

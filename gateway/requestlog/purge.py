@@ -6,7 +6,9 @@ cutoff (inside the cutoff's day, and in the default partition) and every older r
 deleted by range in batches. Rollups keep longer: hour rows ``GATEWAY_ROLLUP_RETENTION_DAYS``,
 minute rows as long as the log rows but at least :data:`MINUTE_ROWS_DAYS` (the edges of a 168-hour
 window of ``/stats`` are read from minute rows). The per-minute series (a few rows a minute) keep
-as long as the hour rows.
+as long as the hour rows. Before deleting anything the purge moves the series' mark
+(:class:`~gateway.models.log_series.SeriesMark`) to the later cutoff: the totals of ``/logs`` and
+``/errors`` count the rows before it, whatever state the purge has reached.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import sqlalchemy as sa
 from gateway.coordination.dbtypes import utcnow
 from gateway.models import GatewayLog, LatencyRollup, LogRollup, LogSeries
 from gateway.models.log_rollup import HOUR, MINUTE
-from gateway.requestlog import partitions
+from gateway.requestlog import partitions, series
 
 BATCH_SIZE = 5000
 MINUTE_ROWS_DAYS = 8  # a week of /stats windows and their first minutes
@@ -36,14 +38,18 @@ class Purged:
 
 def purge(session, days: int, rollup_days: int, batch_size: int = BATCH_SIZE) -> Purged:
     """Make the partitions ahead, drop the old ones, delete older rows and rollups; say what was done."""
-    cutoff = cutoff_for(days)
+    cutoff, series_cutoff = cutoff_for(days), cutoff_for(rollup_days)
     result = Purged()
+    # First, in its own transaction: from now on the totals count the rows before the cutoffs
+    # (the rows and series there are about to part) and sum the series only after them.
+    series.advance_mark(session, max(cutoff, series_cutoff))
+    session.commit()
     connection = session.connection()
     result.made = partitions.create_ahead(connection)
     dropped_rows, result.partitions = partitions.drop_before(connection, cutoff)
     session.commit()
     result.rollups = purge_rollups(session, {MINUTE: cutoff_for(max(days, MINUTE_ROWS_DAYS)),
-                                             HOUR: cutoff_for(rollup_days)}, cutoff_for(rollup_days))
+                                             HOUR: series_cutoff}, series_cutoff)
     result.rows = dropped_rows + purge_logs(session, cutoff, batch_size)
     return result
 

@@ -4,10 +4,11 @@ The items are log rows, read through indexes (newest first). Their ``total`` cou
 rows exactly, but where the filters are only a service, a source and a time range (the
 dashboard's recent errors, an unfiltered ``/logs``) it comes from the per-minute series
 (:mod:`~gateway.requestlog.series`), which the log writer adds each batch into with its rows:
-the whole minutes from the series, the partial minutes at the window's two edges (and at the
-oldest row, where a purge cut a minute in two) from the rows. So it costs the window's minutes,
-not its rows (a count over every row took 2.5 s at 100 M rows). Where the series do not reach
-back to the oldest row (a rollup retention shorter than the log's), the rows are counted.
+the whole minutes from the series, the partial minutes at the window's two edges from the rows.
+So it costs the window's minutes, not its rows (a count over every row took 2.5 s at 100 M rows).
+Before the series' mark (:class:`~gateway.models.log_series.SeriesMark`: where a purge deleted
+rows or series first) the rows are counted: none once a purge is done, those it has not reached
+yet while it runs.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 from gateway.models import GatewayLog, LogSeries
 from gateway.models.log_rollup import MINUTE
 from gateway.models.pages import page_of
+from gateway.requestlog import series
 from gateway.requestlog.rollups import floor
 from gateway.requestlog.stats import from_source, is_error
 
@@ -66,47 +68,61 @@ def recent_errors(session, page: dict) -> dict:
 
 
 def series_total(session, filters: dict, errors: bool = False) -> int | None:
-    """Return how many log rows match ``filters`` (``errors``: and are errors), counted from the series.
+    """Return how many log rows match ``filters`` (``errors``: and are errors), summed from the series.
 
-    None when a filter the series do not carry is given, or when they do not reach back to the
-    oldest row: the caller counts the rows.
+    None when a filter the series do not carry is given: the caller counts the rows. The rows
+    before the series' mark (from the minute it falls in) are counted, the series summed after it.
     """
     given = {name for name in ROW_FILTERS if filters.get(name) is not None}
     if not given <= SERIES_FILTERS:
         return None
-    oldest = session.scalar(sa.select(sa.func.min(L.created_at)))
-    if oldest is None:
+    low, end = filters.get("start_date"), filters.get("end_date")
+    try:
+        total = 0
+        mark = series.agree_from(session)
+        if mark is not None and (low is None or low < ceil_minute(mark)):
+            split = ceil_minute(mark)
+            if end is not None and end < split:
+                return count_rows(session, filters, errors, low, end)
+            total += count_rows(session, filters, errors, low, split, upper_inclusive=False)
+            low = split
+        return total + series_part(session, filters, errors, low, end)
+    except OverflowError:  # a date within a minute of datetime.max: no minute after it
+        return None
+
+
+def series_part(session, filters: dict, errors: bool, low: dt.datetime | None, end: dt.datetime | None) -> int:
+    """Return how many rows match from ``low`` to ``end`` (inclusive; None: unbounded): whole minutes from the series, the edge minutes from the rows."""
+    if low is not None and end is not None and end < low:
         return 0
-    covered = session.scalar(sa.select(sa.func.min(S.start)))
-    if covered is None or covered > floor(oldest, MINUTE):
-        return None  # the series were purged sooner than the rows (or never written for the oldest ones)
-    start, end = filters.get("start_date"), filters.get("end_date")
-    low = oldest if start is None or start < oldest else start
-    if end is not None and end < low:
-        return 0
-    whole_from = ceil_minute(low)
+    whole_from = None if low is None else ceil_minute(low)
     whole_to = None if end is None else floor(end, MINUTE)  # exclusive: end's own minute is partial
-    if whole_to is not None and whole_to < whole_from:  # the window lies inside one minute
+    if whole_from is not None and whole_to is not None and whole_to < whole_from:  # inside one minute
         return count_rows(session, filters, errors, low, end)
-    total = count_rows(session, filters, errors, low, whole_from, upper_inclusive=False) if low < whole_from else 0
+    total = 0
+    if low is not None and low < whole_from:
+        total += count_rows(session, filters, errors, low, whole_from, upper_inclusive=False)
     if whole_to is not None:
         total += count_rows(session, filters, errors, whole_to, end)
-    counted = S.errors if errors else S.requests
-    conditions = [S.start >= whole_from]
+    conditions = []
+    if whole_from is not None:
+        conditions.append(S.start >= whole_from)
     if whole_to is not None:
         conditions.append(S.start < whole_to)
     if filters.get("target_service") is not None:
         conditions.append(S.target_service == filters["target_service"])
     if filters.get("source") is not None:
         conditions.append(S.source == filters["source"])
+    counted = S.errors if errors else S.requests
     return total + int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(counted), 0)).where(*conditions)))
 
 
-def count_rows(session, filters: dict, errors: bool, low: dt.datetime, high: dt.datetime,
+def count_rows(session, filters: dict, errors: bool, low: dt.datetime | None, high: dt.datetime,
                upper_inclusive: bool = True) -> int:
-    """Return how many log rows between ``low`` and ``high`` match the service and source of ``filters``."""
-    conditions = [L.created_at >= low, L.created_at <= high if upper_inclusive else L.created_at < high,
-                  *from_source(filters.get("source"))]
+    """Return how many log rows from ``low`` (None: the first) to ``high`` match the service and source of ``filters``."""
+    conditions = [L.created_at <= high if upper_inclusive else L.created_at < high, *from_source(filters.get("source"))]
+    if low is not None:
+        conditions.append(L.created_at >= low)
     if filters.get("target_service") is not None:
         conditions.append(L.target_service == filters["target_service"])
     if errors:

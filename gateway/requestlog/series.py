@@ -17,8 +17,10 @@ import datetime as dt
 
 import sqlalchemy as sa
 
+from gateway.coordination.dbtypes import utcnow
+from gateway.models.gateway_log import GatewayLog
 from gateway.models.log_rollup import MINUTE, NONE_TEXT
-from gateway.models.log_series import GATEWAY, PROXY, LogSeries
+from gateway.models.log_series import GATEWAY, MARK_ROW_ID, PROXY, LogSeries, SeriesMark
 from gateway.requestlog import rollups
 from gateway.specs.prefixes import OWN_NAMESPACES, OWN_PATHS
 
@@ -98,3 +100,38 @@ def backfill(connection, since: dt.datetime, until: dt.datetime) -> None:
     for chunk in rollups.sqlite_log_chunks(connection, ("target_service", "path", "status_code", "error_message"),
                                            since, until):
         add(connection, chunk)
+
+
+# --- where the series and the log rows agree ------------------------------------------------------
+
+def agree_from(session_or_connection) -> dt.datetime | None:
+    """Return the instant from which on the series count exactly the log rows there (None: always)."""
+    return session_or_connection.execute(
+        sa.select(SeriesMark.agree_from).where(SeriesMark.id == MARK_ROW_ID)).scalar()
+
+
+def advance_mark(session_or_connection, moment: dt.datetime) -> None:
+    """Move the mark forward to ``moment`` (never back): done before rows or series older than it are deleted."""
+    table = SeriesMark.__table__
+    if session_or_connection.execute(sa.select(table.c.id).where(table.c.id == MARK_ROW_ID)).first() is None:
+        session_or_connection.execute(sa.insert(table).values(id=MARK_ROW_ID, agree_from=moment))  # made by create_all
+        return
+    session_or_connection.execute(
+        sa.update(table).where(table.c.id == MARK_ROW_ID, sa.or_(table.c.agree_from.is_(None), table.c.agree_from < moment))
+        .values(agree_from=moment))
+
+
+def first_mark(connection) -> dt.datetime | None:
+    """Return the mark of a database whose rows and series an older version purged (migration 0012).
+
+    Both tables empty: None (they agree from the start). Both filled: the later of their oldest
+    rows (before it, rows may lack series rows or the series count purged rows). One of them empty:
+    now (whatever is there does not match the other).
+    """
+    oldest_row = connection.execute(sa.select(sa.func.min(GatewayLog.created_at))).scalar()
+    oldest_minute = connection.execute(sa.select(sa.func.min(LogSeries.start))).scalar()
+    if oldest_row is None and oldest_minute is None:
+        return None
+    if oldest_row is None or oldest_minute is None:
+        return utcnow()
+    return max(oldest_row, oldest_minute)

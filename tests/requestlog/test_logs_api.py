@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from gateway.coordination.dbtypes import utcnow
 from gateway.extensions import db
 from gateway.models import GatewayLog, LogSeries
-from gateway.requestlog.purge import purge_logs
+from gateway.requestlog import series
+from gateway.requestlog.purge import purge
 from gateway.requestlog.series import source_of
 from tests.support.rows import add_rows, log
 
@@ -161,19 +162,28 @@ def test_the_openapi_document_describes_them(client, path, parameters):
 
 # --- totals from the per-minute series -------------------------------------------------------------
 
-@pytest.fixture
-def spread(app):
-    """60 rows over about 15 minutes at uneven instants: two services and none, both sources, some errors."""
-    now = utcnow()
+def rows_every(seconds: float, count: int) -> list[dict]:
+    """``count`` rows ``seconds`` apart at uneven instants: two services and none, both sources, some errors."""
     rows = []
-    for i in range(60):
+    for i in range(count):
         own = i % 7 == 0
-        rows.append(log(dt.timedelta(seconds=3 + 14.3 * i), request_id=f"r{i}",
+        rows.append(log(dt.timedelta(seconds=3 + seconds * i), request_id=f"r{i}",
                         path="/api/v1/gateway/routes" if own else ("/API/V1/GATEWAY/x" if i % 11 == 0 else f"/p/{i}"),
                         target_service=None if own else ("content", "search")[i % 2],
                         status_code=(200, 404, 502, 201)[i % 4], error_message="timeout" if i % 9 == 0 else None))
-    assert all(row["created_at"] < now for row in rows)
-    return add_rows(app, rows)
+    return rows
+
+
+@pytest.fixture
+def spread(app):
+    """60 rows over about 15 minutes, written as the log writer writes them (with their series)."""
+    return add_rows(app, rows_every(14.3, 60))
+
+
+@pytest.fixture
+def days(app):
+    """40 rows over about 12 days, written with their series."""
+    return add_rows(app, rows_every(7.3 * 3600 + 0.37, 40))
 
 
 def matching(rows, errors=False, target_service=None, source=None, start_date=None, end_date=None) -> int:
@@ -219,16 +229,23 @@ def iso(filters: dict) -> dict:
     return {key: value.isoformat() for key, value in filters.items()}
 
 
-def test_the_totals_of_service_source_and_time_filters_are_exact(client, admin_headers, spread):
-    for window in windows(spread):
+def assert_exact_totals(client, headers, rows, windows_of=None) -> None:
+    """Every total of /logs (service, source and time filters) and /errors is the rows' exact count."""
+    for window in windows(windows_of or rows):
         for narrower in ({}, {"target_service": "content"}, {"source": "proxy"}, {"source": "gateway"},
                          {"target_service": "search", "source": "proxy"}):
             filters = window | narrower
-            body = fetch(client, admin_headers, limit=1, **iso(window), **narrower)
-            assert body["total"] == matching(spread, **filters), filters
+            body = fetch(client, headers, limit=1, **iso(window), **narrower)
+            assert body["total"] == matching(rows, **filters), filters
     for source in (None, "proxy", "gateway"):
-        body = fetch(client, admin_headers, "/api/v1/gateway/errors", **({"source": source} if source else {}))
-        assert body["total"] == matching(spread, errors=True, source=source) == len(body["items"]), source
+        body = fetch(client, headers, "/api/v1/gateway/errors", limit=1000, **({"source": source} if source else {}))
+        assert body["total"] == matching(rows, errors=True, source=source) == len(body["items"]), source
+
+
+def test_the_totals_of_service_source_and_time_filters_are_exact(client, admin_headers, spread, app):
+    assert_exact_totals(client, admin_headers, spread)
+    with app.app_context():
+        assert series.agree_from(db.session) is None  # nothing purged: the series alone
 
 
 def test_the_total_reads_the_series_and_only_the_edge_minutes_of_the_rows(client, admin_headers, spread, app):
@@ -241,23 +258,43 @@ def test_the_total_reads_the_series_and_only_the_edge_minutes_of_the_rows(client
     assert counts and all("created_at >=" in statement and "created_at <" in statement for statement in counts), counts
 
 
-def test_the_total_stays_exact_when_a_purge_cut_a_minute_in_two(client, admin_headers, spread, app):
-    cutoff = min(row["created_at"] for row in spread) + 200.5 * SECOND
+def test_the_totals_stay_exact_after_a_purge(client, admin_headers, days, app):
+    """The purge's cutoff (mid-minute, as a rule) and the series outliving the rows (rollup retention 400 days)."""
     with app.app_context():
-        purge_logs(db.session, cutoff)
-    kept = [row for row in spread if row["created_at"] >= cutoff]
-    assert fetch(client, admin_headers)["total"] == len(kept) < len(spread)
-    assert fetch(client, admin_headers, "/api/v1/gateway/errors", source="proxy")["total"] == \
-        matching(kept, errors=True, source="proxy")
+        result = purge(db.session, 10, 400)
+        cutoff = series.agree_from(db.session)  # the later of the two cutoffs: the log's here
+    assert abs(cutoff - (utcnow() - dt.timedelta(days=10))) < dt.timedelta(minutes=1)
+    kept = [row for row in days if row["created_at"] >= cutoff]
+    assert result.rows == len(days) - len(kept) > 0
+    assert_exact_totals(client, admin_headers, kept, windows_of=days)
 
 
-def test_rows_older_than_the_series_are_counted_from_the_rows(client, admin_headers, spread, app):
-    """A rollup retention shorter than the log's: the series no longer reach the oldest rows."""
+def test_the_totals_stay_exact_when_the_series_are_purged_sooner_than_the_rows(client, admin_headers, days, app):
+    """A rollup retention of 3 days for a log retention of 10: rows older than 3 days are counted one by one."""
     with app.app_context():
-        db.session.execute(sa.delete(LogSeries).where(LogSeries.start < min(r["created_at"] for r in spread) + 5 * MIN))
+        purge(db.session, 10, 3)
+        assert db.session.scalar(sa.select(sa.func.min(LogSeries.start))) > utcnow() - dt.timedelta(days=3, minutes=1)
+    kept = younger_than(days, 10)  # the rows are hours apart: none is near the purge's cutoff
+    assert_exact_totals(client, admin_headers, kept, windows_of=days)
+    late = add_rows(app, [log(dt.timedelta(days=100), request_id="skewed", status_code=500)])  # a clock far behind
+    assert_exact_totals(client, admin_headers, kept + late, windows_of=days)
+
+
+def test_the_totals_stay_exact_while_a_purge_is_under_way(client, admin_headers, days, app):
+    """The mark moves before anything is deleted: rows the purge has not reached yet are still counted."""
+    cutoff = utcnow() - dt.timedelta(days=6)
+    with app.app_context():
+        series.advance_mark(db.session, cutoff)
         db.session.commit()
-    assert fetch(client, admin_headers)["total"] == len(spread)
-    assert fetch(client, admin_headers, "/api/v1/gateway/errors")["total"] == matching(spread, errors=True)
+        older = sorted(row["id"] for row in days if row["created_at"] < cutoff)
+        db.session.execute(sa.delete(GatewayLog).where(GatewayLog.id.in_(older[::2])))  # some of them, in any order
+        db.session.commit()
+    kept = [row for row in days if row["id"] not in set(older[::2])]
+    assert_exact_totals(client, admin_headers, kept, windows_of=days)
+
+
+def younger_than(rows, days_kept: int) -> list[dict]:
+    return [row for row in rows if row["created_at"] >= utcnow() - dt.timedelta(days=days_kept)]
 
 
 @pytest.mark.parametrize("params", [{"method": "GET"}, {"status_code": 404}, {"path": "/p/*"}, {"user_id": "u"}])
@@ -282,3 +319,9 @@ def test_no_rows_no_total(client, admin_headers, app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(GatewayLog)) == 0
     assert fetch(client, admin_headers)["total"] == 0
     assert fetch(client, admin_headers, "/api/v1/gateway/errors")["total"] == 0
+
+
+@pytest.mark.parametrize("start", ["9999-12-31T23:59:30Z", "9999-12-31T23:59:59.999999Z"])
+def test_a_start_in_the_last_minute_there_is_counts_nothing(client, admin_headers, spread, start):
+    assert fetch(client, admin_headers, start_date=start)["total"] == 0
+    assert fetch(client, admin_headers, start_date=start, end_date="9999-12-31T23:59:59.999999Z")["total"] == 0
