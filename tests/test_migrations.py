@@ -229,8 +229,8 @@ def test_log_rows_made_before_the_series_are_counted_into_it(empty_database):
             for start, service, source, *counts in found} == expected
 
 
-def test_the_series_mark_starts_where_an_older_purge_left_the_rows_and_the_series(empty_database):
-    """0012's mark: none on an empty log; the later of the oldest row and the oldest series minute otherwise."""
+def test_the_series_mark_starts_after_the_last_minute_where_the_series_and_the_rows_disagree(empty_database):
+    """0012's mark: none where every minute agrees; else the end of the last minute that does not."""
     import datetime as dt
 
     from gateway.requestlog import series
@@ -241,19 +241,33 @@ def test_the_series_mark_starts_where_an_older_purge_left_the_rows_and_the_serie
     try:
         with engine.connect() as connection:
             assert series.agree_from(connection) is None
-        assert flask(empty_database, "db", "downgrade", "0011_log_series").returncode == 0
-        assert "gateway_log_series_mark" not in sa.inspect(engine).get_table_names()
         now = dt.datetime.now(dt.UTC)
-        rows = [log(created_at=now - dt.timedelta(hours=hours, seconds=7.5), target_group=None) for hours in (1, 30, 50)]
-        insert_logs(engine, rows)
-        with engine.begin() as connection:  # the series as 0011 would have made them, then purged sooner than the rows
-            series.add(connection, rows)
-            connection.execute(sa.text("DELETE FROM gateway_log_series WHERE start < :t"),
-                               {"t": rollups.sqlite_time(now - dt.timedelta(hours=40)) if connection.dialect.name == "sqlite"
-                                else now - dt.timedelta(hours=40)})
-        upgraded = flask(empty_database, "db", "upgrade")
-        assert upgraded.returncode == 0, upgraded.stderr
-        with engine.connect() as connection:
-            assert series.agree_from(connection) == rollups.floor(rows[1]["created_at"], 60)  # the series' oldest minute
+        rows = {hours: log(created_at=now - dt.timedelta(hours=hours, seconds=7.5), target_group=None,
+                           status_code=500 if hours == 10 else 200) for hours in (1, 10, 30, 50, 70, 200)}
+        for purged_rows, purged_series, expected in (
+                ((), (), None),  # they agree: no mark
+                ((30,), (50,), 30),  # a row purged (its series kept), a series purged (its row kept): the later
+                ((30, 50, 70), (), 30),  # an older purge at 20 h; the 200 h row came later, with an old time
+                ((70,), (), 70)):  # a purge stopped half-way
+            assert flask(empty_database, "db", "downgrade", "0011_log_series").returncode == 0
+            with engine.begin() as connection:
+                connection.execute(sa.text("DELETE FROM gateway_logs"))
+                connection.execute(sa.text("DELETE FROM gateway_log_series"))
+            insert_logs(engine, list(rows.values()))
+            with engine.begin() as connection:  # the series as 0011 and the writer make them, then an older purge's work
+                series.add(connection, list(rows.values()))
+                for hours in purged_rows:
+                    connection.execute(sa.text("DELETE FROM gateway_logs WHERE request_id = :r"),
+                                       {"r": rows[hours]["request_id"]})
+                for hours in purged_series:
+                    start = rollups.floor(rows[hours]["created_at"], 60)
+                    connection.execute(sa.text("DELETE FROM gateway_log_series WHERE start = :t"),
+                                       {"t": rollups.sqlite_time(start) if connection.dialect.name == "sqlite" else start})
+            upgraded = flask(empty_database, "db", "upgrade")
+            assert upgraded.returncode == 0, upgraded.stderr
+            with engine.connect() as connection:
+                mark = series.agree_from(connection)
+            assert mark == (None if expected is None else
+                            rollups.floor(rows[expected]["created_at"], 60) + dt.timedelta(minutes=1)), expected
     finally:
         engine.dispose()

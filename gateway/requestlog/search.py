@@ -31,6 +31,7 @@ EXACT_FILTERS = ("method", "target_service", "target_group", "user_id", "status_
 SERIES_FILTERS = frozenset({"target_service", "source", "start_date", "end_date"})
 ROW_FILTERS = frozenset(EXACT_FILTERS + ("path", "source", "start_date", "end_date"))
 ONE_MINUTE = dt.timedelta(seconds=MINUTE)
+MARK_TRIES = 3
 
 
 def log_conditions(filters: dict) -> list:
@@ -70,25 +71,36 @@ def recent_errors(session, page: dict) -> dict:
 def series_total(session, filters: dict, errors: bool = False) -> int | None:
     """Return how many log rows match ``filters`` (``errors``: and are errors), summed from the series.
 
-    None when a filter the series do not carry is given: the caller counts the rows. The rows
-    before the series' mark (from the minute it falls in) are counted, the series summed after it.
+    None when a filter the series do not carry is given: the caller counts the rows. The rows up
+    to the end of the minute the series' mark falls in are counted, the series summed after it.
+    The mark is read again at the end: a purge that moved it meanwhile may have deleted what was
+    summed (it deletes only once the mark is committed), and the sum is made again.
     """
     given = {name for name in ROW_FILTERS if filters.get(name) is not None}
     if not given <= SERIES_FILTERS:
         return None
-    low, end = filters.get("start_date"), filters.get("end_date")
-    try:
-        total = 0
+    for _ in range(MARK_TRIES):
         mark = series.agree_from(session)
-        if mark is not None and (low is None or low < ceil_minute(mark)):
-            split = ceil_minute(mark)
-            if end is not None and end < split:
-                return count_rows(session, filters, errors, low, end)
-            total += count_rows(session, filters, errors, low, split, upper_inclusive=False)
-            low = split
-        return total + series_part(session, filters, errors, low, end)
-    except OverflowError:  # a date within a minute of datetime.max: no minute after it
-        return None
+        try:
+            total = marked_total(session, filters, errors, mark)
+        except OverflowError:  # a date within a minute of datetime.max: no minute after it
+            return None
+        if series.agree_from(session) == mark:
+            return total
+    return None  # purges kept moving the mark: count the rows
+
+
+def marked_total(session, filters: dict, errors: bool, mark: dt.datetime | None) -> int:
+    """Return how many rows match: counted up to the end of the mark's minute, from the series after it."""
+    low, end = filters.get("start_date"), filters.get("end_date")
+    total = 0
+    if mark is not None and (low is None or low < ceil_minute(mark)):
+        split = ceil_minute(mark)
+        if end is not None and end < split:
+            return count_rows(session, filters, errors, low, end)
+        total += count_rows(session, filters, errors, low, split, upper_inclusive=False)
+        low = split
+    return total + series_part(session, filters, errors, low, end)
 
 
 def series_part(session, filters: dict, errors: bool, low: dt.datetime | None, end: dt.datetime | None) -> int:

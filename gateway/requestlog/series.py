@@ -16,9 +16,8 @@ import collections
 import datetime as dt
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
-from gateway.coordination.dbtypes import utcnow
-from gateway.models.gateway_log import GatewayLog
 from gateway.models.log_rollup import MINUTE, NONE_TEXT
 from gateway.models.log_series import GATEWAY, MARK_ROW_ID, PROXY, LogSeries, SeriesMark
 from gateway.requestlog import rollups
@@ -110,28 +109,50 @@ def agree_from(session_or_connection) -> dt.datetime | None:
         sa.select(SeriesMark.agree_from).where(SeriesMark.id == MARK_ROW_ID)).scalar()
 
 
-def advance_mark(session_or_connection, moment: dt.datetime) -> None:
+def advance_mark(session, moment: dt.datetime) -> None:
     """Move the mark forward to ``moment`` (never back): done before rows or series older than it are deleted."""
     table = SeriesMark.__table__
-    if session_or_connection.execute(sa.select(table.c.id).where(table.c.id == MARK_ROW_ID)).first() is None:
-        session_or_connection.execute(sa.insert(table).values(id=MARK_ROW_ID, agree_from=moment))  # made by create_all
-        return
-    session_or_connection.execute(
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    # The row is made by migration 0012; a database made by create_all (or emptied) has none yet.
+    session.execute(dialect.insert(table).values(id=MARK_ROW_ID, agree_from=None)
+                    .on_conflict_do_nothing(index_elements=["id"]))
+    session.execute(
         sa.update(table).where(table.c.id == MARK_ROW_ID, sa.or_(table.c.agree_from.is_(None), table.c.agree_from < moment))
         .values(agree_from=moment))
 
 
 def first_mark(connection) -> dt.datetime | None:
-    """Return the mark of a database whose rows and series an older version purged (migration 0012).
+    """Return the mark of a database an older version purged (migration 0012): the end of the last
+    minute whose series rows do not count exactly its log rows (per service and source, requests and
+    errors), or None when every minute agrees.
 
-    Both tables empty: None (they agree from the start). Both filled: the later of their oldest
-    rows (before it, rows may lack series rows or the series count purged rows). One of them empty:
-    now (whatever is there does not match the other).
+    An older purge may have deleted rows the series still count, series rows of rows still there,
+    or stopped half-way; a row may have arrived later with an older time: the comparison finds them
+    all, where the oldest rows alone would not.
     """
-    oldest_row = connection.execute(sa.select(sa.func.min(GatewayLog.created_at))).scalar()
-    oldest_minute = connection.execute(sa.select(sa.func.min(LogSeries.start))).scalar()
-    if oldest_row is None and oldest_minute is None:
-        return None
-    if oldest_row is None or oldest_minute is None:
-        return utcnow()
-    return max(oldest_row, oldest_minute)
+    if connection.dialect.name == "postgresql":
+        last = connection.execute(sa.text(DISAGREEING_SQL)).scalar()
+        return None if last is None else last + dt.timedelta(seconds=MINUTE)
+    expected: dict = collections.defaultdict(lambda: [0, 0])
+    for chunk in rollups.sqlite_log_chunks(connection, ("target_service", "path", "status_code", "error_message"),
+                                           dt.datetime.min.replace(tzinfo=dt.UTC), dt.datetime.max.replace(tzinfo=dt.UTC)):
+        for row in summarize(chunk):
+            counts = expected[(row["start"], row["target_service"], row["source"])]
+            counts[0] += row["requests"]
+            counts[1] += row["errors"]
+    stored = {(row.start, row.target_service, row.source): [row.requests, row.errors]
+              for row in connection.execute(LogSeries.__table__.select())}
+    disagreeing = [key[0] for key in expected.keys() | stored.keys() if expected.get(key) != stored.get(key)]
+    return max(disagreeing) + dt.timedelta(seconds=MINUTE) if disagreeing else None
+
+
+DISAGREEING_SQL = f"""
+SELECT max(coalesce(s.start, r.start)) FROM {LogSeries.__tablename__} AS s
+FULL JOIN (
+  SELECT date_trunc('minute', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start,
+         coalesce(target_service, '') AS target_service, {SOURCE_SQL} AS source, count(*) AS requests,
+         {rollups.ERRORS_SQL} AS errors
+  FROM gateway_logs GROUP BY 1, 2, 3) AS r
+ON s.start = r.start AND s.target_service = r.target_service AND s.source = r.source
+WHERE s.requests IS DISTINCT FROM r.requests OR s.errors IS DISTINCT FROM r.errors
+"""

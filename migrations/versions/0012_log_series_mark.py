@@ -6,8 +6,10 @@ Create Date: 2026-12-06
 
 gateway_log_series_mark (see gateway.models.log_series.SeriesMark), one row: the totals of /logs and
 /errors are summed from the series from its instant on, and counted from the rows before it. Its
-first value comes from what is there (gateway.requestlog.series.first_mark): the later of the oldest
-log row and the oldest series minute, since an older version's purges may have deleted either first.
+first value comes from what is there (gateway.requestlog.series.first_mark): the end of the last
+minute whose series do not count its log rows exactly (an older version's purges may have deleted
+rows or series first, or stopped half-way), found by comparing them minute by minute (one GROUP BY
+over the log on PostgreSQL, as 0011's backfill); none when every minute agrees.
 """
 import sqlalchemy as sa
 from alembic import op

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import datetime as dt
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from gateway.coordination.dbtypes import utcnow
 from gateway.extensions import db
-from gateway.models import GatewayLog, LogSeries
-from gateway.requestlog import series
+from gateway.models import GatewayLog, LogSeries, SeriesMark
+from gateway.requestlog import search, series
 from gateway.requestlog.purge import purge
 from gateway.requestlog.series import source_of
 from tests.support.rows import add_rows, log
@@ -325,3 +327,43 @@ def test_no_rows_no_total(client, admin_headers, app):
 def test_a_start_in_the_last_minute_there_is_counts_nothing(client, admin_headers, spread, start):
     assert fetch(client, admin_headers, start_date=start)["total"] == 0
     assert fetch(client, admin_headers, start_date=start, end_date="9999-12-31T23:59:59.999999Z")["total"] == 0
+
+
+def test_a_total_whose_mark_moved_while_it_was_summed_is_summed_again(client, admin_headers, days, app, monkeypatch):
+    """A purge moves the mark and deletes between the total's first reading of the mark and its sums."""
+    real, marks = search.marked_total, []
+
+    def purge_meanwhile(session, filters, errors, mark):
+        marks.append(mark)
+        if len(marks) == 1:
+            with Session(session.get_bind()) as other:
+                purge(other, 10, 400)
+        return real(session, filters, errors, mark)
+
+    monkeypatch.setattr(search, "marked_total", purge_meanwhile)
+    assert fetch(client, admin_headers)["total"] == len(younger_than(days, 10)) < len(days)
+    assert marks[0] is None and marks[1] is not None and len(marks) == 2
+
+
+def test_two_first_purges_at_once_both_move_the_mark(app):
+    """The mark's row is missing (a database made by create_all): both purges make it or find it, neither fails."""
+    later = utcnow() - dt.timedelta(days=1)
+    with app.app_context():
+        engine = db.engine
+        with Session(engine) as first:
+            assert series.agree_from(first) is None and first.scalar(sa.select(sa.func.count()).select_from(SeriesMark)) == 0
+            series.advance_mark(first, later - dt.timedelta(days=1))  # not committed yet: the second waits for it
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                second = pool.submit(advance_in_own_session, engine, later)
+                with contextlib.suppress(concurrent.futures.TimeoutError):
+                    second.result(timeout=0.5)
+                first.commit()
+                second.result(timeout=30)
+        with Session(engine) as session:
+            assert series.agree_from(session) == later
+
+
+def advance_in_own_session(engine, moment) -> None:
+    with Session(engine) as session:
+        series.advance_mark(session, moment)
+        session.commit()
