@@ -93,14 +93,13 @@ def series_total(session, filters: dict, errors: bool = False) -> int | None:
 def marked_total(session, filters: dict, errors: bool, mark: dt.datetime | None) -> int:
     """Return how many rows match: counted up to the end of the mark's minute, from the series after it."""
     low, end = filters.get("start_date"), filters.get("end_date")
-    total = 0
-    if mark is not None and (low is None or low < ceil_minute(mark)):
-        split = ceil_minute(mark)
-        if end is not None and end < split:
-            return count_rows(session, filters, errors, low, end)
-        total += count_rows(session, filters, errors, low, split, upper_inclusive=False)
-        low = split
-    return total + series_part(session, filters, errors, low, end)
+    split = None if mark is None else ceil_minute(mark)
+    if split is None or (low is not None and low >= split):
+        return series_part(session, filters, errors, low, end)
+    if end is not None and end < split:
+        return count_rows(session, filters, errors, low, end)
+    return (count_rows(session, filters, errors, low, split, upper_inclusive=False)
+            + series_part(session, filters, errors, split, end))
 
 
 def series_part(session, filters: dict, errors: bool, low: dt.datetime | None, end: dt.datetime | None) -> int:
