@@ -13,8 +13,8 @@ import datetime as dt
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway.coordination.dbtypes import upsertable_insert
 from gateway.models import ServiceHealth, bump_version
 
 TABLE = ServiceHealth.__table__
@@ -117,7 +117,7 @@ def ensure_row(connection, name: str, target_url: str) -> bool:
     two workers registering at once insert one row.
     """
     parts = urlsplit(target_url)
-    insert = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(TABLE)
+    insert = upsertable_insert(connection.dialect.name, TABLE)
     result = connection.execute(insert.values(service_name=name, service_url=f"{parts.scheme}://{parts.netloc}")
                                 .on_conflict_do_nothing(index_elements=["service_name"]))
     if result.rowcount:

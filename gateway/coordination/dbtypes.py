@@ -9,7 +9,12 @@ import time
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def upsertable_insert(dialect_name: str, table):
+    """Return an INSERT of ``table`` that takes ``ON CONFLICT`` clauses: PostgreSQL's or SQLite's."""
+    return (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
 
 
 def utcnow() -> dt.datetime:

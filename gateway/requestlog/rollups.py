@@ -18,8 +18,8 @@ import collections
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway.coordination.dbtypes import upsertable_insert
 from gateway.models.log_rollup import HOUR, MINUTE, NONE_STATUS, NONE_TEXT, LatencyRollup, LogRollup
 from gateway.requestlog.histogram import LAST, LOWEST, RATIO, bucket_of
 
@@ -79,7 +79,7 @@ def summarize(rows: list[dict]) -> tuple[list[dict], list[dict]]:
 
 def upsert(dialect: str, table: sa.Table, key: tuple, added: tuple):
     """Return an INSERT of ``table`` that adds the ``added`` columns into an existing row of the same key."""
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    insert = upsertable_insert(dialect, table)
     return insert.on_conflict_do_update(index_elements=list(key),
                                         set_={name: table.c[name] + insert.excluded[name] for name in added})
 

@@ -16,8 +16,8 @@ import collections
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from gateway.coordination.dbtypes import upsertable_insert
 from gateway.models.log_rollup import MINUTE, NONE_TEXT
 from gateway.models.log_series import GATEWAY, MARK_ROW_ID, PROXY, LogSeries, SeriesMark
 from gateway.requestlog import rollups
@@ -66,20 +66,28 @@ SOURCE_SQL = "CASE WHEN path IN ({}) OR {} THEN '{}' ELSE '{}' END".format(
     " OR ".join(f"starts_with(path, '{prefix}')" for prefix in OWN_PREFIXES), GATEWAY, PROXY)
 
 
-def aggregate_sql(source: str, condition: str = "TRUE") -> str:
-    """Return the upsert that adds the log rows of table ``source`` meeting ``condition`` into the series (PostgreSQL).
+def grouped_sql(source: str, condition: str = "TRUE") -> str:
+    """Return the SELECT of the series rows of the log rows of table ``source`` meeting ``condition`` (PostgreSQL).
 
-    The same sums as :func:`summarize`: the backfill's (``source`` the log, ``condition`` a time
-    range) and the log writer's (``source`` its ``batch`` rows).
+    The same sums as :func:`summarize`, made by the database.
     """
     return f"""
-INSERT INTO {LogSeries.__tablename__} AS r ({", ".join(KEY + COUNTS)})
-SELECT * FROM (
   SELECT date_trunc('minute', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start,
          coalesce(target_service, '') AS target_service, {SOURCE_SQL} AS source, count(*) AS requests,
          {rollups.ERRORS_SQL} AS errors, {rollups.SERVER_ERRORS_SQL} AS server_errors
   FROM {source} WHERE ({condition})
-  GROUP BY 1, 2, 3) AS g
+  GROUP BY 1, 2, 3"""
+
+
+def aggregate_sql(source: str, condition: str = "TRUE") -> str:
+    """Return the upsert that adds the log rows of table ``source`` meeting ``condition`` into the series (PostgreSQL).
+
+    The backfill's (``source`` the log, ``condition`` a time range) and the log writer's
+    (``source`` its ``batch`` rows).
+    """
+    return f"""
+INSERT INTO {LogSeries.__tablename__} AS r ({", ".join(KEY + COUNTS)})
+SELECT * FROM ({grouped_sql(source, condition)}) AS g
 ORDER BY start, target_service COLLATE "C", source COLLATE "C"
 ON CONFLICT ({", ".join(KEY)}) DO UPDATE SET {rollups.added_sql(COUNTS)}
 """
@@ -112,9 +120,8 @@ def agree_from(session_or_connection) -> dt.datetime | None:
 def advance_mark(session, moment: dt.datetime) -> None:
     """Move the mark forward to ``moment`` (never back): done before rows or series older than it are deleted."""
     table = SeriesMark.__table__
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     # The row is made by migration 0012; a database made by create_all (or emptied) has none yet.
-    session.execute(dialect.insert(table).values(id=MARK_ROW_ID, agree_from=None)
+    session.execute(upsertable_insert(session.get_bind().dialect.name, table).values(id=MARK_ROW_ID, agree_from=None)
                     .on_conflict_do_nothing(index_elements=["id"]))
     session.execute(
         sa.update(table).where(table.c.id == MARK_ROW_ID, sa.or_(table.c.agree_from.is_(None), table.c.agree_from < moment))
@@ -148,11 +155,7 @@ def first_mark(connection) -> dt.datetime | None:
 
 DISAGREEING_SQL = f"""
 SELECT max(coalesce(s.start, r.start)) FROM {LogSeries.__tablename__} AS s
-FULL JOIN (
-  SELECT date_trunc('minute', created_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start,
-         coalesce(target_service, '') AS target_service, {SOURCE_SQL} AS source, count(*) AS requests,
-         {rollups.ERRORS_SQL} AS errors
-  FROM gateway_logs GROUP BY 1, 2, 3) AS r
+FULL JOIN ({grouped_sql("gateway_logs")}) AS r
 ON s.start = r.start AND s.target_service = r.target_service AND s.source = r.source
 WHERE s.requests IS DISTINCT FROM r.requests OR s.errors IS DISTINCT FROM r.errors
 """
